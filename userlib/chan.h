@@ -1,0 +1,99 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * libchan: Go channels as kernel objects (/dev/chan), from C and C++.
+ *
+ * A channel is a file descriptor. It survives fork(), can be passed over
+ * a unix socket, and closes itself when the last process able to send on
+ * it goes away. Every call returns -1 and sets errno on failure, like the
+ * POSIX IPC calls; see chan(7) for the semantics and one man page per call.
+ *
+ * The library keeps no global state and is thread-safe: every call is one
+ * or a few system calls on the descriptors it is given.
+ */
+#ifndef _LIBCHAN_CHAN_H
+#define _LIBCHAN_CHAN_H
+
+/*
+ * The UAPI header calls its select case struct chan_case unless this is
+ * defined; with it, that one is struct chan_ioc_case and chan_case below is
+ * libchan's C-typed one.
+ */
+#ifndef CHAN_LIBCHAN_SOURCE
+#define CHAN_LIBCHAN_SOURCE 1
+#endif
+#ifdef _UAPI_LINUX_CHAN_H
+# ifdef chan_ioc_case
+#  error "<linux/chan.h> was included before <chan.h> without CHAN_LIBCHAN_SOURCE: include <chan.h> first (or define CHAN_LIBCHAN_SOURCE)"
+# endif
+#endif
+#include <linux/chan.h>
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#ifndef __cplusplus
+#include <stdbool.h>
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define LIBCHAN_VERSION_MAJOR	1
+#define LIBCHAN_VERSION_MINOR	0
+
+/* flags for chan_make() and chan_pipe(): CHAN_CLOEXEC, CHAN_NONBLOCK (and
+ * CHAN_FDPASS), from <linux/chan.h>. */
+
+/* Channels */
+int	chan_make(size_t msg_size, unsigned capacity, int flags);
+int	chan_pipe(int fds[2], size_t msg_size, unsigned capacity, int flags);
+int	chan_open(const char *name, int oflag, mode_t mode, size_t msg_size,
+		  unsigned capacity);
+int	chan_unlink(const char *name);
+
+/* One message */
+int	chan_send(int ch, const void *msg, size_t len);
+int	chan_trysend(int ch, const void *msg, size_t len);
+int	chan_send_timeout(int ch, const void *msg, size_t len,
+			  int64_t timeout_ns);
+ssize_t	chan_recv(int ch, void *buf, size_t size, bool *ok);
+ssize_t	chan_tryrecv(int ch, void *buf, size_t size, bool *ok);
+ssize_t	chan_recv_timeout(int ch, void *buf, size_t size, bool *ok,
+			  int64_t timeout_ns);
+
+/* Go's close(), and a look inside */
+int	chan_close(int ch);
+int	chan_len(int ch);
+int	chan_cap(int ch);
+int	chan_info(int ch, struct chan_info *info);
+
+/* select */
+enum { CHAN_SEND = 1, CHAN_RECV = 2 };
+
+struct chan_case {
+	int	ch;	/* channel fd, or -1: a nil channel that never fires */
+	int	op;	/* CHAN_SEND or CHAN_RECV */
+	void	*buf;	/* message to send / buffer to receive into */
+	size_t	len;	/* send: message length; recv: in buffer size, out message length */
+	bool	ok;	/* out: true a message moved, false the channel is closed */
+};
+
+int	chan_select(struct chan_case *cases, size_t n, int64_t timeout_ns);
+
+/* Batches */
+struct chan_buf {
+	void	*buf;
+	size_t	len;	/* send: message length; recv: in buffer size, out message length */
+};
+
+ssize_t	chan_send_batch(int ch, const struct chan_buf *msgs, size_t n,
+			int64_t timeout_ns);
+ssize_t	chan_recv_batch(int ch, struct chan_buf *msgs, size_t n,
+			int64_t timeout_ns);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* _LIBCHAN_CHAN_H */

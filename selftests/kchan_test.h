@@ -1,0 +1,370 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Helpers shared by the kchan selftests.
+ *
+ * Convention: the kc_* wrappers return a value >= 0 on success and -errno on
+ * failure, so a test reads ASSERT_EQ(-EAGAIN, kc_send(...)).
+ *
+ * Children made with kc_fork() die with their parent (PDEATHSIG) and after
+ * KC_CHILD_ALARM seconds at most, so a broken module can never hang the
+ * suite; they report with their exit status (0 = fine) and never use the
+ * harness's ASSERT_* (that is for the test process only).
+ *
+ * Synchronisation never relies on sleeps: a test that needs "the child is
+ * blocked in send/recv now" waits until CHAN_IOC_INFO reports the waiter.
+ */
+#ifndef KCHAN_TEST_H
+#define KCHAN_TEST_H
+
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+
+#include <linux/chan.h>
+
+#include "kselftest_harness.h"
+
+#define KC_CHILD_ALARM	25		/* seconds a child may live */
+#define KC_WAIT_MS	10000		/* longest wait for a state to appear */
+
+/* Exit codes of children. */
+#define KC_OK		0
+#define KC_FAIL		1
+
+static inline int64_t kc_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static inline void kc_sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) && errno == EINTR)
+		;
+}
+
+/* Create a channel; returns the fd or -errno. */
+static inline int kc_create_flags(unsigned int cap, unsigned int msg_size,
+				  unsigned int flags)
+{
+	struct chan_create c;
+	int dev, fd, err;
+
+	dev = open(CHAN_DEVICE, O_RDWR | O_CLOEXEC);
+	if (dev < 0)
+		return -errno;
+	memset(&c, 0, sizeof(c));
+	c.size = sizeof(c);
+	c.flags = flags;
+	c.capacity = cap;
+	c.msg_size = msg_size;
+	fd = ioctl(dev, CHAN_IOC_CREATE, &c);
+	err = errno;
+	close(dev);
+	return fd < 0 ? -err : fd;
+}
+
+static inline int kc_create(unsigned int cap, unsigned int msg_size)
+{
+	return kc_create_flags(cap, msg_size, 0);
+}
+
+static inline void kc_msg_init(struct chan_msg *m, const void *buf,
+			       size_t len, int64_t timeout_ns)
+{
+	memset(m, 0, sizeof(*m));
+	m->size = sizeof(*m);
+	m->buf = (uintptr_t)buf;
+	m->len = len;
+	m->timeout_ns = timeout_ns;
+	m->fd = -1;
+}
+
+/* Send one message; 0 or -errno. */
+static inline int kc_send(int fd, const void *buf, size_t len,
+			  int64_t timeout_ns)
+{
+	struct chan_msg m;
+
+	kc_msg_init(&m, buf, len, timeout_ns);
+	return ioctl(fd, CHAN_IOC_SEND, &m) < 0 ? -errno : 0;
+}
+
+/*
+ * Receive one message into buf (size bytes). Returns 1 for a message
+ * (length in *len), 0 for closed and drained, or -errno.
+ */
+static inline int kc_recv(int fd, void *buf, size_t size, size_t *len,
+			  int64_t timeout_ns)
+{
+	struct chan_msg m;
+
+	kc_msg_init(&m, buf, size, timeout_ns);
+	if (ioctl(fd, CHAN_IOC_RECV, &m) < 0)
+		return -errno;
+	if (len)
+		*len = m.len;
+	return m.ok ? 1 : 0;
+}
+
+static inline int kc_send_u32(int fd, uint32_t v, int64_t timeout_ns)
+{
+	return kc_send(fd, &v, sizeof(v), timeout_ns);
+}
+
+/* 1 message (in *v, must be 4 bytes long), 0 closed, -errno; -EPROTO on a
+ * message of another length.
+ */
+static inline int kc_recv_u32(int fd, uint32_t *v, int64_t timeout_ns)
+{
+	size_t len = 0;
+	uint32_t tmp = 0;
+	int r = kc_recv(fd, &tmp, sizeof(tmp), &len, timeout_ns);
+
+	if (r == 1 && len != sizeof(tmp))
+		return -EPROTO;
+	if (r == 1 && v)
+		*v = tmp;
+	return r;
+}
+
+static inline int kc_info(int fd, struct chan_info *info)
+{
+	memset(info, 0, sizeof(*info));
+	info->size = sizeof(*info);
+	return ioctl(fd, CHAN_IOC_INFO, info) < 0 ? -errno : 0;
+}
+
+/* One field of INFO; a negative errno cast when INFO fails. */
+static inline long long kc_info_field(int fd, size_t off)
+{
+	struct chan_info info;
+	int r = kc_info(fd, &info);
+
+	if (r)
+		return r;
+	return *(const __u32 *)((const char *)&info + off);
+}
+
+#define KC_INFO(fd, field) kc_info_field(fd, offsetof(struct chan_info, field))
+
+/* Wait (without relying on timing) until INFO field == want. 0 or -ETIMEDOUT. */
+static inline int kc_wait_field(int fd, size_t off, unsigned int want)
+{
+	int64_t end = kc_now_ns() + (int64_t)KC_WAIT_MS * 1000000;
+	long long v;
+
+	for (;;) {
+		v = kc_info_field(fd, off);
+		if (v == want)
+			return 0;
+		if (kc_now_ns() > end)
+			return -ETIMEDOUT;
+		usleep(500);
+	}
+}
+
+#define KC_WAIT(fd, field, want) \
+	kc_wait_field(fd, offsetof(struct chan_info, field), want)
+
+static inline int kc_dup_flags(int fd, unsigned int rights, unsigned int flags)
+{
+	struct chan_dup d;
+	int r;
+
+	memset(&d, 0, sizeof(d));
+	d.size = sizeof(d);
+	d.rights = rights;
+	d.flags = flags;
+	r = ioctl(fd, CHAN_IOC_DUP, &d);
+	return r < 0 ? -errno : r;
+}
+
+static inline int kc_dup(int fd, unsigned int rights)
+{
+	return kc_dup_flags(fd, rights, 0);
+}
+
+static inline int kc_close(int fd)
+{
+	return ioctl(fd, CHAN_IOC_CLOSE) < 0 ? -errno : 0;
+}
+
+/* Set or clear O_NONBLOCK; 0 or -errno. */
+static inline int kc_set_nonblock(int fd, int on)
+{
+	int fl = fcntl(fd, F_GETFL);
+
+	if (fl < 0)
+		return -errno;
+	fl = on ? (fl | O_NONBLOCK) : (fl & ~O_NONBLOCK);
+	return fcntl(fd, F_SETFL, fl) < 0 ? -errno : 0;
+}
+
+/* revents of a zero-timeout poll for every event bit we care about. */
+static inline int kc_revents(int fd)
+{
+	struct pollfd p = {
+		.fd = fd,
+		.events = POLLIN | POLLRDNORM | POLLOUT | POLLWRNORM | POLLPRI,
+	};
+	int r = poll(&p, 1, 0);
+
+	if (r < 0)
+		return -errno;
+	return p.revents;
+}
+
+/* fork() whose child cannot outlive the test. */
+static inline pid_t kc_fork(void)
+{
+	pid_t ppid = getpid();
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != ppid)
+			_exit(99);
+		signal(SIGALRM, SIG_DFL);
+		alarm(KC_CHILD_ALARM);
+	}
+	return pid;
+}
+
+/*
+ * Reap a child: its exit status, 128 + signal if killed, -1 on a waitpid
+ * error.
+ */
+static inline int kc_reap(pid_t pid)
+{
+	int st;
+
+	while (waitpid(pid, &st, 0) < 0) {
+		if (errno != EINTR)
+			return -1;
+	}
+	if (WIFEXITED(st))
+		return WEXITSTATUS(st);
+	if (WIFSIGNALED(st))
+		return 128 + WTERMSIG(st);
+	return -1;
+}
+
+/* Anonymous memory shared with children (zeroed). */
+static inline void *kc_shared(size_t size)
+{
+	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+		       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
+/* 1 if fd has data to read right now, 0 if not, -errno. */
+static inline int kc_readable(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	int r = poll(&p, 1, 0);
+
+	return r < 0 ? -errno : r;
+}
+
+/* Read one byte from a pipe, waiting at most KC_WAIT_MS. 1 on success. */
+static inline int kc_pipe_get(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	char c;
+	int r;
+
+	do {
+		r = poll(&p, 1, KC_WAIT_MS);
+	} while (r < 0 && errno == EINTR);
+	if (r != 1)
+		return r < 0 ? -errno : -ETIMEDOUT;
+	return read(fd, &c, 1) == 1 ? 1 : -EIO;
+}
+
+static inline void kc_pipe_put(int fd)
+{
+	char c = 'x';
+
+	if (write(fd, &c, 1) != 1)
+		_exit(98);
+}
+
+/* A module parameter from sysfs, or dflt when it cannot be read. */
+static inline unsigned long kc_param(const char *name, unsigned long dflt)
+{
+	char path[128];
+	unsigned long v;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/module/chan/parameters/%s", name);
+	f = fopen(path, "r");
+	if (!f)
+		return dflt;
+	if (fscanf(f, "%lu", &v) != 1)
+		v = dflt;
+	fclose(f);
+	return v;
+}
+
+/* Install a handler for sig with or without SA_RESTART. */
+static inline int kc_sigaction(int sig, void (*fn)(int), int restart)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = fn;
+	sa.sa_flags = restart ? SA_RESTART : 0;
+	sigemptyset(&sa.sa_mask);
+	return sigaction(sig, &sa, NULL);
+}
+
+/* Wait until a process is asleep (state S) in the kernel. 0 or -ETIMEDOUT. */
+static inline int kc_wait_sleeping(pid_t pid)
+{
+	int64_t end = kc_now_ns() + (int64_t)KC_WAIT_MS * 1000000;
+	char path[64], buf[512], *p;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	for (;;) {
+		fd = open(path, O_RDONLY);
+		if (fd < 0)
+			return -errno;
+		n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		if (n > 0) {
+			buf[n] = 0;
+			p = strrchr(buf, ')');
+			if (p && p[1] == ' ' && p[2] == 'S')
+				return 0;
+		}
+		if (kc_now_ns() > end)
+			return -ETIMEDOUT;
+		usleep(500);
+	}
+}
+
+#endif /* KCHAN_TEST_H */

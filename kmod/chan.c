@@ -1,0 +1,1116 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * kchan: the channel object.
+ *
+ * A channel is a ring of capacity slots of msg_size bytes plus two FIFO
+ * queues of blocked operations (senders, receivers), with Go's semantics:
+ * a send hands its message straight to a parked receiver if there is one,
+ * else fills a free slot, else parks; a receive takes the oldest buffered
+ * message (and lets the first parked sender refill the slot), else takes a
+ * parked sender's message, else reports closed, else parks.
+ *
+ * Locking
+ * -------
+ * ch->lock (a spinlock) protects the ring, both queues, the counters, the
+ * handle counts and closed. It is never held across a user copy, an
+ * allocation or a sleep, and never two at once: a select visits its
+ * channels one after the other. Data crosses between processes through
+ * kernel buffers owned by the waiters (struct chan_waiter).
+ *
+ * sel->state is a small lock of its own (WAITING -> BUSY by cmpxchg), taken
+ * under ch->lock by whoever completes a blocked operation, so that exactly
+ * one case of a select fires. When two are needed (a select that already
+ * has waiters queued meets another blocked operation) they are taken in
+ * address order; a BUSY holder takes no other lock, so spinning on BUSY
+ * always ends.
+ *
+ * Lock order: ch->lock -> sel->state (address order) -> scheduler locks of
+ * a woken task. ch->poll_wq.lock is taken only after ch->lock is dropped.
+ *
+ * Lifetime: a channel lives while a file or a name holds a reference. A
+ * chan_sel and its waiters belong to the blocked task and stay valid while
+ * any waiter is queued: the owner dequeues every waiter under ch->lock
+ * before it returns. A partner touches a waiter only under ch->lock while
+ * it is queued, and after publishing DONE touches nothing of the owner's
+ * but its task_struct, which it pins first.
+ */
+
+#include <linux/anon_inodes.h>
+#include <linux/file.h>
+#include <linux/hrtimer.h>
+#include <linux/mm.h>
+#include <linux/module.h>
+#include <linux/poll.h>
+#include <linux/sched/signal.h>
+#include <linux/sched/task.h>
+#include <linux/seq_file.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+
+#include <linux/chan.h>
+
+#include "kchan.h"
+
+/* Messages up to this size are staged on the kernel stack. */
+#define CHAN_STACK_BYTES	64
+
+#define CHAN_POLL_ALL	(EPOLLIN | EPOLLRDNORM | EPOLLOUT | EPOLLWRNORM | \
+			 EPOLLHUP | EPOLLERR)
+
+static atomic64_t chan_next_id = ATOMIC64_INIT(0);
+
+struct chan *chan_alloc(u32 capacity, u32 msg_size, u32 flags)
+{
+	struct chan *ch;
+
+	ch = kzalloc(sizeof(*ch), GFP_KERNEL_ACCOUNT);
+	if (!ch)
+		return ERR_PTR(-ENOMEM);
+	if (capacity) {
+		ch->lens = kvcalloc(capacity, sizeof(*ch->lens),
+				    GFP_KERNEL_ACCOUNT);
+		if (!ch->lens)
+			goto err_free;
+		if (msg_size) {
+			ch->data = kvmalloc(array_size(capacity, msg_size),
+					    GFP_KERNEL_ACCOUNT);
+			if (!ch->data)
+				goto err_free;
+		}
+		if (flags & CHAN_FDPASS) {
+			ch->files = kvcalloc(capacity, sizeof(*ch->files),
+					     GFP_KERNEL_ACCOUNT);
+			if (!ch->files)
+				goto err_free;
+		}
+	}
+	spin_lock_init(&ch->lock);
+	INIT_LIST_HEAD(&ch->sendq);
+	INIT_LIST_HEAD(&ch->recvq);
+	init_waitqueue_head(&ch->poll_wq);
+	refcount_set(&ch->ref, 1);
+	ch->capacity = capacity;
+	ch->msg_size = msg_size;
+	ch->flags = flags & CHAN_FDPASS;
+	ch->id = atomic64_inc_return(&chan_next_id);
+	return ch;
+
+err_free:
+	kvfree(ch->data);
+	kvfree(ch->lens);
+	kfree(ch);
+	return ERR_PTR(-ENOMEM);
+}
+
+static void chan_free(struct chan *ch)
+{
+	u32 i, slot;
+
+	if (ch->files) {
+		for (i = 0; i < ch->count; i++) {
+			slot = (ch->head + i) % ch->capacity;
+			if (ch->files[slot])
+				fput(ch->files[slot]);
+		}
+	}
+	kvfree(ch->files);
+	kvfree(ch->data);
+	kvfree(ch->lens);
+	kfree(ch);
+}
+
+void chan_put(struct chan *ch)
+{
+	if (refcount_dec_and_test(&ch->ref))
+		chan_free(ch);
+}
+
+struct chan *chan_from_file(struct file *file)
+{
+	return file->f_op == &chan_fops ? file->private_data : NULL;
+}
+
+/* Wake poll and epoll waiters after any change of readiness. */
+void chan_poll_wake(struct chan *ch)
+{
+	if (wq_has_sleeper(&ch->poll_wq))
+		wake_up_poll(&ch->poll_wq, CHAN_POLL_ALL);
+}
+
+/* ---- the ring, under ch->lock ---- */
+
+static void chan_ring_push(struct chan *ch, struct chan_waiter *w)
+{
+	u32 tail = ch->head + ch->count;
+
+	if (tail >= ch->capacity)
+		tail -= ch->capacity;
+	if (w->len)
+		memcpy(ch->data + (size_t)tail * ch->msg_size, w->buf, w->len);
+	ch->lens[tail] = w->len;
+	if (ch->files)
+		ch->files[tail] = w->file;
+	w->file = NULL;
+	ch->count++;
+	ch->sent++;
+}
+
+static void chan_ring_pop(struct chan *ch, struct chan_waiter *w)
+{
+	u32 head = ch->head;
+
+	w->len = ch->lens[head];
+	if (w->len)
+		memcpy(w->buf, ch->data + (size_t)head * ch->msg_size, w->len);
+	if (ch->files) {
+		w->file = ch->files[head];
+		ch->files[head] = NULL;
+	}
+	ch->head = head + 1 == ch->capacity ? 0 : head + 1;
+	ch->count--;
+	ch->received++;
+}
+
+/* ---- blocked operations ---- */
+
+/* Take a chan_sel for a decision; false when it is final already. */
+static bool chan_sel_lock(struct chan_sel *sel)
+{
+	int state;
+
+	for (;;) {
+		state = atomic_cmpxchg_acquire(&sel->state, CHAN_SEL_WAITING,
+					       CHAN_SEL_BUSY);
+		if (state == CHAN_SEL_WAITING)
+			return true;
+		if (state != CHAN_SEL_BUSY)
+			return false;
+		cpu_relax();
+	}
+}
+
+static void chan_sel_unlock(struct chan_sel *sel)
+{
+	atomic_set_release(&sel->state, CHAN_SEL_WAITING);
+}
+
+enum chan_claim {
+	CHAN_CLAIM_OK,
+	CHAN_CLAIM_PEER_GONE,
+	CHAN_CLAIM_SELF_GONE,
+};
+
+/*
+ * Take the caller's own chan_sel (only once published: before that nobody
+ * else can see it) and, if @peer is not NULL, the peer's, in address order.
+ */
+static enum chan_claim chan_claim(struct chan_sel *own, struct chan_sel *peer)
+{
+	if (!own->published) {
+		if (peer && !chan_sel_lock(peer))
+			return CHAN_CLAIM_PEER_GONE;
+		return CHAN_CLAIM_OK;
+	}
+	if (!peer)
+		return chan_sel_lock(own) ? CHAN_CLAIM_OK : CHAN_CLAIM_SELF_GONE;
+	if ((unsigned long)own < (unsigned long)peer) {
+		if (!chan_sel_lock(own))
+			return CHAN_CLAIM_SELF_GONE;
+		if (!chan_sel_lock(peer)) {
+			chan_sel_unlock(own);
+			return CHAN_CLAIM_PEER_GONE;
+		}
+		return CHAN_CLAIM_OK;
+	}
+	if (!chan_sel_lock(peer))
+		return CHAN_CLAIM_PEER_GONE;
+	if (!chan_sel_lock(own)) {
+		chan_sel_unlock(peer);
+		return CHAN_CLAIM_SELF_GONE;
+	}
+	return CHAN_CLAIM_OK;
+}
+
+static void chan_unqueue_locked(struct chan *ch, struct chan_waiter *w)
+{
+	list_del(&w->node);
+	w->queued = false;
+	if (w->op == CHAN_OP_SEND)
+		ch->nr_send_waiters--;
+	else
+		ch->nr_recv_waiters--;
+}
+
+void chan_enqueue_locked(struct chan *ch, struct chan_waiter *w)
+{
+	if (w->op == CHAN_OP_SEND) {
+		list_add_tail(&w->node, &ch->sendq);
+		ch->nr_send_waiters++;
+	} else {
+		list_add_tail(&w->node, &ch->recvq);
+		ch->nr_recv_waiters++;
+	}
+	w->queued = true;
+	w->sel->published = true;
+}
+
+/* Called by the owner once its chan_sel is final. */
+void chan_dequeue(struct chan_waiter *w)
+{
+	struct chan *ch = w->ch;
+
+	/* Only the owner sets queued once the chan_sel is final. */
+	if (!READ_ONCE(w->queued))
+		return;
+	spin_lock(&ch->lock);
+	if (w->queued)
+		chan_unqueue_locked(ch, w);
+	spin_unlock(&ch->lock);
+}
+
+/* Complete a peer's waiter (its chan_sel held BUSY by us) and wake it. */
+static void chan_fire_peer(struct chan *ch, struct chan_waiter *w,
+			   enum chan_outcome outcome)
+{
+	struct chan_sel *sel = w->sel;
+	struct task_struct *task = sel->task;
+
+	chan_unqueue_locked(ch, w);
+	w->outcome = outcome;
+	sel->fired = w;
+	get_task_struct(task);
+	atomic_set_release(&sel->state, CHAN_SEL_DONE);
+	wake_up_process(task);
+	put_task_struct(task);
+}
+
+/* Complete the caller's own waiter (held BUSY, or not yet published). */
+static enum chan_try chan_fire_own(struct chan_waiter *w,
+				   enum chan_outcome outcome)
+{
+	w->outcome = outcome;
+	w->sel->fired = w;
+	atomic_set_release(&w->sel->state, CHAN_SEL_DONE);
+	return CHAN_TRY_DONE;
+}
+
+/* As chan_fire_own() when no peer is involved: take our own sel first. */
+static enum chan_try chan_finish_own(struct chan_waiter *w,
+				     enum chan_outcome outcome)
+{
+	if (chan_claim(w->sel, NULL) != CHAN_CLAIM_OK)
+		return CHAN_TRY_LOST;
+	return chan_fire_own(w, outcome);
+}
+
+/* A slot was freed: let the first parked sender that is still claimable in. */
+static void chan_refill_locked(struct chan *ch)
+{
+	struct chan_waiter *s, *tmp;
+
+	list_for_each_entry_safe(s, tmp, &ch->sendq, node) {
+		if (!chan_sel_lock(s->sel))
+			continue;
+		chan_ring_push(ch, s);
+		chan_fire_peer(ch, s, CHAN_MOVED);
+		return;
+	}
+}
+
+/* Fail every parked sender: closed, or no receiver left. */
+static void chan_fail_senders_locked(struct chan *ch)
+{
+	struct chan_waiter *s, *tmp;
+
+	list_for_each_entry_safe(s, tmp, &ch->sendq, node) {
+		if (chan_sel_lock(s->sel))
+			chan_fire_peer(ch, s, CHAN_CLOSED);
+	}
+}
+
+static void chan_close_locked(struct chan *ch)
+{
+	struct chan_waiter *r, *tmp;
+
+	ch->closed = true;
+	list_for_each_entry_safe(r, tmp, &ch->recvq, node) {
+		if (!chan_sel_lock(r->sel))
+			continue;
+		r->len = 0;
+		chan_fire_peer(ch, r, CHAN_CLOSED);
+	}
+	chan_fail_senders_locked(ch);
+}
+
+static enum chan_try chan_send_locked(struct chan *ch, struct chan_waiter *w)
+{
+	struct chan_sel *own = w->sel;
+	struct chan_waiter *r, *tmp;
+
+	if (ch->closed || !ch->recv_handles)
+		return chan_finish_own(w, CHAN_CLOSED);
+
+	list_for_each_entry_safe(r, tmp, &ch->recvq, node) {
+		if (r->sel == own)
+			continue;	/* a select never meets itself */
+		switch (chan_claim(own, r->sel)) {
+		case CHAN_CLAIM_SELF_GONE:
+			return CHAN_TRY_LOST;
+		case CHAN_CLAIM_PEER_GONE:
+			continue;
+		case CHAN_CLAIM_OK:
+			break;
+		}
+		if (r->len < w->len) {
+			/* Its buffer is too small: it fails, we go on. */
+			r->len = w->len;
+			chan_fire_peer(ch, r, CHAN_TOOBIG);
+			if (own->published)
+				chan_sel_unlock(own);
+			continue;
+		}
+		if (w->len)
+			memcpy(r->buf, w->buf, w->len);
+		r->len = w->len;
+		r->file = w->file;
+		w->file = NULL;
+		ch->sent++;
+		ch->received++;
+		chan_fire_peer(ch, r, CHAN_MOVED);
+		return chan_fire_own(w, CHAN_MOVED);
+	}
+
+	if (ch->count < ch->capacity) {
+		if (chan_claim(own, NULL) != CHAN_CLAIM_OK)
+			return CHAN_TRY_LOST;
+		chan_ring_push(ch, w);
+		return chan_fire_own(w, CHAN_MOVED);
+	}
+	return CHAN_TRY_BLOCK;
+}
+
+static enum chan_try chan_recv_locked(struct chan *ch, struct chan_waiter *w)
+{
+	struct chan_sel *own = w->sel;
+	struct chan_waiter *s, *tmp;
+
+	if (ch->count) {
+		if (ch->lens[ch->head] > w->len) {
+			w->len = ch->lens[ch->head];
+			return chan_finish_own(w, CHAN_TOOBIG);
+		}
+		if (chan_claim(own, NULL) != CHAN_CLAIM_OK)
+			return CHAN_TRY_LOST;
+		chan_ring_pop(ch, w);
+		chan_fire_own(w, CHAN_MOVED);
+		chan_refill_locked(ch);
+		return CHAN_TRY_DONE;
+	}
+
+	list_for_each_entry_safe(s, tmp, &ch->sendq, node) {
+		if (s->sel == own)
+			continue;	/* a select never meets itself */
+		switch (chan_claim(own, s->sel)) {
+		case CHAN_CLAIM_SELF_GONE:
+			return CHAN_TRY_LOST;
+		case CHAN_CLAIM_PEER_GONE:
+			continue;
+		case CHAN_CLAIM_OK:
+			break;
+		}
+		if (s->len > w->len) {
+			/* The message stays with its sender. */
+			chan_sel_unlock(s->sel);
+			w->len = s->len;
+			return chan_fire_own(w, CHAN_TOOBIG);
+		}
+		if (s->len)
+			memcpy(w->buf, s->buf, s->len);
+		w->len = s->len;
+		w->file = s->file;
+		s->file = NULL;
+		ch->sent++;
+		ch->received++;
+		chan_fire_peer(ch, s, CHAN_MOVED);
+		return chan_fire_own(w, CHAN_MOVED);
+	}
+
+	if (ch->closed) {
+		w->len = 0;
+		return chan_finish_own(w, CHAN_CLOSED);
+	}
+	return CHAN_TRY_BLOCK;
+}
+
+/*
+ * Try to complete @w on @ch right now, under ch->lock. A published select
+ * may find that a partner completed another of its cases first (LOST).
+ */
+enum chan_try chan_try_locked(struct chan *ch, struct chan_waiter *w)
+{
+	lockdep_assert_held(&ch->lock);
+	if (w->op == CHAN_OP_SEND)
+		return chan_send_locked(ch, w);
+	return chan_recv_locked(ch, w);
+}
+
+/*
+ * Sleep until @sel is DONE, a signal arrives or the absolute @deadline
+ * passes. On a signal or timeout the owner cancels; if a partner won the
+ * race the operation completed and that is what counts (exactly once).
+ */
+int chan_sel_wait(struct chan_sel *sel, ktime_t deadline, bool timed)
+{
+	int ret = 0;
+	int state;
+
+	for (;;) {
+		set_current_state(TASK_INTERRUPTIBLE);
+		if (atomic_read_acquire(&sel->state) == CHAN_SEL_DONE)
+			break;
+		if (signal_pending(current)) {
+			ret = -ERESTARTSYS;
+			break;
+		}
+		if (!timed) {
+			schedule();
+		} else if (!schedule_hrtimeout_range(&deadline,
+						     current->timer_slack_ns,
+						     HRTIMER_MODE_ABS)) {
+			ret = -ETIMEDOUT;
+			break;
+		}
+	}
+	__set_current_state(TASK_RUNNING);
+	if (!ret)
+		return 0;
+
+	for (;;) {
+		state = atomic_cmpxchg(&sel->state, CHAN_SEL_WAITING,
+				       CHAN_SEL_CANCELLED);
+		if (state == CHAN_SEL_WAITING)
+			return ret;
+		if (state == CHAN_SEL_DONE) {
+			smp_rmb();	/* pairs with the partner's release */
+			return 0;
+		}
+		cpu_relax();	/* BUSY: a partner is deciding */
+	}
+}
+
+/* ---- one send or receive by a handle ---- */
+
+struct chan_xfer {
+	void __user *ubuf;
+	size_t ulen;		/* in: message / buffer; out: length */
+	ktime_t deadline;	/* absolute, when timed */
+	bool timed;
+	bool nonblock;
+	bool ok;		/* out (recv) */
+	bool cloexec;		/* recv: installed fd gets FD_CLOEXEC */
+	bool want_fd;		/* recv: report a passed fd (else drop it) */
+	int fd;			/* send: fd to pass; out (recv): fd or -1 */
+};
+
+/*
+ * Complete @w now, or (unless non-blocking) park it until a partner
+ * completes it, a signal comes or the deadline passes. Once this returns
+ * @w is on no queue.
+ */
+static int chan_do(struct chan *ch, struct chan_waiter *w, struct chan_xfer *x)
+{
+	enum chan_try t;
+	int ret;
+
+	spin_lock(&ch->lock);
+	t = chan_try_locked(ch, w);
+	if (t == CHAN_TRY_BLOCK && !x->nonblock)
+		chan_enqueue_locked(ch, w);
+	spin_unlock(&ch->lock);
+	if (t == CHAN_TRY_BLOCK && x->nonblock)
+		return -EAGAIN;
+	chan_poll_wake(ch);
+	if (t == CHAN_TRY_DONE)
+		return 0;
+	ret = chan_sel_wait(w->sel, x->deadline, x->timed);
+	chan_dequeue(w);
+	return ret;
+}
+
+static int chan_send(struct chan *ch, struct chan_xfer *x)
+{
+	u8 stack_buf[CHAN_STACK_BYTES];
+	struct chan_sel sel = {
+		.state = ATOMIC_INIT(CHAN_SEL_WAITING),
+		.task = current,
+	};
+	struct chan_waiter w = {
+		.sel = &sel,
+		.ch = ch,
+		.op = CHAN_OP_SEND,
+		.buf = stack_buf,
+		.len = x->ulen,
+	};
+	int ret;
+
+	if (x->ulen > ch->msg_size)
+		return -EMSGSIZE;
+	if (x->fd != -1 && !(ch->flags & CHAN_FDPASS))
+		return -EINVAL;
+	if (x->ulen > sizeof(stack_buf)) {
+		w.buf = kvmalloc(x->ulen, GFP_KERNEL_ACCOUNT);
+		if (!w.buf)
+			return -ENOMEM;
+	}
+	ret = -EFAULT;
+	if (copy_from_user(w.buf, x->ubuf, x->ulen))
+		goto out;
+	if (x->fd != -1) {
+		ret = -EBADF;
+		w.file = fget(x->fd);
+		if (!w.file)
+			goto out;
+		/* An fd-carrying channel never travels: no reference cycles. */
+		ret = -EINVAL;
+		if (chan_from_file(w.file) &&
+		    (chan_from_file(w.file)->flags & CHAN_FDPASS))
+			goto out;
+	}
+
+	ret = chan_do(ch, &w, x);
+	if (ret)
+		goto out;
+	ret = w.outcome == CHAN_MOVED ? 0 : -EPIPE;
+out:
+	if (w.file)
+		fput(w.file);
+	if (w.buf != stack_buf)
+		kvfree(w.buf);
+	return ret;
+}
+
+/*
+ * Check that a receive buffer is writable before a message is taken, so a
+ * bad pointer fails EFAULT with nothing consumed. Each page is read and
+ * written back unchanged.
+ */
+int chan_probe_writable(void __user *ubuf, size_t len)
+{
+	char __user *p = ubuf;
+	char __user *end = p + len;
+	char c;
+
+	if (!len)
+		return 0;
+	if (!access_ok(ubuf, len))
+		return -EFAULT;
+	while (p < end) {
+		if (get_user(c, p) || put_user(c, p))
+			return -EFAULT;
+		p = (char __user *)PAGE_ALIGN((unsigned long)p + 1);
+	}
+	return 0;
+}
+
+/*
+ * The copy to a buffer that passed chan_probe_writable() failed anyway
+ * (another thread unmapped it): put the message back at the head if there
+ * is room, else count it dropped.
+ */
+void chan_putback(struct chan *ch, struct chan_waiter *w)
+{
+	bool back = false;
+
+	spin_lock(&ch->lock);
+	if (ch->count < ch->capacity) {
+		ch->head = ch->head ? ch->head - 1 : ch->capacity - 1;
+		if (w->len)
+			memcpy(ch->data + (size_t)ch->head * ch->msg_size,
+			       w->buf, w->len);
+		ch->lens[ch->head] = w->len;
+		if (ch->files)
+			ch->files[ch->head] = w->file;
+		w->file = NULL;
+		ch->count++;
+		ch->received--;
+		back = true;
+	} else {
+		ch->dropped++;
+	}
+	spin_unlock(&ch->lock);
+	if (back)
+		chan_poll_wake(ch);
+}
+
+static int chan_recv(struct chan *ch, struct chan_xfer *x)
+{
+	u8 stack_buf[CHAN_STACK_BYTES];
+	struct chan_sel sel = {
+		.state = ATOMIC_INIT(CHAN_SEL_WAITING),
+		.task = current,
+	};
+	struct chan_waiter w = {
+		.sel = &sel,
+		.ch = ch,
+		.op = CHAN_OP_RECV,
+		.buf = stack_buf,
+		.len = min_t(size_t, x->ulen, ch->msg_size),
+	};
+	int fd = -1;
+	int ret;
+
+	x->ok = false;
+	x->fd = -1;
+	ret = chan_probe_writable(x->ubuf, w.len);
+	if (ret)
+		return ret;
+	if (w.len > sizeof(stack_buf)) {
+		w.buf = kvmalloc(w.len, GFP_KERNEL_ACCOUNT);
+		if (!w.buf)
+			return -ENOMEM;
+	}
+	if (x->want_fd && (ch->flags & CHAN_FDPASS)) {
+		/* Reserve the fd first: once taken, a message must land. */
+		fd = get_unused_fd_flags(x->cloexec ? O_CLOEXEC : 0);
+		if (fd < 0) {
+			ret = fd;
+			goto out;
+		}
+	}
+
+	ret = chan_do(ch, &w, x);
+	if (ret)
+		goto out;
+
+	x->ulen = w.len;
+	switch (w.outcome) {
+	case CHAN_TOOBIG:
+		ret = -EMSGSIZE;
+		break;
+	case CHAN_CLOSED:
+		ret = 0;
+		break;
+	default:
+		if (copy_to_user(x->ubuf, w.buf, w.len)) {
+			chan_putback(ch, &w);
+			ret = -EFAULT;
+			break;
+		}
+		x->ok = true;
+		if (w.file && fd >= 0) {
+			fd_install(fd, w.file);
+			w.file = NULL;
+			x->fd = fd;
+			fd = -1;
+		}
+		ret = 0;
+	}
+out:
+	if (fd >= 0)
+		put_unused_fd(fd);
+	if (w.file)
+		fput(w.file);
+	if (w.buf != stack_buf)
+		kvfree(w.buf);
+	return ret;
+}
+
+/* ---- ioctls on a channel fd ---- */
+
+/* Read a size-first struct: EINVAL below @ver0, E2BIG for unknown tails. */
+int chan_copy_struct(void *dst, size_t ksize, const void __user *src,
+		     size_t ver0)
+{
+	u32 usize;
+
+	if (get_user(usize, (const u32 __user *)src))
+		return -EFAULT;
+	if (usize < ver0)
+		return -EINVAL;
+	if (usize > PAGE_SIZE)
+		return -E2BIG;
+	return copy_struct_from_user(dst, ksize, src, usize);
+}
+
+static void chan_set_deadline(struct chan_xfer *x, struct file *file,
+			      s64 timeout_ns)
+{
+	x->nonblock = (file->f_flags & O_NONBLOCK) || timeout_ns == 0;
+	x->timed = timeout_ns > 0;
+	if (x->timed)
+		x->deadline = ktime_add_safe(ktime_get(),
+					     ns_to_ktime(timeout_ns));
+}
+
+/*
+ * A timed wait interrupted by a signal: store the time left so that a
+ * restarted call (SA_RESTART) keeps the original deadline.
+ */
+static int chan_restart_timed(struct chan_xfer *x, s64 __user *utimeout)
+{
+	s64 left = ktime_to_ns(ktime_sub(x->deadline, ktime_get()));
+
+	if (left <= 0)
+		return -ETIMEDOUT;
+	if (put_user(left, utimeout))
+		return -EFAULT;
+	return -ERESTARTSYS;
+}
+
+static long chan_ioctl_msg(struct file *file, struct chan_msg __user *um,
+			   bool send)
+{
+	struct chan *ch = file->private_data;
+	struct chan_xfer x = {};
+	struct chan_msg m;
+	int ret;
+
+	ret = chan_copy_struct(&m, sizeof(m), um, CHAN_MSG_SIZE_VER0);
+	if (ret)
+		return ret;
+	if (m.flags & ~CHAN_MSG_FD_CLOEXEC)
+		return -EINVAL;
+	if (send ? !chan_can_send(file) : !chan_can_recv(file))
+		return -EBADF;
+	/* Fail a read-only struct before anything moves. */
+	if (put_user(m.size, &um->size))
+		return -EFAULT;
+
+	x.ubuf = u64_to_user_ptr(m.buf);
+	x.ulen = m.len;
+	chan_set_deadline(&x, file, m.timeout_ns);
+	if (send) {
+		if (m.len > U32_MAX)
+			return -EMSGSIZE;
+		x.fd = m.fd;
+		ret = chan_send(ch, &x);
+	} else {
+		x.want_fd = true;
+		x.cloexec = m.flags & CHAN_MSG_FD_CLOEXEC;
+		ret = chan_recv(ch, &x);
+		if (!ret || ret == -EMSGSIZE) {
+			if (put_user((u64)x.ulen, &um->len) ||
+			    put_user(x.ok ? 1U : 0U, &um->ok) ||
+			    put_user(x.fd, &um->fd))
+				return -EFAULT;
+		}
+	}
+	if (ret == -ERESTARTSYS && x.timed)
+		ret = chan_restart_timed(&x, &um->timeout_ns);
+	return ret;
+}
+
+static long chan_ioctl_close(struct file *file)
+{
+	struct chan *ch = file->private_data;
+	int ret = 0;
+
+	if (!chan_can_send(file))
+		return -EBADF;
+	spin_lock(&ch->lock);
+	if (ch->closed)
+		ret = -EALREADY;
+	else
+		chan_close_locked(ch);
+	spin_unlock(&ch->lock);
+	if (!ret)
+		chan_poll_wake(ch);
+	return ret;
+}
+
+static u32 chan_rights(const struct file *file)
+{
+	return (chan_can_send(file) ? CHAN_RIGHT_SEND : 0) |
+	       (chan_can_recv(file) ? CHAN_RIGHT_RECV : 0);
+}
+
+static long chan_ioctl_info(struct file *file, struct chan_info __user *ui)
+{
+	struct chan *ch = file->private_data;
+	struct chan_info info = {};
+	u32 usize;
+
+	if (get_user(usize, &ui->size))
+		return -EFAULT;
+	if (usize < CHAN_INFO_SIZE_VER0)
+		return -EINVAL;
+	info.size = min_t(u32, usize, sizeof(info));
+	info.flags = ch->flags;
+	info.capacity = ch->capacity;
+	info.msg_size = ch->msg_size;
+	info.rights = chan_rights(file);
+	info.id = ch->id;
+	spin_lock(&ch->lock);
+	info.len = ch->count;
+	info.closed = ch->closed;
+	info.send_waiters = ch->nr_send_waiters;
+	info.recv_waiters = ch->nr_recv_waiters;
+	info.send_handles = ch->send_handles;
+	info.recv_handles = ch->recv_handles;
+	info.sent = ch->sent;
+	info.received = ch->received;
+	spin_unlock(&ch->lock);
+	if (copy_to_user(ui, &info, info.size))
+		return -EFAULT;
+	return 0;
+}
+
+static long chan_ioctl_dup(struct file *file, struct chan_dup __user *ud)
+{
+	struct chan_dup d;
+	int ret;
+
+	ret = chan_copy_struct(&d, sizeof(d), ud, CHAN_DUP_SIZE_VER0);
+	if (ret)
+		return ret;
+	if (d.reserved || (d.flags & ~(CHAN_CLOEXEC | CHAN_NONBLOCK)) ||
+	    !d.rights || (d.rights & ~CHAN_RIGHT_BOTH))
+		return -EINVAL;
+	if (d.rights & ~chan_rights(file))
+		return -EBADF;
+	return chan_new_fd(file->private_data, d.rights, d.flags);
+}
+
+/*
+ * Batches: the first message may wait (within timeout_ns), the rest move
+ * only while they can without waiting.
+ */
+static long chan_ioctl_batch(struct file *file, struct chan_batch __user *ub,
+			     bool send)
+{
+	struct chan *ch = file->private_data;
+	struct chan_iovec __user *uv;
+	struct chan_xfer x = {};
+	struct chan_batch b;
+	struct chan_iovec v;
+	u32 done;
+	int ret;
+
+	ret = chan_copy_struct(&b, sizeof(b), ub, CHAN_BATCH_SIZE_VER0);
+	if (ret)
+		return ret;
+	if (b.flags || b.reserved)
+		return -EINVAL;
+	if (send ? !chan_can_send(file) : !chan_can_recv(file))
+		return -EBADF;
+	if (b.n > INT_MAX)
+		return -EINVAL;
+	uv = u64_to_user_ptr(b.msgs);
+	chan_set_deadline(&x, file, b.timeout_ns);
+
+	for (done = 0; done < b.n; done++) {
+		if (copy_from_user(&v, &uv[done], sizeof(v))) {
+			ret = -EFAULT;
+			break;
+		}
+		x.ubuf = u64_to_user_ptr(v.buf);
+		x.ulen = v.len;
+		x.fd = -1;
+		if (send) {
+			ret = v.len > U32_MAX ? -EMSGSIZE : chan_send(ch, &x);
+		} else {
+			ret = chan_recv(ch, &x);
+			if (!ret && !x.ok)
+				break;	/* closed and drained */
+			if (!ret && put_user((u64)x.ulen, &uv[done].len))
+				ret = -EFAULT;
+		}
+		if (ret)
+			break;
+		x.nonblock = true;
+	}
+	if (done)
+		return done;
+	if (ret == -ERESTARTSYS && x.timed)
+		ret = chan_restart_timed(&x, &ub->timeout_ns);
+	return ret;
+}
+
+static long chan_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
+{
+	void __user *uarg = (void __user *)arg;
+
+	switch (cmd) {
+	case CHAN_IOC_SEND:
+		return chan_ioctl_msg(file, uarg, true);
+	case CHAN_IOC_RECV:
+		return chan_ioctl_msg(file, uarg, false);
+	case CHAN_IOC_CLOSE:
+		return chan_ioctl_close(file);
+	case CHAN_IOC_INFO:
+		return chan_ioctl_info(file, uarg);
+	case CHAN_IOC_DUP:
+		return chan_ioctl_dup(file, uarg);
+	case CHAN_IOC_SELECT:
+		return chan_select_ioctl(uarg);
+	case CHAN_IOC_SEND_BATCH:
+		return chan_ioctl_batch(file, uarg, true);
+	case CHAN_IOC_RECV_BATCH:
+		return chan_ioctl_batch(file, uarg, false);
+	}
+	return -ENOTTY;
+}
+
+/* ---- file operations ---- */
+
+static ssize_t chan_read(struct file *file, char __user *buf, size_t count,
+			 loff_t *ppos)
+{
+	struct chan_xfer x = {
+		.ubuf = buf,
+		.ulen = count,
+		.nonblock = file->f_flags & O_NONBLOCK,
+	};
+	int ret;
+
+	ret = chan_recv(file->private_data, &x);
+	if (ret)
+		return ret;
+	return x.ok ? x.ulen : 0;
+}
+
+static ssize_t chan_write(struct file *file, const char __user *buf,
+			  size_t count, loff_t *ppos)
+{
+	struct chan_xfer x = {
+		.ubuf = (void __user *)buf,
+		.ulen = count,
+		.nonblock = file->f_flags & O_NONBLOCK,
+		.fd = -1,
+	};
+	int ret;
+
+	ret = chan_send(file->private_data, &x);
+	return ret ? ret : count;
+}
+
+static __poll_t chan_poll(struct file *file, poll_table *wait)
+{
+	struct chan *ch = file->private_data;
+	__poll_t mask = 0;
+
+	poll_wait(file, &ch->poll_wq, wait);
+	spin_lock(&ch->lock);
+	if (chan_can_recv(file)) {
+		if (ch->count || ch->nr_send_waiters || ch->closed)
+			mask |= EPOLLIN | EPOLLRDNORM;
+		if (ch->closed && !ch->count)
+			mask |= EPOLLHUP;
+	}
+	if (chan_can_send(file)) {
+		if (ch->closed || !ch->recv_handles)
+			mask |= EPOLLOUT | EPOLLWRNORM | EPOLLERR;
+		else if (ch->count < ch->capacity || ch->nr_recv_waiters)
+			mask |= EPOLLOUT | EPOLLWRNORM;
+	}
+	spin_unlock(&ch->lock);
+	return mask;
+}
+
+static int chan_release(struct inode *inode, struct file *file)
+{
+	struct chan *ch = file->private_data;
+
+	spin_lock(&ch->lock);
+	if (chan_can_send(file) && !--ch->send_handles && !ch->closed)
+		chan_close_locked(ch);
+	if (chan_can_recv(file) && !--ch->recv_handles)
+		chan_fail_senders_locked(ch);
+	spin_unlock(&ch->lock);
+	chan_poll_wake(ch);
+	chan_put(ch);
+	return 0;
+}
+
+static void chan_show_fdinfo(struct seq_file *m, struct file *file)
+{
+	struct chan *ch = file->private_data;
+	u32 len, closed, nsend, nrecv, hsend, hrecv;
+	u64 sent, received, dropped;
+
+	spin_lock(&ch->lock);
+	len = ch->count;
+	closed = ch->closed;
+	nsend = ch->nr_send_waiters;
+	nrecv = ch->nr_recv_waiters;
+	hsend = ch->send_handles;
+	hrecv = ch->recv_handles;
+	sent = ch->sent;
+	received = ch->received;
+	dropped = ch->dropped;
+	spin_unlock(&ch->lock);
+
+	seq_printf(m, "chan_id:\t%llu\n", ch->id);
+	seq_printf(m, "capacity:\t%u\n", ch->capacity);
+	seq_printf(m, "msg_size:\t%u\n", ch->msg_size);
+	seq_printf(m, "len:\t%u\n", len);
+	seq_printf(m, "closed:\t%u\n", closed);
+	seq_printf(m, "send_waiters:\t%u\n", nsend);
+	seq_printf(m, "recv_waiters:\t%u\n", nrecv);
+	seq_printf(m, "send_handles:\t%u\n", hsend);
+	seq_printf(m, "recv_handles:\t%u\n", hrecv);
+	seq_printf(m, "rights:\t%s\n",
+		   chan_can_send(file) ?
+		   (chan_can_recv(file) ? "send,recv" : "send") : "recv");
+	seq_printf(m, "fdpass:\t%u\n", !!(ch->flags & CHAN_FDPASS));
+	seq_printf(m, "sent:\t%llu\n", sent);
+	seq_printf(m, "received:\t%llu\n", received);
+	seq_printf(m, "dropped:\t%llu\n", dropped);
+}
+
+const struct file_operations chan_fops = {
+	.owner		= THIS_MODULE,
+	.read		= chan_read,
+	.write		= chan_write,
+	.poll		= chan_poll,
+	.unlocked_ioctl	= chan_ioctl,
+	.compat_ioctl	= compat_ptr_ioctl,
+	.release	= chan_release,
+	.show_fdinfo	= chan_show_fdinfo,
+	.llseek		= no_llseek,
+};
+
+/* A new open file for @ch with @rights; takes its own reference. */
+struct file *chan_new_file(struct chan *ch, u32 rights, u32 flags)
+{
+	int oflags = flags & CHAN_NONBLOCK ? O_NONBLOCK : 0;
+	struct file *file;
+
+	if (rights == CHAN_RIGHT_BOTH)
+		oflags |= O_RDWR;
+	else if (rights == CHAN_RIGHT_SEND)
+		oflags |= O_WRONLY;
+	else
+		oflags |= O_RDONLY;
+
+	refcount_inc(&ch->ref);
+	file = anon_inode_getfile("[chan]", &chan_fops, ch, oflags);
+	if (IS_ERR(file)) {
+		chan_put(ch);
+		return file;
+	}
+	spin_lock(&ch->lock);
+	if (rights & CHAN_RIGHT_SEND)
+		ch->send_handles++;
+	if (rights & CHAN_RIGHT_RECV)
+		ch->recv_handles++;
+	spin_unlock(&ch->lock);
+	return file;
+}
+
+int chan_new_fd(struct chan *ch, u32 rights, u32 flags)
+{
+	struct file *file;
+	int fd;
+
+	fd = get_unused_fd_flags(flags & CHAN_CLOEXEC ? O_CLOEXEC : 0);
+	if (fd < 0)
+		return fd;
+	file = chan_new_file(ch, rights, flags);
+	if (IS_ERR(file)) {
+		put_unused_fd(fd);
+		return PTR_ERR(file);
+	}
+	fd_install(fd, file);
+	return fd;
+}

@@ -1,0 +1,159 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * kchan internals shared by the files of the module.
+ *
+ * main.c    /dev/chan, module parameters, CHAN_IOC_CREATE
+ * chan.c    the channel object: buffer, wait queues, send/recv/close,
+ *           handles, poll, fdinfo, the channel fd's file operations
+ * select.c  CHAN_IOC_SELECT
+ *
+ * The locking rules are written at the top of chan.c.
+ */
+#ifndef _KCHAN_H
+#define _KCHAN_H
+
+#include <linux/atomic.h>
+#include <linux/fs.h>
+#include <linux/list.h>
+#include <linux/refcount.h>
+#include <linux/sched.h>
+#include <linux/spinlock.h>
+#include <linux/types.h>
+#include <linux/wait.h>
+
+/* Limits an admin can change (module parameters, see main.c). */
+extern unsigned int chan_max_msg_size;
+extern unsigned int chan_max_capacity;
+extern unsigned long chan_max_chan_bytes;
+extern unsigned int chan_max_select_cases;
+extern unsigned long chan_max_select_bytes;
+
+/*
+ * struct chan_sel - one blocked operation: a plain send or recv, or a
+ * whole select. Its waiters (one per case) sit on the channels' queues;
+ * the state word decides which single case, if any, completes.
+ *
+ * WAITING    claimable by a partner.
+ * BUSY       a partner (or the owner) holds it while it decides; anyone
+ *            else who wants it spins until it is WAITING again or final.
+ * DONE       final: @fired completed; whoever set DONE did the transfer
+ *            before the release store.
+ * CANCELLED  final: the owner gave up (signal, timeout).
+ */
+enum chan_sel_state {
+	CHAN_SEL_WAITING,
+	CHAN_SEL_BUSY,
+	CHAN_SEL_DONE,
+	CHAN_SEL_CANCELLED,
+};
+
+struct chan_waiter;
+
+struct chan_sel {
+	atomic_t state;
+	struct task_struct *task;
+	struct chan_waiter *fired;
+	/* Set once a waiter is queued: from then on partners may claim it. */
+	bool published;
+};
+
+/* What happened to a waiter's case. */
+enum chan_outcome {
+	CHAN_MOVED,	/* the message moved */
+	CHAN_CLOSED,	/* recv: closed and drained; send: closed or no receivers */
+	CHAN_TOOBIG,	/* recv: the message does not fit the buffer */
+};
+
+/*
+ * struct chan_waiter - one case of a chan_sel (Go's sudog). The data
+ * travels through @buf, a kernel buffer owned by the waiter's task, because
+ * a partner cannot reach another process's user memory.
+ */
+struct chan_waiter {
+	struct list_head node;	/* on ch->sendq or ch->recvq, under ch->lock */
+	struct chan_sel *sel;
+	struct chan *ch;
+	void *buf;		/* send: the message; recv: room for it */
+	u32 len;		/* send: message length; recv: room, then length */
+	u32 index;		/* case index in the select */
+	u8 op;			/* CHAN_OP_SEND or CHAN_OP_RECV */
+	bool queued;		/* on a queue; under ch->lock */
+	u8 outcome;		/* enum chan_outcome, valid once fired */
+	struct file *file;	/* fd passed with the message, or NULL */
+};
+
+/*
+ * struct chan - the channel object, shared by all of its handles.
+ */
+struct chan {
+	spinlock_t lock;		/* protects everything marked [L] */
+	u32 head;			/* [L] index of the oldest message */
+	u32 count;			/* [L] messages buffered */
+	u32 nr_send_waiters;		/* [L] waiters on sendq */
+	u32 nr_recv_waiters;		/* [L] waiters on recvq */
+	u32 send_handles;		/* [L] open send-capable files */
+	u32 recv_handles;		/* [L] open recv-capable files */
+	bool closed;			/* [L] Go's close() happened */
+	struct list_head sendq;		/* [L] blocked senders, FIFO */
+	struct list_head recvq;		/* [L] blocked receivers, FIFO */
+	u64 sent;			/* [L] messages accepted */
+	u64 received;			/* [L] messages delivered */
+	u64 dropped;			/* [L] messages lost (see chan_recv()) */
+
+	/* Constant after creation. */
+	u32 capacity;
+	u32 msg_size;
+	u32 flags;			/* CHAN_FDPASS */
+	u64 id;
+	u8 *data;			/* capacity slots of msg_size bytes */
+	u32 *lens;			/* length of each slot's message */
+	struct file **files;		/* fd of each slot (CHAN_FDPASS) */
+
+	wait_queue_head_t poll_wq;	/* poll/epoll; its own lock */
+	refcount_t ref;			/* one per file, one per name */
+};
+
+extern const struct file_operations chan_fops;
+
+static inline bool chan_can_send(const struct file *file)
+{
+	return file->f_mode & FMODE_WRITE;
+}
+
+static inline bool chan_can_recv(const struct file *file)
+{
+	return file->f_mode & FMODE_READ;
+}
+
+/* chan.c */
+struct chan *chan_alloc(u32 capacity, u32 msg_size, u32 flags);
+void chan_put(struct chan *ch);
+struct file *chan_new_file(struct chan *ch, u32 rights, u32 flags);
+int chan_new_fd(struct chan *ch, u32 rights, u32 flags);
+struct chan *chan_from_file(struct file *file);
+int chan_copy_struct(void *dst, size_t ksize, const void __user *src,
+		     size_t ver0);
+int chan_probe_writable(void __user *ubuf, size_t len);
+
+/*
+ * Result of chan_try_locked(): the case completed (outcome in the waiter),
+ * it would block, or (published selects only) a partner claimed the select
+ * through another case first.
+ */
+enum chan_try {
+	CHAN_TRY_DONE,
+	CHAN_TRY_BLOCK,
+	CHAN_TRY_LOST,
+};
+
+enum chan_try chan_try_locked(struct chan *ch, struct chan_waiter *w);
+void chan_enqueue_locked(struct chan *ch, struct chan_waiter *w);
+void chan_dequeue(struct chan_waiter *w);
+int chan_sel_wait(struct chan_sel *sel, ktime_t deadline, bool timed);
+void chan_poll_wake(struct chan *ch);
+void chan_putback(struct chan *ch, struct chan_waiter *w);
+
+/* select.c */
+long chan_select_ioctl(void __user *uarg);
+
+#endif /* _KCHAN_H */

@@ -1,0 +1,116 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * kchan: Go channels as a kernel object.
+ *
+ * This file registers the misc device /dev/chan, holds the limits an admin
+ * can change and creates channels (CHAN_IOC_CREATE). The channel object is
+ * in chan.c (locking rules at its top), select in select.c.
+ */
+
+#include <linux/fs.h>
+#include <linux/miscdevice.h>
+#include <linux/module.h>
+#include <linux/moduleparam.h>
+#include <linux/uaccess.h>
+
+#include <linux/chan.h>
+
+#include "kchan.h"
+
+unsigned int chan_max_msg_size = 65536;
+module_param_named(max_msg_size, chan_max_msg_size, uint, 0644);
+MODULE_PARM_DESC(max_msg_size, "Largest msg_size of a channel (bytes)");
+
+unsigned int chan_max_capacity = 65536;
+module_param_named(max_capacity, chan_max_capacity, uint, 0644);
+MODULE_PARM_DESC(max_capacity, "Largest capacity of a channel (messages)");
+
+unsigned long chan_max_chan_bytes = 16UL << 20;
+module_param_named(max_chan_bytes, chan_max_chan_bytes, ulong, 0644);
+MODULE_PARM_DESC(max_chan_bytes, "Largest capacity * msg_size of a channel");
+
+unsigned int chan_max_select_cases = 4096;
+module_param_named(max_select_cases, chan_max_select_cases, uint, 0644);
+MODULE_PARM_DESC(max_select_cases, "Most cases in one select");
+
+unsigned long chan_max_select_bytes = 16UL << 20;
+module_param_named(max_select_bytes, chan_max_select_bytes, ulong, 0644);
+MODULE_PARM_DESC(max_select_bytes, "Most message bytes one select may stage");
+
+static long chan_ioctl_create(struct chan_create __user *uc)
+{
+	struct chan_create c;
+	struct chan *ch;
+	int ret;
+
+	ret = chan_copy_struct(&c, sizeof(c), uc, CHAN_CREATE_SIZE_VER0);
+	if (ret)
+		return ret;
+	if (c.reserved ||
+	    (c.flags & ~(CHAN_CLOEXEC | CHAN_NONBLOCK | CHAN_FDPASS)))
+		return -EINVAL;
+	if (c.name)
+		return -EOPNOTSUPP;
+	if (c.mode)
+		return -EINVAL;
+	if (c.msg_size > READ_ONCE(chan_max_msg_size))
+		return -EMSGSIZE;
+	if (c.capacity > READ_ONCE(chan_max_capacity) ||
+	    (u64)c.capacity * c.msg_size > READ_ONCE(chan_max_chan_bytes))
+		return -EINVAL;
+
+	ch = chan_alloc(c.capacity, c.msg_size, c.flags);
+	if (IS_ERR(ch))
+		return PTR_ERR(ch);
+	ret = chan_new_fd(ch, CHAN_RIGHT_BOTH, c.flags);
+	chan_put(ch);
+	return ret;
+}
+
+static long chan_dev_ioctl(struct file *file, unsigned int cmd,
+			   unsigned long arg)
+{
+	void __user *uarg = (void __user *)arg;
+
+	switch (cmd) {
+	case CHAN_IOC_CREATE:
+		return chan_ioctl_create(uarg);
+	case CHAN_IOC_SELECT:
+		return chan_select_ioctl(uarg);
+	case CHAN_IOC_OPEN:
+	case CHAN_IOC_UNLINK:
+		return -EOPNOTSUPP;
+	}
+	return -ENOTTY;
+}
+
+static const struct file_operations chan_dev_fops = {
+	.owner		= THIS_MODULE,
+	.unlocked_ioctl	= chan_dev_ioctl,
+	.compat_ioctl	= compat_ptr_ioctl,
+	.llseek		= noop_llseek,
+};
+
+static struct miscdevice chan_misc = {
+	.minor	= MISC_DYNAMIC_MINOR,
+	.name	= "chan",
+	.fops	= &chan_dev_fops,
+	.mode	= 0666,
+};
+
+static int __init chan_init(void)
+{
+	return misc_register(&chan_misc);
+}
+
+static void __exit chan_exit(void)
+{
+	misc_deregister(&chan_misc);
+}
+
+module_init(chan_init);
+module_exit(chan_exit);
+
+MODULE_DESCRIPTION("kchan: Go channels as a kernel object (/dev/chan)");
+MODULE_AUTHOR("kchan developers");
+MODULE_LICENSE("GPL");

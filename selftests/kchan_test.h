@@ -155,27 +155,32 @@ static inline int kc_info(int fd, struct chan_info *info)
 	return ioctl(fd, CHAN_IOC_INFO, info) < 0 ? -errno : 0;
 }
 
-/* One field of INFO; a negative errno cast when INFO fails. */
-static inline long long kc_info_field(int fd, size_t off)
+/* One field of INFO (4 or 8 bytes wide); a negative errno when INFO fails. */
+static inline long long kc_info_field(int fd, size_t off, size_t width)
 {
 	struct chan_info info;
 	int r = kc_info(fd, &info);
 
 	if (r)
 		return r;
+	if (width == 8)
+		return (long long)*(const __u64 *)((const char *)&info + off);
 	return *(const __u32 *)((const char *)&info + off);
 }
 
-#define KC_INFO(fd, field) kc_info_field(fd, offsetof(struct chan_info, field))
+#define KC_FIELD(field) \
+	offsetof(struct chan_info, field), sizeof(((struct chan_info *)0)->field)
+#define KC_INFO(fd, field) kc_info_field(fd, KC_FIELD(field))
 
 /* Wait (without relying on timing) until INFO field == want. 0 or -ETIMEDOUT. */
-static inline int kc_wait_field(int fd, size_t off, unsigned int want)
+static inline int kc_wait_field(int fd, size_t off, size_t width,
+				unsigned int want)
 {
 	int64_t end = kc_now_ns() + (int64_t)KC_WAIT_MS * 1000000;
 	long long v;
 
 	for (;;) {
-		v = kc_info_field(fd, off);
+		v = kc_info_field(fd, off, width);
 		if (v == want)
 			return 0;
 		if (kc_now_ns() > end)
@@ -184,8 +189,7 @@ static inline int kc_wait_field(int fd, size_t off, unsigned int want)
 	}
 }
 
-#define KC_WAIT(fd, field, want) \
-	kc_wait_field(fd, offsetof(struct chan_info, field), want)
+#define KC_WAIT(fd, field, want) kc_wait_field(fd, KC_FIELD(field), want)
 
 static inline int kc_dup_flags(int fd, unsigned int rights, unsigned int flags)
 {

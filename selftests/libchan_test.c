@@ -1,0 +1,1626 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * libchan through its public API (userlib/chan.h): every function, every
+ * error path, select, batches, signals (EINTR and SA_RESTART), and the
+ * cross-process behaviour the library promises.
+ *
+ * Tests named select_* need CHAN_IOC_SELECT in the module: when it answers
+ * ENOTTY they fail (they do not skip). Tests of chan_open/chan_unlink skip
+ * while the module answers EOPNOTSUPP (channel names not built yet).
+ *
+ * Synchronisation never relies on sleeping: "the other side is blocked now"
+ * is read from chan_info()'s waiter counts.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <chan.h>	/* before anything that pulls in <linux/chan.h> */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "kselftest_harness.h"
+
+#define MS(x)		((int64_t)(x) * 1000000)
+#define WAIT_MS		10000	/* longest wait for a state to appear */
+#define CHILD_ALARM	25	/* seconds a child may live */
+
+/* call must fail with -1 and errno e */
+#define ASSERT_ERR(e, call) do { \
+	errno = 0; \
+	long _r = (long)(call); \
+	ASSERT_EQ(-1L, _r) TH_LOG("%s succeeded (%ld)", #call, _r); \
+	ASSERT_EQ(e, errno) TH_LOG("%s: errno %d (%s), expected %d (%s)", \
+				   #call, errno, strerror(errno), e, strerror(e)); \
+} while (0)
+
+#define EXPECT_ERR(e, call) do { \
+	errno = 0; \
+	long _r = (long)(call); \
+	EXPECT_EQ(-1L, _r) TH_LOG("%s succeeded (%ld)", #call, _r); \
+	EXPECT_EQ(e, errno) TH_LOG("%s: errno %d (%s), expected %d (%s)", \
+				   #call, errno, strerror(errno), e, strerror(e)); \
+} while (0)
+
+/* call must succeed (>= 0) */
+#define ASSERT_OK(call) do { \
+	errno = 0; \
+	long _r = (long)(call); \
+	ASSERT_LE(0L, _r) TH_LOG("%s: %s", #call, strerror(errno)); \
+} while (0)
+
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) && errno == EINTR)
+		;
+}
+
+/* fork() whose child cannot outlive the test. */
+static pid_t child(void)
+{
+	pid_t ppid = getpid();
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != ppid)
+			_exit(99);
+		signal(SIGALRM, SIG_DFL);
+		alarm(CHILD_ALARM);
+	}
+	return pid;
+}
+
+/* exit status, 128 + signal, or -1 */
+static int reap(pid_t pid)
+{
+	int st;
+
+	while (waitpid(pid, &st, 0) < 0)
+		if (errno != EINTR)
+			return -1;
+	if (WIFEXITED(st))
+		return WEXITSTATUS(st);
+	if (WIFSIGNALED(st))
+		return 128 + WTERMSIG(st);
+	return -1;
+}
+
+/* Wait until ch has this many blocked senders and receivers. 0 or -1. */
+static int wait_waiters(int ch, unsigned int senders, unsigned int receivers)
+{
+	int64_t end = now_ns() + MS(WAIT_MS);
+	struct chan_info info;
+
+	for (;;) {
+		if (chan_info(ch, &info) < 0)
+			return -1;
+		if (info.send_waiters == senders && info.recv_waiters == receivers)
+			return 0;
+		if (now_ns() > end)
+			return -1;
+		usleep(500);
+	}
+}
+
+static void *shared(size_t size)
+{
+	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+		       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
+static unsigned long param(const char *name, unsigned long dflt)
+{
+	char path[128];
+	unsigned long v;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/module/chan/parameters/%s", name);
+	f = fopen(path, "r");
+	if (!f)
+		return dflt;
+	if (fscanf(f, "%lu", &v) != 1)
+		v = dflt;
+	fclose(f);
+	return v;
+}
+
+static int fd_flags(int fd)
+{
+	return fcntl(fd, F_GETFL);
+}
+
+static int fd_cloexec(int fd)
+{
+	return fcntl(fd, F_GETFD) & FD_CLOEXEC;
+}
+
+/* ---- chan_make ---------------------------------------------------------- */
+
+TEST(make_buffered)
+{
+	struct chan_info info;
+	int ch = chan_make(16, 4, 0);
+
+	ASSERT_OK(ch);
+	EXPECT_EQ(4, chan_cap(ch));
+	EXPECT_EQ(0, chan_len(ch));
+	ASSERT_EQ(0, chan_info(ch, &info));
+	EXPECT_EQ(4, info.capacity);
+	EXPECT_EQ(16, info.msg_size);
+	EXPECT_EQ(0, info.closed);
+	EXPECT_EQ(CHAN_RIGHT_BOTH, info.rights);
+	EXPECT_EQ(1, info.send_handles);
+	EXPECT_EQ(1, info.recv_handles);
+	EXPECT_EQ(0, fd_cloexec(ch));
+	EXPECT_EQ(0, fd_flags(ch) & O_NONBLOCK);
+	close(ch);
+}
+
+TEST(make_unbuffered_and_events)
+{
+	int a = chan_make(8, 0, 0), b = chan_make(0, 2, 0);
+
+	ASSERT_OK(a);
+	ASSERT_OK(b);
+	EXPECT_EQ(0, chan_cap(a));
+	EXPECT_EQ(2, chan_cap(b));
+	close(a);
+	close(b);
+}
+
+TEST(make_flags)
+{
+	int c = chan_make(4, 1, CHAN_CLOEXEC);
+	int n = chan_make(4, 1, CHAN_NONBLOCK);
+
+	ASSERT_OK(c);
+	ASSERT_OK(n);
+	EXPECT_NE(0, fd_cloexec(c));
+	EXPECT_EQ(0, fd_flags(c) & O_NONBLOCK);
+	EXPECT_EQ(0, fd_cloexec(n));
+	EXPECT_NE(0, fd_flags(n) & O_NONBLOCK);
+	close(c);
+	close(n);
+}
+
+TEST(make_errors)
+{
+	unsigned long max_msg = param("max_msg_size", 65536);
+	unsigned long max_cap = param("max_capacity", 65536);
+
+	EXPECT_ERR(EINVAL, chan_make(4, 1, 1 << 20));		/* unknown flag */
+	EXPECT_ERR(EMSGSIZE, chan_make(max_msg + 1, 1, 0));
+	EXPECT_ERR(EMSGSIZE, chan_make(SIZE_MAX, 1, 0));	/* does not wrap */
+	EXPECT_ERR(EMSGSIZE, chan_make((size_t)UINT32_MAX + 1, 1, 0));
+	EXPECT_ERR(EINVAL, chan_make(1, max_cap + 1, 0));
+	EXPECT_ERR(EINVAL, chan_make(max_msg, max_cap, 0));	/* too many bytes */
+}
+
+TEST(make_leaks_no_fd)
+{
+	int before = chan_make(1, 1, 0), after;
+
+	ASSERT_OK(before);
+	for (int i = 0; i < 100; i++) {
+		int ch = chan_make(8, 1, 0);
+
+		ASSERT_OK(ch);
+		close(ch);
+		EXPECT_ERR(EMSGSIZE, chan_make(SIZE_MAX, 1, 0));
+	}
+	after = chan_make(1, 1, 0);
+	EXPECT_EQ(before + 1, after);	/* /dev/chan fds were all closed */
+	close(before);
+	close(after);
+}
+
+/* ---- chan_pipe ---------------------------------------------------------- */
+
+TEST(pipe_ends)
+{
+	struct chan_info r, s;
+	int fds[2] = { -1, -1 };
+	char buf[8];
+	bool ok;
+
+	ASSERT_EQ(0, chan_pipe(fds, 8, 2, 0));
+	ASSERT_EQ(0, chan_info(fds[0], &r));
+	ASSERT_EQ(0, chan_info(fds[1], &s));
+	EXPECT_EQ(CHAN_RIGHT_RECV, r.rights);
+	EXPECT_EQ(CHAN_RIGHT_SEND, s.rights);
+	EXPECT_EQ(r.id, s.id);
+	/* the bidirectional stepping stone is gone: one handle each way */
+	EXPECT_EQ(1, r.send_handles);
+	EXPECT_EQ(1, r.recv_handles);
+	EXPECT_EQ(8, r.msg_size);
+	EXPECT_EQ(2, chan_cap(fds[0]));
+	EXPECT_EQ(2, chan_cap(fds[1]));
+
+	ASSERT_EQ(0, chan_send(fds[1], "pipe", 4));
+	EXPECT_EQ(1, chan_len(fds[0]));
+	ASSERT_EQ(4, chan_recv(fds[0], buf, sizeof(buf), &ok));
+	EXPECT_TRUE(ok);
+	EXPECT_EQ(0, memcmp(buf, "pipe", 4));
+	close(fds[0]);
+	close(fds[1]);
+}
+
+TEST(pipe_wrong_direction)
+{
+	int fds[2];
+	char buf[8];
+	bool ok;
+
+	ASSERT_EQ(0, chan_pipe(fds, 8, 2, 0));
+	EXPECT_ERR(EBADF, chan_send(fds[0], "x", 1));
+	EXPECT_ERR(EBADF, chan_trysend(fds[0], "x", 1));
+	EXPECT_ERR(EBADF, chan_send_timeout(fds[0], "x", 1, MS(10)));
+	EXPECT_ERR(EBADF, chan_recv(fds[1], buf, sizeof(buf), &ok));
+	EXPECT_ERR(EBADF, chan_tryrecv(fds[1], buf, sizeof(buf), &ok));
+	EXPECT_ERR(EBADF, chan_recv_timeout(fds[1], buf, sizeof(buf), &ok, MS(10)));
+	EXPECT_ERR(EBADF, chan_close(fds[0]));	/* close needs the send right */
+	EXPECT_EQ(0, chan_close(fds[1]));
+	close(fds[0]);
+	close(fds[1]);
+}
+
+TEST(pipe_flags)
+{
+	int fds[2];
+
+	ASSERT_EQ(0, chan_pipe(fds, 4, 1, CHAN_CLOEXEC | CHAN_NONBLOCK));
+	for (int i = 0; i < 2; i++) {
+		EXPECT_NE(0, fd_cloexec(fds[i]));
+		EXPECT_NE(0, fd_flags(fds[i]) & O_NONBLOCK);
+		close(fds[i]);
+	}
+	ASSERT_EQ(0, chan_pipe(fds, 4, 1, 0));
+	for (int i = 0; i < 2; i++) {
+		EXPECT_EQ(0, fd_cloexec(fds[i]));
+		EXPECT_EQ(0, fd_flags(fds[i]) & O_NONBLOCK);
+		close(fds[i]);
+	}
+}
+
+TEST(pipe_errors_leave_fds_alone)
+{
+	int fds[2] = { -7, -7 };
+	int probe = chan_make(1, 1, 0), probe2;
+
+	ASSERT_OK(probe);
+	EXPECT_ERR(EMSGSIZE, chan_pipe(fds, SIZE_MAX, 1, 0));
+	EXPECT_ERR(EINVAL, chan_pipe(fds, 4, 1, 1 << 20));
+	EXPECT_EQ(-7, fds[0]);
+	EXPECT_EQ(-7, fds[1]);
+	probe2 = chan_make(1, 1, 0);
+	EXPECT_EQ(probe + 1, probe2);	/* nothing leaked */
+	close(probe);
+	close(probe2);
+}
+
+TEST(pipe_sender_gone_closes)
+{
+	int fds[2];
+	char buf[4];
+	bool ok = true;
+
+	ASSERT_EQ(0, chan_pipe(fds, 4, 4, 0));
+	ASSERT_EQ(0, chan_send(fds[1], "ab", 2));
+	close(fds[1]);	/* last send-capable handle: the channel closes */
+	ASSERT_EQ(2, chan_recv(fds[0], buf, sizeof(buf), &ok));	/* drains */
+	EXPECT_TRUE(ok);
+	ASSERT_EQ(0, chan_recv(fds[0], buf, sizeof(buf), &ok));
+	EXPECT_FALSE(ok);
+	close(fds[0]);
+}
+
+TEST(pipe_receiver_gone_epipe)
+{
+	int fds[2];
+
+	ASSERT_EQ(0, chan_pipe(fds, 4, 4, 0));
+	close(fds[0]);	/* last recv-capable handle */
+	EXPECT_ERR(EPIPE, chan_send(fds[1], "ab", 2));
+	EXPECT_ERR(EPIPE, chan_trysend(fds[1], "ab", 2));
+	close(fds[1]);
+}
+
+/* ---- send / recv -------------------------------------------------------- */
+
+TEST(fifo_lengths_and_ok)
+{
+	const char *msgs[] = { "one", "", "three!", "4444" };
+	int ch = chan_make(8, 4, 0);
+	char buf[8];
+	bool ok;
+
+	ASSERT_OK(ch);
+	for (int i = 0; i < 4; i++)
+		ASSERT_EQ(0, chan_send(ch, msgs[i], strlen(msgs[i])));
+	EXPECT_EQ(4, chan_len(ch));
+	for (int i = 0; i < 4; i++) {
+		ok = false;
+		ASSERT_EQ((ssize_t)strlen(msgs[i]), chan_recv(ch, buf, sizeof(buf), &ok));
+		EXPECT_TRUE(ok);	/* an empty message is still ok */
+		EXPECT_EQ(0, memcmp(buf, msgs[i], strlen(msgs[i])));
+	}
+	EXPECT_EQ(0, chan_len(ch));
+	close(ch);
+}
+
+TEST(recv_ok_may_be_null)
+{
+	int ch = chan_make(4, 2, 0);
+	int v = 7, got = 0;
+
+	ASSERT_OK(ch);
+	ASSERT_EQ(0, chan_send(ch, &v, sizeof(v)));
+	ASSERT_EQ((ssize_t)sizeof(got), chan_recv(ch, &got, sizeof(got), NULL));
+	EXPECT_EQ(7, got);
+	ASSERT_EQ(0, chan_close(ch));
+	EXPECT_EQ(0, chan_recv(ch, &got, sizeof(got), NULL));
+	close(ch);
+}
+
+TEST(events_msg_size_zero)
+{
+	int ch = chan_make(0, 2, 0);
+	bool ok = false;
+
+	ASSERT_OK(ch);
+	ASSERT_EQ(0, chan_send(ch, NULL, 0));
+	EXPECT_ERR(EMSGSIZE, chan_send(ch, "x", 1));
+	ASSERT_EQ(0, chan_recv(ch, NULL, 0, &ok));
+	EXPECT_TRUE(ok);
+	ASSERT_EQ(0, chan_close(ch));
+	ok = true;
+	ASSERT_EQ(0, chan_recv(ch, NULL, 0, &ok));
+	EXPECT_FALSE(ok);
+	close(ch);
+}
+
+TEST(try_would_block)
+{
+	int ch = chan_make(4, 1, 0);
+	char buf[4];
+	bool ok;
+
+	ASSERT_OK(ch);
+	EXPECT_ERR(EAGAIN, chan_tryrecv(ch, buf, sizeof(buf), &ok));
+	ASSERT_EQ(0, chan_trysend(ch, "a", 1));
+	EXPECT_ERR(EAGAIN, chan_trysend(ch, "b", 1));
+	EXPECT_EQ(1, chan_len(ch));
+	ASSERT_EQ(1, chan_tryrecv(ch, buf, sizeof(buf), &ok));
+	EXPECT_TRUE(ok);
+	EXPECT_EQ('a', buf[0]);
+	close(ch);
+
+	ch = chan_make(4, 0, 0);	/* unbuffered, nobody waiting */
+	ASSERT_OK(ch);
+	EXPECT_ERR(EAGAIN, chan_trysend(ch, "a", 1));
+	EXPECT_ERR(EAGAIN, chan_tryrecv(ch, buf, sizeof(buf), &ok));
+	close(ch);
+}
+
+TEST(nonblocking_handle_never_waits)
+{
+	int ch = chan_make(4, 1, CHAN_NONBLOCK);
+	char buf[4];
+	bool ok;
+
+	ASSERT_OK(ch);
+	EXPECT_ERR(EAGAIN, chan_recv(ch, buf, sizeof(buf), &ok));
+	EXPECT_ERR(EAGAIN, chan_recv_timeout(ch, buf, sizeof(buf), &ok, MS(1000)));
+	ASSERT_EQ(0, chan_send(ch, "a", 1));
+	EXPECT_ERR(EAGAIN, chan_send(ch, "b", 1));
+	EXPECT_ERR(EAGAIN, chan_send_timeout(ch, "b", 1, MS(1000)));
+	close(ch);
+}
+
+TEST(timeouts)
+{
+	int ch = chan_make(4, 1, 0);
+	char buf[4];
+	int64_t t0, el;
+	bool ok;
+
+	ASSERT_OK(ch);
+	t0 = now_ns();
+	EXPECT_ERR(ETIMEDOUT, chan_recv_timeout(ch, buf, sizeof(buf), &ok, MS(100)));
+	el = now_ns() - t0;
+	EXPECT_GE(el, MS(100));
+	EXPECT_LT(el, MS(5000));
+
+	ASSERT_EQ(0, chan_send(ch, "a", 1));
+	t0 = now_ns();
+	EXPECT_ERR(ETIMEDOUT, chan_send_timeout(ch, "b", 1, MS(100)));
+	el = now_ns() - t0;
+	EXPECT_GE(el, MS(100));
+	EXPECT_LT(el, MS(5000));
+	EXPECT_EQ(1, chan_len(ch));	/* nothing sent */
+
+	/* timeout 0 is try, < 0 is forever (here: data is ready) */
+	EXPECT_ERR(EAGAIN, chan_send_timeout(ch, "b", 1, 0));
+	ASSERT_EQ(1, chan_recv_timeout(ch, buf, sizeof(buf), &ok, -1));
+	EXPECT_ERR(EAGAIN, chan_recv_timeout(ch, buf, sizeof(buf), &ok, 0));
+	ASSERT_EQ(0, chan_send_timeout(ch, "c", 1, -1));
+	close(ch);
+}
+
+TEST(emsgsize)
+{
+	int ch = chan_make(4, 2, 0);
+	char big[8] = "abcdefg", buf[8];
+	bool ok;
+
+	ASSERT_OK(ch);
+	EXPECT_ERR(EMSGSIZE, chan_send(ch, big, 5));
+	EXPECT_ERR(EMSGSIZE, chan_trysend(ch, big, 5));
+	EXPECT_ERR(EMSGSIZE, chan_send_timeout(ch, big, 5, MS(10)));
+	EXPECT_EQ(0, chan_len(ch));
+	ASSERT_EQ(0, chan_send(ch, big, 4));
+	/* a short buffer: EMSGSIZE, and the message stays */
+	EXPECT_ERR(EMSGSIZE, chan_recv(ch, buf, 3, &ok));
+	EXPECT_ERR(EMSGSIZE, chan_tryrecv(ch, buf, 0, &ok));
+	EXPECT_EQ(1, chan_len(ch));
+	ASSERT_EQ(4, chan_recv(ch, buf, sizeof(buf), &ok));
+	EXPECT_EQ(0, memcmp(buf, "abcd", 4));
+	close(ch);
+}
+
+TEST(close_semantics)
+{
+	int ch = chan_make(4, 4, 0);
+	char buf[4];
+	struct chan_info info;
+	bool ok;
+
+	ASSERT_OK(ch);
+	ASSERT_EQ(0, chan_send(ch, "a", 1));
+	ASSERT_EQ(0, chan_send(ch, "b", 1));
+	ASSERT_EQ(0, chan_close(ch));
+	EXPECT_ERR(EALREADY, chan_close(ch));
+	EXPECT_ERR(EPIPE, chan_send(ch, "c", 1));
+	EXPECT_ERR(EPIPE, chan_trysend(ch, "c", 1));
+	EXPECT_ERR(EPIPE, chan_send_timeout(ch, "c", 1, MS(10)));
+	ASSERT_EQ(0, chan_info(ch, &info));
+	EXPECT_EQ(1, info.closed);
+	EXPECT_EQ(2, info.len);
+	/* drains, then reports closed, at once and for ever */
+	ASSERT_EQ(1, chan_recv(ch, buf, sizeof(buf), &ok));
+	EXPECT_TRUE(ok);
+	EXPECT_EQ('a', buf[0]);
+	ASSERT_EQ(1, chan_tryrecv(ch, buf, sizeof(buf), &ok));
+	EXPECT_EQ('b', buf[0]);
+	for (int i = 0; i < 3; i++) {
+		ok = true;
+		ASSERT_EQ(0, chan_recv(ch, buf, sizeof(buf), &ok));
+		EXPECT_FALSE(ok);
+		ok = true;
+		ASSERT_EQ(0, chan_tryrecv(ch, buf, sizeof(buf), &ok));
+		EXPECT_FALSE(ok);
+		ok = true;
+		ASSERT_EQ(0, chan_recv_timeout(ch, buf, sizeof(buf), &ok, MS(10)));
+		EXPECT_FALSE(ok);
+	}
+	close(ch);
+}
+
+TEST(bad_fds)
+{
+	struct chan_info info;
+	struct chan_buf b = { NULL, 0 };
+	char buf[4];
+	int p[2], closed_fd;
+	bool ok;
+
+	EXPECT_ERR(EBADF, chan_send(-1, "a", 1));
+	EXPECT_ERR(EBADF, chan_trysend(-1, "a", 1));
+	EXPECT_ERR(EBADF, chan_send_timeout(-1, "a", 1, 0));
+	EXPECT_ERR(EBADF, chan_recv(-1, buf, 4, &ok));
+	EXPECT_ERR(EBADF, chan_tryrecv(-1, buf, 4, &ok));
+	EXPECT_ERR(EBADF, chan_recv_timeout(-1, buf, 4, &ok, 0));
+	EXPECT_ERR(EBADF, chan_close(-1));
+	EXPECT_ERR(EBADF, chan_len(-1));
+	EXPECT_ERR(EBADF, chan_cap(-1));
+	EXPECT_ERR(EBADF, chan_info(-1, &info));
+	EXPECT_ERR(EBADF, chan_send_batch(-1, &b, 1, 0));
+	EXPECT_ERR(EBADF, chan_recv_batch(-1, &b, 1, 0));
+
+	closed_fd = chan_make(4, 1, 0);
+	ASSERT_OK(closed_fd);
+	close(closed_fd);
+	EXPECT_ERR(EBADF, chan_send(closed_fd, "a", 1));
+	EXPECT_ERR(EBADF, chan_recv(closed_fd, buf, 4, &ok));
+	EXPECT_ERR(EBADF, chan_len(closed_fd));
+
+	/* not a channel: the file's own ioctl answers (ENOTTY for a pipe) */
+	ASSERT_EQ(0, pipe(p));
+	EXPECT_ERR(ENOTTY, chan_send(p[1], "a", 1));
+	EXPECT_ERR(ENOTTY, chan_recv(p[0], buf, 4, &ok));
+	EXPECT_ERR(ENOTTY, chan_close(p[1]));
+	EXPECT_ERR(ENOTTY, chan_info(p[0], &info));
+	close(p[0]);
+	close(p[1]);
+}
+
+TEST(null_pointers)
+{
+	int ch = chan_make(4, 1, 0);
+	char buf[4];
+	bool ok;
+
+	ASSERT_OK(ch);
+	EXPECT_ERR(EFAULT, chan_info(ch, NULL));
+	EXPECT_ERR(EFAULT, chan_open(NULL, O_RDWR, 0, 0, 0));
+	EXPECT_ERR(EFAULT, chan_unlink(NULL));
+	EXPECT_ERR(EFAULT, chan_select(NULL, 1, 0));
+	EXPECT_ERR(EFAULT, chan_send_batch(ch, NULL, 1, 0));
+	EXPECT_ERR(EFAULT, chan_recv_batch(ch, NULL, 1, 0));
+	/* bad buffers: EFAULT from the kernel, nothing moved */
+	EXPECT_ERR(EFAULT, chan_send(ch, (void *)8, 4));
+	EXPECT_EQ(0, chan_len(ch));
+	ASSERT_EQ(0, chan_send(ch, "abcd", 4));
+	EXPECT_ERR(EFAULT, chan_recv(ch, (void *)8, 4, &ok));
+	EXPECT_EQ(1, chan_len(ch));
+	ASSERT_EQ(4, chan_recv(ch, buf, 4, &ok));
+	close(ch);
+}
+
+TEST(info_counters)
+{
+	struct chan_info info;
+	int ch = chan_make(8, 4, 0);
+	char buf[8];
+	bool ok;
+
+	ASSERT_OK(ch);
+	ASSERT_EQ(0, chan_send(ch, "a", 1));
+	ASSERT_EQ(0, chan_send(ch, "b", 1));
+	ASSERT_EQ(1, chan_recv(ch, buf, sizeof(buf), &ok));
+	ASSERT_EQ(0, chan_info(ch, &info));
+	EXPECT_EQ(CHAN_INFO_SIZE_VER0, info.size);
+	EXPECT_EQ(2, info.sent);
+	EXPECT_EQ(1, info.received);
+	EXPECT_EQ(1, info.len);
+	EXPECT_NE(0, info.id);
+	close(ch);
+}
+
+TEST(len_cap_need_no_right)
+{
+	int fds[2];
+
+	ASSERT_EQ(0, chan_pipe(fds, 4, 3, 0));
+	ASSERT_EQ(0, chan_send(fds[1], "a", 1));
+	EXPECT_EQ(1, chan_len(fds[0]));
+	EXPECT_EQ(1, chan_len(fds[1]));
+	EXPECT_EQ(3, chan_cap(fds[0]));
+	EXPECT_EQ(3, chan_cap(fds[1]));
+	close(fds[0]);
+	close(fds[1]);
+}
+
+/* ---- across processes --------------------------------------------------- */
+
+TEST(rendezvous_across_fork)
+{
+	int ch = chan_make(sizeof(int), 0, 0);
+	struct chan_info info;
+	pid_t pid;
+	int v;
+	bool ok;
+
+	ASSERT_OK(ch);
+	pid = child();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		v = 1234;
+		_exit(chan_send(ch, &v, sizeof(v)) == 0 ? 0 : 1);	/* blocks */
+	}
+	ASSERT_EQ(0, wait_waiters(ch, 1, 0));	/* the sender is parked */
+	ASSERT_EQ(0, chan_info(ch, &info));
+	EXPECT_EQ(0, info.len);			/* unbuffered: nothing stored */
+	ASSERT_EQ((ssize_t)sizeof(v), chan_recv(ch, &v, sizeof(v), &ok));
+	EXPECT_TRUE(ok);
+	EXPECT_EQ(1234, v);
+	EXPECT_EQ(0, reap(pid));
+	close(ch);
+}
+
+TEST(blocked_recv_woken_by_send)
+{
+	int ch = chan_make(sizeof(int), 0, 0);
+	pid_t pid;
+	int v = 0;
+	bool ok;
+
+	ASSERT_OK(ch);
+	pid = child();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		if (wait_waiters(ch, 0, 1))
+			_exit(2);
+		v = 99;
+		_exit(chan_send(ch, &v, sizeof(v)) == 0 ? 0 : 1);
+	}
+	ASSERT_EQ((ssize_t)sizeof(v), chan_recv(ch, &v, sizeof(v), &ok));
+	EXPECT_EQ(99, v);
+	EXPECT_EQ(0, reap(pid));
+	close(ch);
+}
+
+TEST(blocked_recv_woken_by_close)
+{
+	int fds[2];
+	pid_t pid;
+	char buf[4];
+	bool ok = true;
+
+	ASSERT_EQ(0, chan_pipe(fds, 4, 0, 0));
+	pid = child();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		if (wait_waiters(fds[1], 0, 1))
+			_exit(2);
+		_exit(chan_close(fds[1]) == 0 ? 0 : 1);
+	}
+	ASSERT_EQ(0, chan_recv(fds[0], buf, sizeof(buf), &ok));
+	EXPECT_FALSE(ok);
+	EXPECT_EQ(0, reap(pid));
+	close(fds[0]);
+	close(fds[1]);
+}
+
+TEST(blocked_send_woken_by_close_epipe)
+{
+	int ch = chan_make(4, 0, 0);
+	pid_t pid;
+
+	ASSERT_OK(ch);
+	pid = child();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		if (wait_waiters(ch, 1, 0))
+			_exit(2);
+		_exit(chan_close(ch) == 0 ? 0 : 1);
+	}
+	EXPECT_ERR(EPIPE, chan_send(ch, "x", 1));
+	EXPECT_EQ(0, reap(pid));
+	close(ch);
+}
+
+TEST(crash_killed_sender_closes)
+{
+	int fds[2];
+	pid_t pid;
+	char buf[4];
+	bool ok = true;
+
+	ASSERT_EQ(0, chan_pipe(fds, 4, 0, 0));
+	pid = child();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		close(fds[0]);
+		for (;;)
+			pause();
+	}
+	close(fds[1]);
+	ASSERT_EQ(0, kill(pid, SIGKILL));
+	EXPECT_EQ(128 + SIGKILL, reap(pid));
+	ASSERT_EQ(0, chan_recv_timeout(fds[0], buf, sizeof(buf), &ok, MS(WAIT_MS)));
+	EXPECT_FALSE(ok);
+	close(fds[0]);
+}
+
+TEST(crash_killed_receiver_epipe)
+{
+	int fds[2];
+	pid_t pid;
+
+	ASSERT_EQ(0, chan_pipe(fds, 4, 0, 0));
+	pid = child();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		close(fds[1]);
+		for (;;)
+			pause();
+	}
+	close(fds[0]);
+	pid_t killer = child();
+
+	ASSERT_LE(0, killer);
+	if (killer == 0) {
+		if (wait_waiters(fds[1], 1, 0))
+			_exit(2);
+		kill(pid, SIGKILL);
+		_exit(0);
+	}
+	EXPECT_ERR(EPIPE, chan_send_timeout(fds[1], "x", 1, MS(WAIT_MS)));
+	EXPECT_EQ(0, reap(killer));
+	EXPECT_EQ(128 + SIGKILL, reap(pid));
+	close(fds[1]);
+}
+
+struct thr {
+	int ch;
+	int id;
+	long count;
+	long sum;
+};
+
+static void *thr_send(void *arg)
+{
+	struct thr *t = arg;
+
+	for (long i = 0; i < t->count; i++) {
+		long v = t->id * 100000L + i;
+
+		if (chan_send(t->ch, &v, sizeof(v)))
+			return (void *)1;
+	}
+	return NULL;
+}
+
+static void *thr_recv(void *arg)
+{
+	struct thr *t = arg;
+	long v;
+	bool ok;
+
+	for (;;) {
+		if (chan_recv(t->ch, &v, sizeof(v), &ok) < 0)
+			return (void *)1;
+		if (!ok)
+			return NULL;
+		t->count++;
+		t->sum += v;
+	}
+}
+
+TEST(threads_share_a_channel)
+{
+	enum { NT = 4, PER = 2000 };
+	struct thr s[NT], r[NT];
+	pthread_t st[NT], rt[NT];
+	long count = 0, sum = 0, want = 0;
+	void *ret;
+	int ch = chan_make(sizeof(long), 8, 0);
+
+	ASSERT_OK(ch);
+	for (int i = 0; i < NT; i++) {
+		r[i] = (struct thr){ ch, i, 0, 0 };
+		s[i] = (struct thr){ ch, i, PER, 0 };
+		ASSERT_EQ(0, pthread_create(&rt[i], NULL, thr_recv, &r[i]));
+		ASSERT_EQ(0, pthread_create(&st[i], NULL, thr_send, &s[i]));
+		for (long j = 0; j < PER; j++)
+			want += i * 100000L + j;
+	}
+	for (int i = 0; i < NT; i++) {
+		ASSERT_EQ(0, pthread_join(st[i], &ret));
+		EXPECT_EQ(NULL, ret);
+	}
+	ASSERT_EQ(0, chan_close(ch));
+	for (int i = 0; i < NT; i++) {
+		ASSERT_EQ(0, pthread_join(rt[i], &ret));
+		EXPECT_EQ(NULL, ret);
+		count += r[i].count;
+		sum += r[i].sum;
+	}
+	EXPECT_EQ(NT * PER, count);
+	EXPECT_EQ(want, sum);
+	close(ch);
+}
+
+/* ---- signals: EINTR without SA_RESTART, restart with it ----------------- */
+
+static volatile int *handled;
+
+static void on_sig(int sig)
+{
+	(void)sig;
+	__atomic_add_fetch(handled, 1, __ATOMIC_SEQ_CST);
+}
+
+static int set_handler(int restart)
+{
+	struct sigaction sa;
+
+	if (!handled) {
+		handled = shared(sizeof(*handled));
+		if (!handled)
+			return -1;
+	}
+	*handled = 0;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_sig;
+	sa.sa_flags = restart ? SA_RESTART : 0;
+	sigemptyset(&sa.sa_mask);
+	return sigaction(SIGUSR1, &sa, NULL);
+}
+
+/* Child: once ch shows the wanted waiters, signal the parent. */
+static pid_t signal_when_waiting(int ch, unsigned int senders, unsigned int receivers)
+{
+	pid_t parent = getpid(), pid = child();
+
+	if (pid == 0) {
+		if (wait_waiters(ch, senders, receivers))
+			_exit(2);
+		kill(parent, SIGUSR1);
+		_exit(0);
+	}
+	return pid;
+}
+
+TEST(recv_eintr)
+{
+	int ch = chan_make(4, 0, 0);
+	char buf[4];
+	pid_t pid;
+	bool ok;
+
+	ASSERT_OK(ch);
+	ASSERT_EQ(0, set_handler(0));
+	pid = signal_when_waiting(ch, 0, 1);
+	ASSERT_LE(0, pid);
+	EXPECT_ERR(EINTR, chan_recv(ch, buf, sizeof(buf), &ok));
+	EXPECT_EQ(1, *handled);
+	EXPECT_EQ(0, reap(pid));
+	EXPECT_EQ(0, wait_waiters(ch, 0, 0));
+	close(ch);
+}
+
+TEST(recv_timeout_eintr)
+{
+	int ch = chan_make(4, 0, 0);
+	char buf[4];
+	pid_t pid;
+	bool ok;
+
+	ASSERT_OK(ch);
+	ASSERT_EQ(0, set_handler(0));
+	pid = signal_when_waiting(ch, 0, 1);
+	ASSERT_LE(0, pid);
+	EXPECT_ERR(EINTR, chan_recv_timeout(ch, buf, sizeof(buf), &ok, MS(WAIT_MS)));
+	EXPECT_EQ(0, reap(pid));
+	close(ch);
+}
+
+TEST(send_eintr_sends_nothing)
+{
+	int ch = chan_make(4, 1, 0);
+	struct chan_info info;
+	pid_t pid;
+
+	ASSERT_OK(ch);
+	ASSERT_EQ(0, chan_send(ch, "a", 1));	/* full */
+	ASSERT_EQ(0, set_handler(0));
+	pid = signal_when_waiting(ch, 1, 0);
+	ASSERT_LE(0, pid);
+	EXPECT_ERR(EINTR, chan_send(ch, "b", 1));
+	EXPECT_EQ(0, reap(pid));
+	ASSERT_EQ(0, chan_info(ch, &info));
+	EXPECT_EQ(1, info.len);
+	EXPECT_EQ(1, info.sent);
+	close(ch);
+}
+
+TEST(recv_sa_restart_continues)
+{
+	int ch = chan_make(sizeof(int), 0, 0);
+	pid_t parent = getpid(), pid;
+	int v = 0;
+	bool ok;
+
+	ASSERT_OK(ch);
+	ASSERT_EQ(0, set_handler(1));
+	pid = child();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		if (wait_waiters(ch, 0, 1))
+			_exit(2);
+		kill(parent, SIGUSR1);
+		while (!__atomic_load_n(handled, __ATOMIC_SEQ_CST))
+			usleep(500);
+		if (wait_waiters(ch, 0, 1))	/* parked again: restarted */
+			_exit(3);
+		v = 5;
+		_exit(chan_send(ch, &v, sizeof(v)) ? 4 : 0);
+	}
+	ASSERT_EQ((ssize_t)sizeof(v), chan_recv(ch, &v, sizeof(v), &ok));
+	EXPECT_TRUE(ok);
+	EXPECT_EQ(5, v);
+	EXPECT_EQ(1, *handled);
+	EXPECT_EQ(0, reap(pid));
+	close(ch);
+}
+
+TEST(send_sa_restart_continues)
+{
+	int ch = chan_make(sizeof(int), 0, 0);
+	pid_t parent = getpid(), pid;
+	int v = 6;
+
+	ASSERT_OK(ch);
+	ASSERT_EQ(0, set_handler(1));
+	pid = child();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		bool ok;
+
+		if (wait_waiters(ch, 1, 0))
+			_exit(2);
+		kill(parent, SIGUSR1);
+		while (!__atomic_load_n(handled, __ATOMIC_SEQ_CST))
+			usleep(500);
+		if (wait_waiters(ch, 1, 0))
+			_exit(3);
+		v = 0;
+		if (chan_recv(ch, &v, sizeof(v), &ok) != sizeof(v) || !ok || v != 6)
+			_exit(4);
+		_exit(0);
+	}
+	ASSERT_EQ(0, chan_send(ch, &v, sizeof(v)));
+	EXPECT_EQ(1, *handled);
+	EXPECT_EQ(0, reap(pid));
+	close(ch);
+}
+
+/*
+ * With SA_RESTART a timed wait keeps its deadline: signals every 100 ms
+ * during a 1 s timeout must not stretch it to 1 s + the time spent.
+ */
+TEST(recv_timeout_sa_restart_keeps_deadline)
+{
+	int ch = chan_make(4, 0, 0);
+	pid_t parent = getpid(), pid;
+	char buf[4];
+	int64_t t0, el;
+	bool ok;
+
+	ASSERT_OK(ch);
+	ASSERT_EQ(0, set_handler(1));
+	pid = child();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		if (wait_waiters(ch, 0, 1))
+			_exit(2);
+		for (int i = 0; i < 8; i++) {
+			sleep_ms(100);
+			kill(parent, SIGUSR1);
+		}
+		_exit(0);
+	}
+	t0 = now_ns();
+	EXPECT_ERR(ETIMEDOUT, chan_recv_timeout(ch, buf, sizeof(buf), &ok, MS(1000)));
+	el = now_ns() - t0;
+	EXPECT_EQ(0, reap(pid));
+	EXPECT_GE(*handled, 1);
+	EXPECT_GE(el, MS(1000));
+	/* restarting with the full timeout would take about 1.8 s */
+	EXPECT_LT(el, MS(1600)) TH_LOG("timeout took %lld ms", (long long)(el / 1000000));
+	close(ch);
+}
+
+/* ---- select ------------------------------------------------------------- */
+
+TEST(select_recv_ready)
+{
+	int a = chan_make(8, 1, 0), b = chan_make(8, 1, 0);
+	char ba[8] = "", bb[8] = "";
+
+	ASSERT_OK(a);
+	ASSERT_OK(b);
+	ASSERT_EQ(0, chan_send(b, "hello", 5));
+	struct chan_case c[] = {
+		{ .ch = a, .op = CHAN_RECV, .buf = ba, .len = sizeof(ba) },
+		{ .ch = b, .op = CHAN_RECV, .buf = bb, .len = sizeof(bb) },
+	};
+	ASSERT_EQ(1, chan_select(c, 2, -1));
+	EXPECT_TRUE(c[1].ok);
+	EXPECT_EQ(5, c[1].len);
+	EXPECT_EQ(0, memcmp(bb, "hello", 5));
+	EXPECT_EQ(sizeof(ba), c[0].len);	/* other cases untouched */
+	EXPECT_EQ(0, chan_len(b));
+	close(a);
+	close(b);
+}
+
+TEST(select_send_ready)
+{
+	int full = chan_make(4, 1, 0), room = chan_make(4, 1, 0);
+	int v = 42, got = 0;
+	bool ok;
+
+	ASSERT_OK(full);
+	ASSERT_OK(room);
+	ASSERT_EQ(0, chan_send(full, "f", 1));
+	struct chan_case c[] = {
+		{ .ch = full, .op = CHAN_SEND, .buf = "x", .len = 1 },
+		{ .ch = room, .op = CHAN_SEND, .buf = &v, .len = sizeof(v) },
+	};
+	ASSERT_EQ(1, chan_select(c, 2, 0));
+	EXPECT_TRUE(c[1].ok);
+	EXPECT_EQ(sizeof(v), c[1].len);
+	EXPECT_EQ(1, chan_len(full));
+	ASSERT_EQ((ssize_t)sizeof(got), chan_recv(room, &got, sizeof(got), &ok));
+	EXPECT_EQ(42, got);
+	close(full);
+	close(room);
+}
+
+TEST(select_default_eagain)
+{
+	int a = chan_make(4, 1, 0), b = chan_make(4, 0, 0);
+	char buf[4];
+
+	ASSERT_OK(a);
+	ASSERT_OK(b);
+	struct chan_case c[] = {
+		{ .ch = a, .op = CHAN_RECV, .buf = buf, .len = sizeof(buf) },
+		{ .ch = b, .op = CHAN_SEND, .buf = "x", .len = 1 },
+	};
+	EXPECT_ERR(EAGAIN, chan_select(c, 2, 0));
+	EXPECT_EQ(0, chan_len(a));
+	close(a);
+	close(b);
+}
+
+TEST(select_timeout)
+{
+	int a = chan_make(4, 1, 0);
+	char buf[4];
+	int64_t t0, el;
+
+	ASSERT_OK(a);
+	struct chan_case c[] = {
+		{ .ch = a, .op = CHAN_RECV, .buf = buf, .len = sizeof(buf) },
+	};
+	t0 = now_ns();
+	EXPECT_ERR(ETIMEDOUT, chan_select(c, 1, MS(100)));
+	el = now_ns() - t0;
+	EXPECT_GE(el, MS(100));
+	EXPECT_LT(el, MS(5000));
+	close(a);
+}
+
+TEST(select_closed_cases)
+{
+	int r = chan_make(4, 1, 0), s = chan_make(4, 1, 0);
+	char buf[4] = "zzz";
+
+	ASSERT_OK(r);
+	ASSERT_OK(s);
+	ASSERT_EQ(0, chan_close(r));
+	struct chan_case c[] = {
+		{ .ch = r, .op = CHAN_RECV, .buf = buf, .len = sizeof(buf), .ok = true },
+	};
+	ASSERT_EQ(0, chan_select(c, 1, -1));
+	EXPECT_FALSE(c[0].ok);
+	EXPECT_EQ(0, c[0].len);
+
+	/* a send case on a closed channel fires with ok = false, sends nothing */
+	ASSERT_EQ(0, chan_close(s));
+	struct chan_case d[] = {
+		{ .ch = s, .op = CHAN_SEND, .buf = "x", .len = 1, .ok = true },
+	};
+	ASSERT_EQ(0, chan_select(d, 1, -1));
+	EXPECT_FALSE(d[0].ok);
+	EXPECT_EQ(0, chan_len(s));
+	close(r);
+	close(s);
+}
+
+TEST(select_nil_cases)
+{
+	int a = chan_make(4, 1, 0);
+	char buf[4];
+	int64_t t0;
+
+	ASSERT_OK(a);
+	ASSERT_EQ(0, chan_send(a, "a", 1));
+	struct chan_case c[] = {
+		{ .ch = -1, .op = CHAN_RECV, .buf = buf, .len = sizeof(buf) },
+		{ .ch = -1, .op = CHAN_SEND, .buf = "x", .len = 1 },
+		{ .ch = a, .op = CHAN_RECV, .buf = buf, .len = sizeof(buf) },
+	};
+	ASSERT_EQ(2, chan_select(c, 3, -1));
+	EXPECT_TRUE(c[2].ok);
+
+	/* all nil: never fires (issued on /dev/chan) */
+	EXPECT_ERR(EAGAIN, chan_select(c, 2, 0));
+	t0 = now_ns();
+	EXPECT_ERR(ETIMEDOUT, chan_select(c, 2, MS(50)));
+	EXPECT_GE(now_ns() - t0, MS(50));
+	/* no cases at all: the same */
+	EXPECT_ERR(EAGAIN, chan_select(NULL, 0, 0));
+	EXPECT_ERR(ETIMEDOUT, chan_select(NULL, 0, MS(20)));
+	close(a);
+}
+
+TEST(select_many_cases)
+{
+	enum { N = 40 };	/* beyond the library's on-stack array */
+	struct chan_case c[N];
+	int ch[N], got = 0;
+
+	for (int i = 0; i < N; i++) {
+		ch[i] = chan_make(sizeof(int), 1, 0);
+		ASSERT_OK(ch[i]);
+		c[i] = (struct chan_case){ .ch = ch[i], .op = CHAN_RECV,
+					   .buf = &got, .len = sizeof(got) };
+	}
+	int v = 37;
+
+	ASSERT_EQ(0, chan_send(ch[37], &v, sizeof(v)));
+	ASSERT_EQ(37, chan_select(c, N, 0));
+	EXPECT_EQ(37, got);
+	EXPECT_TRUE(c[37].ok);
+	EXPECT_ERR(EAGAIN, chan_select(c, N, 0));
+	for (int i = 0; i < N; i++)
+		close(ch[i]);
+}
+
+TEST(select_random_choice)
+{
+	int a = chan_make(1, 1, 0), b = chan_make(1, 1, 0);
+	int hits[2] = { 0, 0 };
+	char buf[1];
+
+	ASSERT_OK(a);
+	ASSERT_OK(b);
+	struct chan_case c[] = {
+		{ .ch = a, .op = CHAN_RECV, .buf = buf, .len = 1 },
+		{ .ch = b, .op = CHAN_RECV, .buf = buf, .len = 1 },
+	};
+	for (int i = 0; i < 400; i++) {
+		if (chan_len(a) == 0)
+			ASSERT_EQ(0, chan_send(a, "a", 1));
+		if (chan_len(b) == 0)
+			ASSERT_EQ(0, chan_send(b, "b", 1));
+		c[0].len = c[1].len = 1;
+		int idx = chan_select(c, 2, 0);
+
+		ASSERT_TRUE(idx == 0 || idx == 1);
+		hits[idx]++;
+	}
+	/* uniform: each near 200; 100 is > 10 sigma away */
+	EXPECT_GT(hits[0], 100);
+	EXPECT_GT(hits[1], 100);
+	close(a);
+	close(b);
+}
+
+TEST(select_blocks_until_a_peer)
+{
+	int a = chan_make(sizeof(int), 0, 0), b = chan_make(sizeof(int), 0, 0);
+	int ga = 0, gb = 0;
+	pid_t pid;
+
+	ASSERT_OK(a);
+	ASSERT_OK(b);
+	pid = child();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		int v = 77;
+
+		if (wait_waiters(b, 0, 1))	/* the select is parked on b */
+			_exit(2);
+		_exit(chan_send(b, &v, sizeof(v)) ? 1 : 0);
+	}
+	struct chan_case c[] = {
+		{ .ch = a, .op = CHAN_RECV, .buf = &ga, .len = sizeof(ga) },
+		{ .ch = b, .op = CHAN_RECV, .buf = &gb, .len = sizeof(gb) },
+	};
+	ASSERT_EQ(1, chan_select(c, 2, MS(WAIT_MS)));
+	EXPECT_TRUE(c[1].ok);
+	EXPECT_EQ(77, gb);
+	EXPECT_EQ(0, ga);
+	EXPECT_EQ(0, reap(pid));
+	EXPECT_EQ(0, wait_waiters(a, 0, 0));	/* the other case was dequeued */
+	close(a);
+	close(b);
+}
+
+TEST(select_send_rendezvous)
+{
+	int a = chan_make(sizeof(int), 0, 0), b = chan_make(sizeof(int), 0, 0);
+	int va = 1, vb = 2;
+	pid_t pid;
+
+	ASSERT_OK(a);
+	ASSERT_OK(b);
+	pid = child();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		int v = 0;
+		bool ok;
+
+		if (wait_waiters(a, 1, 0))
+			_exit(2);
+		if (chan_recv(a, &v, sizeof(v), &ok) != sizeof(v) || !ok || v != 1)
+			_exit(1);
+		/* exactly one case took effect: b has no sender */
+		_exit(chan_tryrecv(b, &v, sizeof(v), &ok) < 0 && errno == EAGAIN ? 0 : 3);
+	}
+	struct chan_case c[] = {
+		{ .ch = a, .op = CHAN_SEND, .buf = &va, .len = sizeof(va) },
+		{ .ch = b, .op = CHAN_SEND, .buf = &vb, .len = sizeof(vb) },
+	};
+	ASSERT_EQ(0, chan_select(c, 2, MS(WAIT_MS)));
+	EXPECT_TRUE(c[0].ok);
+	EXPECT_EQ(0, reap(pid));
+	close(a);
+	close(b);
+}
+
+TEST(select_woken_by_close)
+{
+	int fds[2];
+	char buf[4];
+	pid_t pid;
+
+	ASSERT_EQ(0, chan_pipe(fds, 4, 0, 0));
+	pid = child();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		if (wait_waiters(fds[1], 0, 1))
+			_exit(2);
+		_exit(chan_close(fds[1]) ? 1 : 0);
+	}
+	struct chan_case c[] = {
+		{ .ch = fds[0], .op = CHAN_RECV, .buf = buf, .len = sizeof(buf), .ok = true },
+	};
+	ASSERT_EQ(0, chan_select(c, 1, MS(WAIT_MS)));
+	EXPECT_FALSE(c[0].ok);
+	EXPECT_EQ(0, reap(pid));
+	close(fds[0]);
+	close(fds[1]);
+}
+
+TEST(select_errors)
+{
+	int ch = chan_make(4, 1, 0), fds[2], p[2], gone;
+	char buf[8];
+
+	ASSERT_OK(ch);
+	ASSERT_EQ(0, chan_pipe(fds, 4, 1, 0));
+	ASSERT_EQ(0, pipe(p));
+	gone = chan_make(4, 1, 0);
+	ASSERT_OK(gone);
+	close(gone);
+
+	struct chan_case c = { .ch = ch, .op = 3, .buf = buf, .len = 4 };
+
+	EXPECT_ERR(EINVAL, chan_select(&c, 1, 0));		/* bad op */
+	c.op = 0;
+	EXPECT_ERR(EINVAL, chan_select(&c, 1, 0));
+	c = (struct chan_case){ .ch = gone, .op = CHAN_RECV, .buf = buf, .len = 4 };
+	EXPECT_ERR(EBADF, chan_select(&c, 1, 0));		/* not open */
+	c.ch = -2;
+	EXPECT_ERR(EBADF, chan_select(&c, 1, 0));		/* fd < -1 */
+	c.ch = p[0];
+	EXPECT_ERR(EBADF, chan_select(&c, 1, 0));		/* not a channel */
+	struct chan_case two[] = {
+		{ .ch = ch, .op = CHAN_RECV, .buf = buf, .len = 4 },
+		{ .ch = p[0], .op = CHAN_RECV, .buf = buf, .len = 4 },
+	};
+	EXPECT_ERR(EBADF, chan_select(two, 2, 0));
+	c = (struct chan_case){ .ch = fds[0], .op = CHAN_SEND, .buf = buf, .len = 1 };
+	EXPECT_ERR(EBADF, chan_select(&c, 1, 0));		/* no send right */
+	c = (struct chan_case){ .ch = fds[1], .op = CHAN_RECV, .buf = buf, .len = 4 };
+	EXPECT_ERR(EBADF, chan_select(&c, 1, 0));		/* no recv right */
+	c = (struct chan_case){ .ch = ch, .op = CHAN_SEND, .buf = buf, .len = 5 };
+	EXPECT_ERR(EMSGSIZE, chan_select(&c, 1, 0));		/* longer than msg_size */
+	EXPECT_ERR(EINVAL, chan_select(&c, (size_t)UINT32_MAX + 1, 0));
+
+	close(ch);
+	close(fds[0]);
+	close(fds[1]);
+	close(p[0]);
+	close(p[1]);
+}
+
+TEST(select_eintr)
+{
+	int a = chan_make(4, 0, 0);
+	char buf[4];
+	pid_t pid;
+
+	ASSERT_OK(a);
+	ASSERT_EQ(0, set_handler(0));
+	pid = signal_when_waiting(a, 0, 1);
+	ASSERT_LE(0, pid);
+	struct chan_case c[] = {
+		{ .ch = a, .op = CHAN_RECV, .buf = buf, .len = sizeof(buf) },
+	};
+	EXPECT_ERR(EINTR, chan_select(c, 1, -1));
+	EXPECT_EQ(0, reap(pid));
+	EXPECT_EQ(0, wait_waiters(a, 0, 0));
+	close(a);
+}
+
+TEST(select_sa_restart_continues)
+{
+	int a = chan_make(sizeof(int), 0, 0);
+	pid_t parent = getpid(), pid;
+	int got = 0;
+
+	ASSERT_OK(a);
+	ASSERT_EQ(0, set_handler(1));
+	pid = child();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		int v = 11;
+
+		if (wait_waiters(a, 0, 1))
+			_exit(2);
+		kill(parent, SIGUSR1);
+		while (!__atomic_load_n(handled, __ATOMIC_SEQ_CST))
+			usleep(500);
+		if (wait_waiters(a, 0, 1))
+			_exit(3);
+		_exit(chan_send(a, &v, sizeof(v)) ? 4 : 0);
+	}
+	struct chan_case c[] = {
+		{ .ch = a, .op = CHAN_RECV, .buf = &got, .len = sizeof(got) },
+	};
+	ASSERT_EQ(0, chan_select(c, 1, -1));
+	EXPECT_EQ(11, got);
+	EXPECT_EQ(1, *handled);
+	EXPECT_EQ(0, reap(pid));
+	close(a);
+}
+
+/* The select's timeout, not the O_NONBLOCK of whichever case fd the
+ * library issues it on, decides whether it waits. */
+TEST(select_nonblocking_case_fd_still_waits)
+{
+	int a = chan_make(4, 1, CHAN_NONBLOCK);
+	char buf[4];
+	int64_t t0;
+
+	ASSERT_OK(a);
+	struct chan_case c[] = {
+		{ .ch = a, .op = CHAN_RECV, .buf = buf, .len = sizeof(buf) },
+	};
+	t0 = now_ns();
+	EXPECT_ERR(ETIMEDOUT, chan_select(c, 1, MS(50)));
+	EXPECT_GE(now_ns() - t0, MS(50));
+	close(a);
+}
+
+/* ---- batches ------------------------------------------------------------ */
+
+TEST(batch_roundtrip)
+{
+	char out[5][8], in[8][8];
+	struct chan_buf sb[5], rb[8];
+	int ch = chan_make(8, 8, 0);
+
+	ASSERT_OK(ch);
+	for (int i = 0; i < 5; i++) {
+		snprintf(out[i], sizeof(out[i]), "m%d", i * 11);
+		sb[i] = (struct chan_buf){ out[i], strlen(out[i]) };
+	}
+	ASSERT_EQ(5, chan_send_batch(ch, sb, 5, -1));
+	EXPECT_EQ(5, chan_len(ch));
+	for (int i = 0; i < 8; i++)
+		rb[i] = (struct chan_buf){ in[i], sizeof(in[i]) };
+	ASSERT_EQ(5, chan_recv_batch(ch, rb, 8, -1));
+	for (int i = 0; i < 5; i++) {
+		EXPECT_EQ(strlen(out[i]), rb[i].len);
+		EXPECT_EQ(0, memcmp(in[i], out[i], rb[i].len));
+	}
+	EXPECT_EQ(0, chan_len(ch));
+	close(ch);
+}
+
+TEST(batch_partial_and_would_block)
+{
+	struct chan_buf sb[10], rb[10];
+	int v[10], w[10];
+	int ch = chan_make(sizeof(int), 4, 0);
+
+	ASSERT_OK(ch);
+	for (int i = 0; i < 10; i++) {
+		v[i] = i;
+		sb[i] = (struct chan_buf){ &v[i], sizeof(int) };
+		rb[i] = (struct chan_buf){ &w[i], sizeof(int) };
+	}
+	EXPECT_ERR(EAGAIN, chan_recv_batch(ch, rb, 10, 0));
+	ASSERT_EQ(4, chan_send_batch(ch, sb, 10, 0));	/* what fits */
+	EXPECT_ERR(EAGAIN, chan_send_batch(ch, sb + 4, 6, 0));
+	EXPECT_ERR(ETIMEDOUT, chan_send_batch(ch, sb + 4, 6, MS(50)));
+	ASSERT_EQ(4, chan_recv_batch(ch, rb, 10, 0));
+	for (int i = 0; i < 4; i++)
+		EXPECT_EQ(i, w[i]);
+	EXPECT_ERR(ETIMEDOUT, chan_recv_batch(ch, rb, 10, MS(50)));
+	close(ch);
+}
+
+TEST(batch_large)
+{
+	enum { N = 200 };	/* beyond the library's on-stack array */
+	struct chan_buf *sb = calloc(N, sizeof(*sb)), *rb = calloc(N, sizeof(*rb));
+	int *v = calloc(N, sizeof(int)), *w = calloc(N, sizeof(int));
+	int ch = chan_make(sizeof(int), N, 0);
+
+	ASSERT_TRUE(sb && rb && v && w);
+	ASSERT_OK(ch);
+	for (int i = 0; i < N; i++) {
+		v[i] = i * 3;
+		sb[i] = (struct chan_buf){ &v[i], sizeof(int) };
+		rb[i] = (struct chan_buf){ &w[i], sizeof(int) };
+	}
+	ASSERT_EQ(N, chan_send_batch(ch, sb, N, 0));
+	ASSERT_EQ(N, chan_recv_batch(ch, rb, N, 0));
+	for (int i = 0; i < N; i++) {
+		EXPECT_EQ(sizeof(int), rb[i].len);
+		EXPECT_EQ(i * 3, w[i]);
+	}
+	close(ch);
+	free(sb);
+	free(rb);
+	free(v);
+	free(w);
+}
+
+TEST(batch_closed)
+{
+	struct chan_buf b;
+	int x = 1, y;
+	int ch = chan_make(sizeof(int), 4, 0);
+
+	ASSERT_OK(ch);
+	b = (struct chan_buf){ &x, sizeof(x) };
+	ASSERT_EQ(1, chan_send_batch(ch, &b, 1, 0));
+	ASSERT_EQ(0, chan_close(ch));
+	EXPECT_ERR(EPIPE, chan_send_batch(ch, &b, 1, 0));
+	b = (struct chan_buf){ &y, sizeof(y) };
+	ASSERT_EQ(1, chan_recv_batch(ch, &b, 1, 0));	/* drains */
+	EXPECT_EQ(1, y);
+	ASSERT_EQ(0, chan_recv_batch(ch, &b, 1, 0));	/* closed and drained */
+	ASSERT_EQ(0, chan_recv_batch(ch, &b, 1, -1));
+	close(ch);
+}
+
+TEST(batch_errors)
+{
+	struct chan_buf b;
+	char big[16] = "0123456789", small[2];
+	int fds[2];
+
+	ASSERT_EQ(0, chan_pipe(fds, 8, 4, 0));
+	b = (struct chan_buf){ big, 9 };
+	EXPECT_ERR(EMSGSIZE, chan_send_batch(fds[1], &b, 1, 0));
+	EXPECT_ERR(EBADF, chan_send_batch(fds[0], &b, 1, 0));
+	EXPECT_ERR(EBADF, chan_recv_batch(fds[1], &b, 1, 0));
+	b = (struct chan_buf){ big, 8 };
+	ASSERT_EQ(1, chan_send_batch(fds[1], &b, 1, 0));
+	b = (struct chan_buf){ small, sizeof(small) };
+	EXPECT_ERR(EMSGSIZE, chan_recv_batch(fds[0], &b, 1, 0));	/* stays */
+	EXPECT_EQ(1, chan_len(fds[0]));
+	close(fds[0]);
+	close(fds[1]);
+}
+
+TEST(batch_blocks_until_first)
+{
+	int ch = chan_make(sizeof(int), 0, 0);
+	struct chan_buf rb[4];
+	int w[4];
+	pid_t pid;
+
+	ASSERT_OK(ch);
+	pid = child();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		int v = 8;
+
+		if (wait_waiters(ch, 0, 1))
+			_exit(2);
+		_exit(chan_send(ch, &v, sizeof(v)) ? 1 : 0);
+	}
+	for (int i = 0; i < 4; i++)
+		rb[i] = (struct chan_buf){ &w[i], sizeof(int) };
+	ASSERT_EQ(1, chan_recv_batch(ch, rb, 4, MS(WAIT_MS)));
+	EXPECT_EQ(8, w[0]);
+	EXPECT_EQ(0, reap(pid));
+	close(ch);
+}
+
+/* ---- names -------------------------------------------------------------- */
+
+#define NAMES_OR_SKIP(call) do { \
+	errno = 0; \
+	if ((call) < 0 && (errno == EOPNOTSUPP || errno == ENOTTY)) \
+		SKIP(return, "channel names not supported by this module (%s)", \
+		     strerror(errno)); \
+} while (0)
+
+TEST(open_unlink)
+{
+	char name[64];
+	struct chan_info info;
+	int a, r, w, rw;
+	char buf[8];
+	bool ok;
+
+	snprintf(name, sizeof(name), "libchan_test.%d", getpid());
+	chan_unlink(name);
+	NAMES_OR_SKIP(a = chan_open(name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC,
+				    0600, 8, 4));
+	ASSERT_OK(a);
+	EXPECT_NE(0, fd_cloexec(a));
+	EXPECT_EQ(4, chan_cap(a));
+	EXPECT_ERR(EEXIST, chan_open(name, O_RDWR | O_CREAT | O_EXCL, 0600, 8, 4));
+
+	r = chan_open(name, O_RDONLY, 0, 0, 0);
+	w = chan_open(name, O_WRONLY | O_NONBLOCK, 0, 0, 0);
+	rw = chan_open(name, O_RDWR, 0, 0, 0);
+	ASSERT_OK(r);
+	ASSERT_OK(w);
+	ASSERT_OK(rw);
+	ASSERT_EQ(0, chan_info(r, &info));
+	EXPECT_EQ(CHAN_RIGHT_RECV, info.rights);
+	ASSERT_EQ(0, chan_info(w, &info));
+	EXPECT_EQ(CHAN_RIGHT_SEND, info.rights);
+	EXPECT_NE(0, fd_flags(w) & O_NONBLOCK);
+	ASSERT_EQ(0, chan_info(rw, &info));
+	EXPECT_EQ(CHAN_RIGHT_BOTH, info.rights);
+
+	ASSERT_EQ(0, chan_send(w, "named", 5));
+	ASSERT_EQ(5, chan_recv(r, buf, sizeof(buf), &ok));
+	EXPECT_ERR(EBADF, chan_send(r, "x", 1));
+
+	ASSERT_EQ(0, chan_unlink(name));
+	EXPECT_ERR(ENOENT, chan_unlink(name));
+	EXPECT_ERR(ENOENT, chan_open(name, O_RDWR, 0, 0, 0));
+	/* open handles live on */
+	ASSERT_EQ(0, chan_send(a, "still", 5));
+	ASSERT_EQ(5, chan_recv(rw, buf, sizeof(buf), &ok));
+	close(a);
+	close(r);
+	close(w);
+	close(rw);
+}
+
+TEST(open_errors)
+{
+	char name[64];
+
+	snprintf(name, sizeof(name), "libchan_test.none.%d", getpid());
+	NAMES_OR_SKIP(chan_unlink(name));
+	EXPECT_ERR(ENOENT, chan_open(name, O_RDWR, 0, 0, 0));
+	EXPECT_ERR(ENOENT, chan_unlink(name));
+	EXPECT_ERR(EMSGSIZE, chan_open(name, O_RDWR | O_CREAT, 0600, SIZE_MAX, 1));
+}
+
+TEST_HARNESS_MAIN

@@ -1,0 +1,103 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# kchan top level. The module's own build file is ./Kbuild (kbuild reads it
+# in preference to this Makefile).
+#
+#   make              deps check, chan.ko, libchan, selftests, examples, demo
+#   make check        all of that, then the selftests in a VM (KTAP);
+#                     last line: "N passed, N failed"
+#   make check-debug  the same under the debug kernel (KASAN, lockdep, ...)
+#   make demo         build, boot a VM, run examples/demo
+#   make checkpatch   scripts/checkpatch.pl on the module and uapi header
+#   make sparse       the module with C=2 (sparse on every file)
+#   make W=1 / C=1    passed through to the module build
+#   make clean
+#
+# KDIR (kernel headers) defaults to the newest Debian kernel in /boot that
+# has headers (scripts/deps kdir); KSFT_SRC to the extracted kselftest tree
+# (scripts/deps src). Both are computed on first use, after the deps check
+# has had a chance to install them.
+#
+# OUTPUT is passed to selftests/ explicitly: lib.mk only defaults it to the
+# current directory in a top-level make, and would otherwise write the test
+# programs to /.
+
+SHELL := /bin/bash
+
+# Lazy, computed once: only when a recipe needs them.
+KDIR ?= $(eval KDIR := $(shell scripts/deps kdir))$(KDIR)
+KSFT_SRC ?= $(eval KSFT_SRC := $(shell scripts/deps src))$(KSFT_SRC)
+KCHAN_CACHE ?= $(HOME)/.cache/kchan
+
+CC ?= cc
+DEMO_CFLAGS := -std=c11 -O2 -g -Wall -Wextra -Werror -Iuapi
+
+CHECKPATCH_FILES = $(wildcard kmod/*.c kmod/*.h) uapi/linux/chan.h
+
+.PHONY: all deps module userlib selftests examples demo check check-debug \
+	checkpatch sparse clean help module-debug
+
+all: module userlib selftests examples examples/demo
+
+deps:
+	@scripts/deps check
+
+module: deps
+	@test -n "$(KDIR)" || { echo "make: no kernel headers found (KDIR)" >&2; exit 1; }
+	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
+
+userlib: deps
+	@if [ -f userlib/Makefile ]; then $(MAKE) -C userlib; fi
+
+selftests: deps userlib
+	@if [ -f selftests/Makefile ]; then \
+		$(MAKE) -C selftests KSFT_SRC=$(KSFT_SRC) OUTPUT=$(CURDIR)/selftests; fi
+
+examples: deps userlib
+	@if [ -f examples/Makefile ]; then $(MAKE) -C examples; fi
+
+examples/demo: examples/demo.c uapi/linux/chan.h | deps
+	$(CC) $(DEMO_CFLAGS) -o $@ examples/demo.c
+
+demo: module examples/demo
+	scripts/vm-run -- examples/demo
+
+check: all
+	@KSFT_SRC=$(KSFT_SRC) scripts/check
+
+check-debug: all
+	@KSFT_SRC=$(KSFT_SRC) scripts/check --debug-kernel
+
+# chan.ko for another kernel tree (the debug kernel), built in a copy of
+# the sources outside the clone so ./chan.ko is left alone. Prints the
+# path of the module last. Used by scripts/vm-run --debug-kernel.
+DEBUG_MODULE_DIR = $(KCHAN_CACHE)/debug-module/$(shell printf '%s' '$(DEBUG_KDIR)' | sha256sum | cut -c1-12)
+module-debug:
+	@test -n "$(DEBUG_KDIR)" || { echo "make module-debug: set DEBUG_KDIR=<kernel tree>" >&2; exit 1; }
+	@set -e; d='$(DEBUG_MODULE_DIR)'; mkdir -p "$$d"; \
+	for f in Kbuild $(wildcard kmod/*.[ch] uapi/linux/*.h); do \
+		mkdir -p "$$d/$$(dirname $$f)"; \
+		cmp -s "$$f" "$$d/$$f" || cp "$$f" "$$d/$$f"; \
+	done; \
+	$(MAKE) -C '$(DEBUG_KDIR)' M="$$d" modules >&2; \
+	echo "$$d/chan.ko"
+
+checkpatch: deps
+	$(KSFT_SRC)/scripts/checkpatch.pl --no-tree --strict -f $(CHECKPATCH_FILES)
+
+sparse: deps
+	$(MAKE) -C $(KDIR) M=$(CURDIR) C=2 modules
+
+clean:
+	@if [ -n "$(KDIR)" ] && [ -d "$(KDIR)" ]; then \
+		$(MAKE) -C $(KDIR) M=$(CURDIR) clean; \
+	else \
+		rm -f chan.ko chan.o chan.mod chan.mod.c chan.mod.o Module.symvers modules.order kmod/*.o; \
+	fi
+	@if [ -f userlib/Makefile ]; then $(MAKE) -C userlib clean; fi
+	@if [ -f selftests/Makefile ]; then $(MAKE) -C selftests KSFT_SRC=$(KSFT_SRC) OUTPUT=$(CURDIR)/selftests clean; fi
+	@if [ -f examples/Makefile ]; then $(MAKE) -C examples clean; fi
+	rm -f examples/demo
+
+help:
+	@sed -n '3,20s/^# \{0,1\}//p' Makefile

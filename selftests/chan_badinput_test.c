@@ -555,9 +555,22 @@ TEST(create_bad_name_pointer_efault)
 	struct chan_create c = {
 		.size = sizeof(c), .capacity = 1, .msg_size = 4,
 	};
-	int dev = dev_open();
+	int dev = dev_open(), probe;
 
 	ASSERT_GE(dev, 0);
+	/* Named channels (issue 5) may not exist yet: then skip. */
+	c.name = (uintptr_t)"kchan_selftest_name_probe";
+	probe = ioctl(dev, CHAN_IOC_CREATE, &c);
+	if (probe < 0 && errno == EOPNOTSUPP) {
+		close(dev);
+		SKIP(return, "named channels not supported");
+	}
+	if (probe >= 0) {
+		struct chan_unlink u = { .size = sizeof(u), .name = c.name };
+
+		close(probe);
+		ioctl(dev, CHAN_IOC_UNLINK, &u);
+	}
 	c.name = (uintptr_t)unmapped_page();
 	ASSERT_NE(0, c.name);
 	EXPECT_EQ(-1, ioctl(dev, CHAN_IOC_CREATE, &c));

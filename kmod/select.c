@@ -137,7 +137,7 @@ static long chan_select_report(struct chan_select __user *us,
 	switch (w->outcome) {
 	case CHAN_TOOBIG:
 		ret = -EMSGSIZE;
-		len = w->len;
+		len = w->len;	/* the size the message needs */
 		break;
 	case CHAN_MOVED:
 		ok = 1;
@@ -157,7 +157,8 @@ static long chan_select_report(struct chan_select __user *us,
 		fput(w->file);
 		w->file = NULL;
 	}
-	if (put_user(len, &ucases[index].len) ||
+	/* A send case's len is the caller's input: leave it alone. */
+	if ((w->op == CHAN_OP_RECV && put_user(len, &ucases[index].len)) ||
 	    put_user(ok, &ucases[index].ok) ||
 	    put_user((s32)index, &us->index))
 		return -EFAULT;

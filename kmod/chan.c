@@ -130,11 +130,26 @@ struct chan *chan_from_file(struct file *file)
 	return file->f_op == &chan_fops ? file->private_data : NULL;
 }
 
-/* Wake poll and epoll waiters after any change of readiness. */
-void chan_poll_wake(struct chan *ch)
+/*
+ * Wake poll and epoll waiters after a change of readiness. @key says what
+ * may have become ready, so that an edge-triggered watcher of the other
+ * side sees no event: see chan_poll_key().
+ */
+void chan_poll_wake(struct chan *ch, __poll_t key)
 {
 	if (wq_has_sleeper(&ch->poll_wq))
-		wake_up_poll(&ch->poll_wq, CHAN_POLL_ALL);
+		wake_up_poll(&ch->poll_wq, key);
+}
+
+/*
+ * What a completed or parked operation may make ready: a send (buffered
+ * message, parked sender) is news for receivers, a receive (free slot,
+ * parked receiver) for senders.
+ */
+__poll_t chan_poll_key(u8 op)
+{
+	return op == CHAN_OP_SEND ? EPOLLIN | EPOLLRDNORM :
+				    EPOLLOUT | EPOLLWRNORM;
 }
 
 /* ---- the ring, under ch->lock ---- */
@@ -529,7 +544,7 @@ static int chan_do(struct chan *ch, struct chan_waiter *w, struct chan_xfer *x)
 	spin_unlock(&ch->lock);
 	if (t == CHAN_TRY_BLOCK && x->nonblock)
 		return -EAGAIN;
-	chan_poll_wake(ch);
+	chan_poll_wake(ch, chan_poll_key(w->op));
 	if (t == CHAN_TRY_DONE)
 		return 0;
 	ret = chan_sel_wait(w->sel, x->deadline, x->timed);
@@ -639,7 +654,7 @@ void chan_putback(struct chan *ch, struct chan_waiter *w)
 	}
 	spin_unlock(&ch->lock);
 	if (back)
-		chan_poll_wake(ch);
+		chan_poll_wake(ch, EPOLLIN | EPOLLRDNORM);
 }
 
 static int chan_recv(struct chan *ch, struct chan_xfer *x)
@@ -814,7 +829,7 @@ static long chan_ioctl_close(struct file *file)
 		chan_close_locked(ch);
 	spin_unlock(&ch->lock);
 	if (!ret)
-		chan_poll_wake(ch);
+		chan_poll_wake(ch, CHAN_POLL_ALL);
 	return ret;
 }
 
@@ -827,13 +842,16 @@ static u32 chan_rights(const struct file *file)
 static long chan_ioctl_info(struct file *file, struct chan_info __user *ui)
 {
 	struct chan *ch = file->private_data;
-	struct chan_info info = {};
+	struct chan_info info;
 	u32 usize;
+	int ret;
 
-	if (get_user(usize, &ui->size))
-		return -EFAULT;
-	if (usize < CHAN_INFO_SIZE_VER0)
-		return -EINVAL;
+	/* In: only size matters, but the usual size rules apply. */
+	ret = chan_copy_struct(&info, sizeof(info), ui, CHAN_INFO_SIZE_VER0);
+	if (ret)
+		return ret;
+	usize = info.size;
+	memset(&info, 0, sizeof(info));
 	info.size = min_t(u32, usize, sizeof(info));
 	info.flags = ch->flags;
 	info.capacity = ch->capacity;
@@ -1017,7 +1035,7 @@ static int chan_release(struct inode *inode, struct file *file)
 	if (chan_can_recv(file) && !--ch->recv_handles)
 		chan_fail_senders_locked(ch);
 	spin_unlock(&ch->lock);
-	chan_poll_wake(ch);
+	chan_poll_wake(ch, CHAN_POLL_ALL);
 	chan_put(ch);
 	return 0;
 }

@@ -15,6 +15,7 @@
 #include <linux/atomic.h>
 #include <linux/fs.h>
 #include <linux/list.h>
+#include <linux/poll.h>
 #include <linux/refcount.h>
 #include <linux/sched.h>
 #include <linux/spinlock.h>
@@ -150,7 +151,8 @@ enum chan_try chan_try_locked(struct chan *ch, struct chan_waiter *w);
 void chan_enqueue_locked(struct chan *ch, struct chan_waiter *w);
 void chan_dequeue(struct chan_waiter *w);
 int chan_sel_wait(struct chan_sel *sel, ktime_t deadline, bool timed);
-void chan_poll_wake(struct chan *ch);
+void chan_poll_wake(struct chan *ch, __poll_t key);
+__poll_t chan_poll_key(u8 op);
 void chan_putback(struct chan *ch, struct chan_waiter *w);
 
 /* select.c */

@@ -1030,4 +1030,153 @@ TEST(empty_message_read_returns_zero_but_recv_ok)
 	close(fd);
 }
 
+/* ---- handoff and FIFO service of parked waiters --------------------------- */
+
+/*
+ * A send that finds a parked receiver hands the message straight to it: the
+ * buffer stays empty, the message is not up for grabs by anyone else.
+ */
+TEST(buffered_send_hands_off_to_parked_receiver)
+{
+	int fd = kc_create(1, 4);
+	uint32_t v;
+	pid_t pid;
+
+	ASSERT_GE(fd, 0);
+	pid = kc_fork();
+	ASSERT_GE(pid, 0);
+	if (pid == 0)
+		_exit(kc_recv_u32(fd, &v, -1) == 1 && v == 1 ? KC_OK : KC_FAIL);
+	ASSERT_EQ(0, KC_WAIT(fd, recv_waiters, 1));
+	ASSERT_EQ(0, kc_send_u32(fd, 1, 0));
+	/* Taken already, whether or not the receiver has run yet. */
+	EXPECT_EQ(0, KC_INFO(fd, len));
+	EXPECT_EQ(0, KC_INFO(fd, recv_waiters));
+	EXPECT_EQ(-EAGAIN, kc_recv_u32(fd, &v, 0));
+	/* So the single slot is still free. */
+	EXPECT_EQ(0, kc_send_u32(fd, 2, 0));
+	EXPECT_EQ(0, kc_reap(pid));
+	ASSERT_EQ(1, kc_recv_u32(fd, &v, 0));
+	EXPECT_EQ(2, v);
+	close(fd);
+}
+
+/*
+ * A recv from a full buffer with a sender parked moves that sender's message
+ * in at once (Go's recv from a full channel): a later try-send cannot take
+ * the freed slot ahead of the parked sender.
+ */
+TEST(parked_sender_not_overtaken_by_trysend)
+{
+	int fd = kc_create(1, 4);
+	uint32_t v;
+	pid_t pid;
+
+	ASSERT_GE(fd, 0);
+	ASSERT_EQ(0, kc_send_u32(fd, 1, 0));
+	pid = kc_fork();
+	ASSERT_GE(pid, 0);
+	if (pid == 0)
+		_exit(kc_send_u32(fd, 2, -1) ? KC_FAIL : KC_OK);
+	ASSERT_EQ(0, KC_WAIT(fd, send_waiters, 1));
+	ASSERT_EQ(1, kc_recv_u32(fd, &v, 0));
+	EXPECT_EQ(1, v);
+	EXPECT_EQ(-EAGAIN, kc_send_u32(fd, 3, 0));
+	ASSERT_EQ(1, kc_recv_u32(fd, &v, -1));
+	EXPECT_EQ(2, v);
+	EXPECT_EQ(0, kc_reap(pid));
+	close(fd);
+}
+
+TEST(unbuffered_counters_count_each_transfer_once)
+{
+	int fd = kc_create(0, 4), i;
+	uint32_t v;
+	pid_t pid;
+
+	ASSERT_GE(fd, 0);
+	pid = kc_fork();
+	ASSERT_GE(pid, 0);
+	if (pid == 0) {
+		for (i = 0; i < 10; i++)
+			if (kc_send_u32(fd, i, -1))
+				_exit(KC_FAIL);
+		_exit(KC_OK);
+	}
+	for (i = 0; i < 10; i++) {
+		ASSERT_EQ(1, kc_recv_u32(fd, &v, -1));
+		EXPECT_EQ(i, v);
+	}
+	EXPECT_EQ(0, kc_reap(pid));
+	EXPECT_EQ(10, KC_INFO(fd, sent));
+	EXPECT_EQ(10, KC_INFO(fd, received));
+	EXPECT_EQ(0, KC_INFO(fd, len));
+	close(fd);
+}
+
+/* ---- large messages across processes ---------------------------------------- */
+
+static void big_messages(struct __test_metadata *_metadata, unsigned int cap)
+{
+	const size_t sz = 65536;
+	unsigned char *buf = malloc(sz);
+	int fd = kc_create(cap, sz), i;
+	size_t len, k;
+	pid_t pid;
+
+	ASSERT_NE(NULL, buf);
+	ASSERT_GE(fd, 0);
+	pid = kc_fork();
+	ASSERT_GE(pid, 0);
+	if (pid == 0) {
+		for (i = 0; i < 16; i++) {
+			len = sz - i * 1000;
+			for (k = 0; k < len; k++)
+				buf[k] = (unsigned char)(k * 7 + i);
+			if (kc_send(fd, buf, len, -1))
+				_exit(KC_FAIL);
+		}
+		_exit(KC_OK);
+	}
+	for (i = 0; i < 16; i++) {
+		memset(buf, 0, sz);
+		ASSERT_EQ(1, kc_recv(fd, buf, sz, &len, -1));
+		ASSERT_EQ(sz - i * 1000, len);
+		for (k = 0; k < len; k++)
+			if (buf[k] != (unsigned char)(k * 7 + i))
+				break;
+		ASSERT_EQ(len, k);
+	}
+	EXPECT_EQ(0, kc_reap(pid));
+	free(buf);
+	close(fd);
+}
+
+TEST(large_messages_unbuffered)
+{
+	big_messages(_metadata, 0);
+}
+
+TEST(large_messages_buffered)
+{
+	big_messages(_metadata, 4);
+}
+
+TEST(many_channels)
+{
+	int fds[256], i;
+	uint32_t v;
+
+	for (i = 0; i < 256; i++) {
+		fds[i] = kc_create(1, 4);
+		ASSERT_GE(fds[i], 0);
+		ASSERT_EQ(0, kc_send_u32(fds[i], i, 0));
+	}
+	for (i = 0; i < 256; i++) {
+		ASSERT_EQ(1, kc_recv_u32(fds[i], &v, 0));
+		EXPECT_EQ(i, v);
+		close(fds[i]);
+	}
+}
+
 TEST_HARNESS_MAIN

@@ -468,4 +468,71 @@ TEST(channel_survives_in_child_after_parent_closes)
 	EXPECT_EQ(0, kc_reap(pid));
 }
 
+/* A CHAN_CLOEXEC handle is released by exec: if it was the last sender, the
+ * channel closes while the exec'd program is still running.
+ */
+TEST(cloexec_handle_released_on_exec)
+{
+	int fd = kc_create(1, 4), s, r;
+	uint32_t v;
+	pid_t pid;
+
+	ASSERT_GE(fd, 0);
+	s = kc_dup_flags(fd, CHAN_RIGHT_SEND, CHAN_CLOEXEC);
+	r = kc_dup(fd, CHAN_RIGHT_RECV);
+	ASSERT_GE(s, 0);
+	ASSERT_GE(r, 0);
+	pid = kc_fork();
+	ASSERT_GE(pid, 0);
+	if (pid == 0) {
+		close(fd);
+		close(r);
+		if (kc_send_u32(s, 5, 0))
+			_exit(KC_FAIL);
+		execl("/bin/sleep", "sleep", "20", (char *)NULL);
+		_exit(KC_FAIL);
+	}
+	close(fd);
+	close(s);
+	ASSERT_EQ(1, kc_recv_u32(r, &v, 10000000000LL));
+	EXPECT_EQ(5, v);
+	/* The sleeping program holds no handle: closed, not blocked. */
+	EXPECT_EQ(0, kc_recv_u32(r, &v, 10000000000LL));
+	EXPECT_EQ(0, KC_INFO(r, send_handles));
+	kill(pid, SIGKILL);
+	EXPECT_EQ(128 + SIGKILL, kc_reap(pid));
+	close(r);
+}
+
+TEST(plain_handle_survives_exec)
+{
+	int fd = kc_create(1, 4), s, r;
+	pid_t pid;
+
+	ASSERT_GE(fd, 0);
+	s = kc_dup(fd, CHAN_RIGHT_SEND);
+	r = kc_dup(fd, CHAN_RIGHT_RECV);
+	ASSERT_GE(s, 0);
+	ASSERT_GE(r, 0);
+	pid = kc_fork();
+	ASSERT_GE(pid, 0);
+	if (pid == 0) {
+		close(fd);
+		close(r);
+		execl("/bin/sleep", "sleep", "20", (char *)NULL);
+		_exit(KC_FAIL);
+	}
+	close(fd);
+	close(s);
+	ASSERT_EQ(0, kc_wait_sleeping(pid));
+	/* The exec'd program still holds the send handle. */
+	EXPECT_EQ(1, KC_INFO(r, send_handles));
+	EXPECT_EQ(0, KC_INFO(r, closed));
+	kill(pid, SIGKILL);
+	EXPECT_EQ(128 + SIGKILL, kc_reap(pid));
+	EXPECT_EQ(0, KC_INFO(r, send_handles));
+	EXPECT_EQ(1, KC_INFO(r, closed));
+	close(r);
+}
+
 TEST_HARNESS_MAIN

@@ -687,4 +687,53 @@ TEST(epoll_oneshot_rearm)
 	close(fd);
 }
 
+TEST(epoll_edge_triggered_unbuffered_receiver_parks)
+{
+	struct epoll_event ev;
+	int fd = kc_create(0, 4), s, ep = epoll_create1(EPOLL_CLOEXEC);
+	pid_t pid;
+
+	ASSERT_GE(fd, 0);
+	ASSERT_GE(ep, 0);
+	s = kc_dup(fd, CHAN_RIGHT_SEND);
+	ASSERT_GE(s, 0);
+	ASSERT_EQ(0, ep_add(ep, s, EPOLLIN | EPOLLOUT | EPOLLET, 11));
+	EXPECT_EQ(0, ep_now(ep, NULL));
+	pid = kc_fork();
+	ASSERT_GE(pid, 0);
+	if (pid == 0) {
+		uint32_t v;
+
+		_exit(kc_recv_u32(fd, &v, -1) == 1 && v == 2 ? KC_OK : KC_FAIL);
+	}
+	ASSERT_EQ(0, KC_WAIT(fd, recv_waiters, 1));
+	ASSERT_EQ(1, ep_now(ep, &ev));
+	EXPECT_EQ(EPOLLOUT, ev.events);	/* send-only: never EPOLLIN */
+	EXPECT_EQ(0, ep_now(ep, NULL));
+	ASSERT_EQ(0, kc_send_u32(s, 2, 0));
+	EXPECT_EQ(0, kc_reap(pid));
+	close(s);
+	close(ep);
+	close(fd);
+}
+
+TEST(epoll_recv_only_handle_never_reports_out)
+{
+	struct epoll_event ev;
+	int fd = kc_create(2, 4), r, ep = epoll_create1(EPOLL_CLOEXEC);
+
+	ASSERT_GE(fd, 0);
+	ASSERT_GE(ep, 0);
+	r = kc_dup(fd, CHAN_RIGHT_RECV);
+	ASSERT_GE(r, 0);
+	ASSERT_EQ(0, ep_add(ep, r, EPOLLIN | EPOLLOUT, 12));
+	EXPECT_EQ(0, ep_now(ep, NULL));		/* empty, slots free */
+	ASSERT_EQ(0, kc_send_u32(fd, 1, 0));
+	ASSERT_EQ(1, ep_now(ep, &ev));
+	EXPECT_EQ(EPOLLIN, ev.events);	/* RDNORM not asked for */
+	close(r);
+	close(ep);
+	close(fd);
+}
+
 TEST_HARNESS_MAIN

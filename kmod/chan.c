@@ -62,26 +62,31 @@ static atomic64_t chan_next_id = ATOMIC64_INIT(0);
 struct chan *chan_alloc(u32 capacity, u32 msg_size, u32 flags)
 {
 	struct chan *ch;
+	int ret;
 
 	ch = kzalloc(sizeof(*ch), GFP_KERNEL_ACCOUNT);
 	if (!ch)
 		return ERR_PTR(-ENOMEM);
+	ret = chan_charge(ch, (unsigned long)capacity * msg_size);
+	if (ret)
+		goto err_free;
+	ret = -ENOMEM;
 	if (capacity) {
 		ch->lens = kvcalloc(capacity, sizeof(*ch->lens),
 				    GFP_KERNEL_ACCOUNT);
 		if (!ch->lens)
-			goto err_free;
+			goto err_uncharge;
 		if (msg_size) {
 			ch->data = kvmalloc(array_size(capacity, msg_size),
 					    GFP_KERNEL_ACCOUNT);
 			if (!ch->data)
-				goto err_free;
+				goto err_uncharge;
 		}
 		if (flags & CHAN_FDPASS) {
 			ch->files = kvcalloc(capacity, sizeof(*ch->files),
 					     GFP_KERNEL_ACCOUNT);
 			if (!ch->files)
-				goto err_free;
+				goto err_uncharge;
 		}
 	}
 	spin_lock_init(&ch->lock);
@@ -95,11 +100,13 @@ struct chan *chan_alloc(u32 capacity, u32 msg_size, u32 flags)
 	ch->id = atomic64_inc_return(&chan_next_id);
 	return ch;
 
+err_uncharge:
+	chan_uncharge(ch);
 err_free:
 	kvfree(ch->data);
 	kvfree(ch->lens);
 	kfree(ch);
-	return ERR_PTR(-ENOMEM);
+	return ERR_PTR(ret);
 }
 
 static void chan_free(struct chan *ch)
@@ -113,6 +120,7 @@ static void chan_free(struct chan *ch)
 				fput(ch->files[slot]);
 		}
 	}
+	chan_uncharge(ch);
 	kvfree(ch->files);
 	kvfree(ch->data);
 	kvfree(ch->lens);

@@ -6,6 +6,9 @@
  * chan.c    the channel object: buffer, wait queues, send/recv/close,
  *           handles, poll, fdinfo, the channel fd's file operations
  * select.c  CHAN_IOC_SELECT
+ * names.c   named channels (CHAN_IOC_OPEN, CHAN_IOC_UNLINK), which files
+ *           may travel in a message
+ * proc.c    /proc/kchan, the tracepoints of trace.h
  *
  * The locking rules are written at the top of chan.c.
  */
@@ -15,11 +18,13 @@
 #include <linux/atomic.h>
 #include <linux/fs.h>
 #include <linux/list.h>
+#include <linux/mutex.h>
 #include <linux/poll.h>
 #include <linux/refcount.h>
 #include <linux/sched.h>
 #include <linux/spinlock.h>
 #include <linux/types.h>
+#include <linux/uidgid.h>
 #include <linux/wait.h>
 
 /* Limits an admin can change (module parameters, see main.c). */
@@ -28,6 +33,8 @@ extern unsigned int chan_max_capacity;
 extern unsigned long chan_max_chan_bytes;
 extern unsigned int chan_max_select_cases;
 extern unsigned long chan_max_select_bytes;
+extern unsigned int chan_max_user_channels;
+extern unsigned long chan_max_user_bytes;
 
 /*
  * struct chan_sel - one blocked operation: a plain send or recv, or a
@@ -49,6 +56,13 @@ enum chan_sel_state {
 };
 
 struct chan_waiter;
+struct chan_name;
+struct chan_create;
+struct chan_open;
+struct chan_unlink;
+struct ipc_namespace;
+struct seq_file;
+struct chan_user;
 
 struct chan_sel {
 	atomic_t state;
@@ -109,9 +123,17 @@ struct chan {
 	u8 *data;			/* capacity slots of msg_size bytes */
 	u32 *lens;			/* length of each slot's message */
 	struct file **files;		/* fd of each slot (CHAN_FDPASS) */
+	struct chan_user *user;		/* charged to, see limits.c */
+	unsigned long charged;		/* buffer bytes charged */
 
 	wait_queue_head_t poll_wq;	/* poll/epoll; its own lock */
 	refcount_t ref;			/* one per file, one per name */
+
+	/* Visibility (proc.c) and names (names.c). */
+	struct list_head node;		/* on chan_list, see proc.c */
+	struct pid *creator;		/* constant: creating process */
+	kuid_t creator_uid;		/* constant: its euid */
+	struct chan_name *name;		/* [chan_names_mutex] or NULL */
 };
 
 extern const struct file_operations chan_fops;
@@ -155,7 +177,31 @@ void chan_poll_wake(struct chan *ch, __poll_t key);
 __poll_t chan_poll_key(u8 op);
 void chan_putback(struct chan *ch, struct chan_waiter *w);
 
+/* limits.c */
+int chan_charge(struct chan *ch, unsigned long bytes);
+void chan_uncharge(struct chan *ch);
+
 /* select.c */
 long chan_select_ioctl(void __user *uarg);
+
+/* names.c */
+extern struct mutex chan_names_mutex;
+long chan_name_create(const struct chan_create *c);
+long chan_open_ioctl(struct chan_open __user *uo);
+long chan_unlink_ioctl(struct chan_unlink __user *uu);
+void chan_names_sweep_locked(void);
+void chan_name_seq_show(struct seq_file *m, struct chan *ch,
+			struct ipc_namespace *viewer);
+void chan_name_show_fdinfo(struct seq_file *m, struct chan *ch);
+bool chan_file_passable(struct file *file);
+struct ipc_namespace *chan_ipc_ns_get(void);
+void chan_ipc_ns_put(struct ipc_namespace *ns);
+void chan_names_exit(void);
+
+/* proc.c */
+void chan_track(struct chan *ch);
+void chan_untrack(struct chan *ch);
+int chan_proc_init(void);
+void chan_proc_exit(void);
 
 #endif /* _KCHAN_H */

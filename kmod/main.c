@@ -37,6 +37,16 @@ unsigned long chan_max_select_bytes = 16UL << 20;
 module_param_named(max_select_bytes, chan_max_select_bytes, ulong, 0644);
 MODULE_PARM_DESC(max_select_bytes, "Most message bytes one select may stage");
 
+unsigned int chan_max_user_channels = 65536;
+module_param_named(max_user_channels, chan_max_user_channels, uint, 0644);
+MODULE_PARM_DESC(max_user_channels,
+		 "Most channels one user may have (CAP_SYS_RESOURCE exempt)");
+
+unsigned long chan_max_user_bytes = 256UL << 20;
+module_param_named(max_user_bytes, chan_max_user_bytes, ulong, 0644);
+MODULE_PARM_DESC(max_user_bytes,
+		 "Most buffer bytes one user's channels may have (CAP_SYS_RESOURCE exempt)");
+
 static long chan_ioctl_create(struct chan_create __user *uc)
 {
 	struct chan_create c;

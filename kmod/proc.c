@@ -1,0 +1,172 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * kchan: visibility. /proc/kchan lists every live channel, and the
+ * tracepoints of trace.h are created here.
+ *
+ * /proc/kchan is readable by everyone. One line per channel after a
+ * header line:
+ *
+ *   id name flags cap msg_size len closed send_waiters recv_waiters
+ *   send_handles recv_handles sent received dropped pid uid
+ *
+ * name is "-" for an anonymous (or unlinked) channel and "?" when the
+ * reader may not see it: names are shown only in their own IPC namespace,
+ * to their owner or to CAP_SYS_ADMIN there (checked against the opener's
+ * credentials). Spaces, tabs, newlines and backslashes in a name are
+ * escaped as \ooo. flags is "fdpass" or "-". pid and uid are the
+ * creator's, in the reader's pid namespace (0 when it is not visible
+ * there) and user namespace (the overflow uid when unmapped).
+ *
+ * Locking: chan_list_lock (a spinlock) protects chan_list and every
+ * ch->node. A channel is on the list from the end of chan_alloc() until
+ * chan_free() begins, so the listing may read a channel whose last
+ * reference is being dropped, never a freed one. Order: chan_names_mutex
+ * -> chan_list_lock -> ch->lock.
+ */
+
+#include <linux/cred.h>
+#include <linux/ipc_namespace.h>
+#include <linux/pid.h>
+#include <linux/pid_namespace.h>
+#include <linux/proc_fs.h>
+#include <linux/sched.h>
+#include <linux/seq_file.h>
+#include <linux/spinlock.h>
+#include <linux/user_namespace.h>
+
+#include <linux/chan.h>
+
+#include "kchan.h"
+
+#define CREATE_TRACE_POINTS
+#include "trace.h"
+
+static LIST_HEAD(chan_list);
+static DEFINE_SPINLOCK(chan_list_lock);
+static struct proc_dir_entry *chan_proc_entry;
+
+/* End of chan_alloc(): record the creator and make the channel visible. */
+void chan_track(struct chan *ch)
+{
+	ch->creator = get_pid(task_tgid(current));
+	ch->creator_uid = current_euid();
+	spin_lock(&chan_list_lock);
+	list_add_tail(&ch->node, &chan_list);
+	spin_unlock(&chan_list_lock);
+}
+
+/* Start of chan_free(). */
+void chan_untrack(struct chan *ch)
+{
+	spin_lock(&chan_list_lock);
+	list_del(&ch->node);
+	spin_unlock(&chan_list_lock);
+	put_pid(ch->creator);
+}
+
+static void *chan_list_start(struct seq_file *m, loff_t *pos)
+	__acquires(&chan_names_mutex) __acquires(&chan_list_lock)
+{
+	mutex_lock(&chan_names_mutex);
+	chan_names_sweep_locked();
+	spin_lock(&chan_list_lock);
+	return seq_list_start_head(&chan_list, *pos);
+}
+
+static void *chan_list_next(struct seq_file *m, void *v, loff_t *pos)
+{
+	return seq_list_next(v, &chan_list, pos);
+}
+
+static void chan_list_stop(struct seq_file *m, void *v)
+	__releases(&chan_list_lock) __releases(&chan_names_mutex)
+{
+	spin_unlock(&chan_list_lock);
+	mutex_unlock(&chan_names_mutex);
+}
+
+static int chan_list_show(struct seq_file *m, void *v)
+{
+	struct pid_namespace *pid_ns = proc_pid_ns(file_inode(m->file)->i_sb);
+	struct user_namespace *user_ns = m->file->f_cred->user_ns;
+	u32 len, closed, nsend, nrecv, hsend, hrecv;
+	u64 sent, received, dropped;
+	struct chan *ch;
+
+	if (v == &chan_list) {
+		seq_puts(m, "id name flags cap msg_size len closed send_waiters recv_waiters send_handles recv_handles sent received dropped pid uid\n");
+		return 0;
+	}
+	ch = list_entry(v, struct chan, node);
+
+	spin_lock(&ch->lock);
+	len = ch->count;
+	closed = ch->closed;
+	nsend = ch->nr_send_waiters;
+	nrecv = ch->nr_recv_waiters;
+	hsend = ch->send_handles;
+	hrecv = ch->recv_handles;
+	sent = ch->sent;
+	received = ch->received;
+	dropped = ch->dropped;
+	spin_unlock(&ch->lock);
+
+	seq_printf(m, "%llu ", ch->id);
+	chan_name_seq_show(m, ch, m->private);
+	seq_printf(m, " %s %u %u %u %u %u %u %u %u %llu %llu %llu %d %u\n",
+		   ch->flags & CHAN_FDPASS ? "fdpass" : "-",
+		   ch->capacity, ch->msg_size, len, closed, nsend, nrecv,
+		   hsend, hrecv, sent, received, dropped,
+		   pid_nr_ns(ch->creator, pid_ns),
+		   from_kuid_munged(user_ns, ch->creator_uid));
+	return 0;
+}
+
+static const struct seq_operations chan_list_seq_ops = {
+	.start	= chan_list_start,
+	.next	= chan_list_next,
+	.stop	= chan_list_stop,
+	.show	= chan_list_show,
+};
+
+/* The reader's IPC namespace decides which names it sees: pin it. */
+static int chan_list_open(struct inode *inode, struct file *file)
+{
+	struct ipc_namespace *ns = chan_ipc_ns_get();
+	int ret;
+
+	ret = seq_open(file, &chan_list_seq_ops);
+	if (ret) {
+		chan_ipc_ns_put(ns);
+		return ret;
+	}
+	((struct seq_file *)file->private_data)->private = ns;
+	return 0;
+}
+
+static int chan_list_release(struct inode *inode, struct file *file)
+{
+	struct seq_file *m = file->private_data;
+
+	chan_ipc_ns_put(m->private);
+	return seq_release(inode, file);
+}
+
+static const struct proc_ops chan_list_proc_ops = {
+	.proc_open	= chan_list_open,
+	.proc_read	= seq_read,
+	.proc_lseek	= seq_lseek,
+	.proc_release	= chan_list_release,
+};
+
+int chan_proc_init(void)
+{
+	chan_proc_entry = proc_create("kchan", 0444, NULL,
+				      &chan_list_proc_ops);
+	return chan_proc_entry ? 0 : -ENOMEM;
+}
+
+void chan_proc_exit(void)
+{
+	proc_remove(chan_proc_entry);
+}

@@ -50,6 +50,7 @@
 #include <linux/chan.h>
 
 #include "kchan.h"
+#include "trace.h"
 
 /* Messages up to this size are staged on the kernel stack. */
 #define CHAN_STACK_BYTES	64
@@ -98,6 +99,7 @@ struct chan *chan_alloc(u32 capacity, u32 msg_size, u32 flags)
 	ch->msg_size = msg_size;
 	ch->flags = flags & CHAN_FDPASS;
 	ch->id = atomic64_inc_return(&chan_next_id);
+	chan_track(ch);
 	return ch;
 
 err_uncharge:
@@ -113,6 +115,7 @@ static void chan_free(struct chan *ch)
 {
 	u32 i, slot;
 
+	chan_untrack(ch);
 	if (ch->files) {
 		for (i = 0; i < ch->count; i++) {
 			slot = (ch->head + i) % ch->capacity;
@@ -356,6 +359,7 @@ static void chan_close_locked(struct chan *ch)
 	struct chan_waiter *r, *tmp;
 
 	ch->closed = true;
+	trace_chan_close(ch->id, ch->count, !ch->send_handles);
 	list_for_each_entry_safe(r, tmp, &ch->recvq, node) {
 		if (!chan_sel_lock(r->sel))
 			continue;
@@ -593,10 +597,9 @@ static int chan_send(struct chan *ch, struct chan_xfer *x)
 		w.file = fget(x->fd);
 		if (!w.file)
 			goto out;
-		/* An fd-carrying channel never travels: no reference cycles. */
+		/* No file that can hold files travels: no cycles (names.c). */
 		ret = -EINVAL;
-		if (chan_from_file(w.file) &&
-		    (chan_from_file(w.file)->flags & CHAN_FDPASS))
+		if (!chan_file_passable(w.file))
 			goto out;
 	}
 
@@ -605,6 +608,7 @@ static int chan_send(struct chan *ch, struct chan_xfer *x)
 		goto out;
 	ret = w.outcome == CHAN_MOVED ? 0 : -EPIPE;
 out:
+	trace_chan_send(ch->id, x->ulen, x->fd, ret);
 	if (w.file)
 		fput(w.file);
 	if (w.buf != stack_buf)
@@ -729,6 +733,7 @@ static int chan_recv(struct chan *ch, struct chan_xfer *x)
 		ret = 0;
 	}
 out:
+	trace_chan_recv(ch->id, x->ulen, x->ok, x->fd, ret);
 	if (fd >= 0)
 		put_unused_fd(fd);
 	if (w.file)
@@ -1082,6 +1087,7 @@ static void chan_show_fdinfo(struct seq_file *m, struct file *file)
 	seq_printf(m, "sent:\t%llu\n", sent);
 	seq_printf(m, "received:\t%llu\n", received);
 	seq_printf(m, "dropped:\t%llu\n", dropped);
+	chan_name_show_fdinfo(m, ch);
 }
 
 const struct file_operations chan_fops = {

@@ -59,15 +59,15 @@ static long chan_ioctl_create(struct chan_create __user *uc)
 	if (c.reserved ||
 	    (c.flags & ~(CHAN_CLOEXEC | CHAN_NONBLOCK | CHAN_FDPASS)))
 		return -EINVAL;
-	if (c.name)
-		return -EOPNOTSUPP;
-	if (c.mode)
+	if (c.mode && !c.name)
 		return -EINVAL;
 	if (c.msg_size > READ_ONCE(chan_max_msg_size))
 		return -EMSGSIZE;
 	if (c.capacity > READ_ONCE(chan_max_capacity) ||
 	    (u64)c.capacity * c.msg_size > READ_ONCE(chan_max_chan_bytes))
 		return -EINVAL;
+	if (c.name)
+		return chan_name_create(&c);
 
 	ch = chan_alloc(c.capacity, c.msg_size, c.flags);
 	if (IS_ERR(ch))
@@ -88,8 +88,9 @@ static long chan_dev_ioctl(struct file *file, unsigned int cmd,
 	case CHAN_IOC_SELECT:
 		return chan_select_ioctl(uarg);
 	case CHAN_IOC_OPEN:
+		return chan_open_ioctl(uarg);
 	case CHAN_IOC_UNLINK:
-		return -EOPNOTSUPP;
+		return chan_unlink_ioctl(uarg);
 	}
 	return -ENOTTY;
 }
@@ -110,12 +111,27 @@ static struct miscdevice chan_misc = {
 
 static int __init chan_init(void)
 {
-	return misc_register(&chan_misc);
+	int ret;
+
+	ret = chan_proc_init();
+	if (ret)
+		return ret;
+	ret = misc_register(&chan_misc);
+	if (ret)
+		goto err_proc;
+	return 0;
+
+err_proc:
+	chan_proc_exit();
+	return ret;
 }
 
+/* No file of ours is open, so only names still hold channels. */
 static void __exit chan_exit(void)
 {
 	misc_deregister(&chan_misc);
+	chan_proc_exit();
+	chan_names_exit();
 }
 
 module_init(chan_init);

@@ -73,6 +73,7 @@ struct chan_name {
 	char name[];
 };
 
+/* The name table, every chan_name, ch->name: see Locking above. */
 DEFINE_MUTEX(chan_names_mutex);
 static LIST_HEAD(chan_ns_list);
 

@@ -65,7 +65,7 @@ void chan_untrack(struct chan *ch)
 }
 
 static void *chan_list_start(struct seq_file *m, loff_t *pos)
-	__acquires(&chan_names_mutex) __acquires(&chan_list_lock)
+	__acquires(&chan_list_lock)
 {
 	mutex_lock(&chan_names_mutex);
 	chan_names_sweep_locked();
@@ -79,7 +79,7 @@ static void *chan_list_next(struct seq_file *m, void *v, loff_t *pos)
 }
 
 static void chan_list_stop(struct seq_file *m, void *v)
-	__releases(&chan_list_lock) __releases(&chan_names_mutex)
+	__releases(&chan_list_lock)
 {
 	spin_unlock(&chan_list_lock);
 	mutex_unlock(&chan_names_mutex);

@@ -31,6 +31,7 @@
 #include <linux/chan.h>
 
 #include "kchan.h"
+#include "trace.h"
 
 struct chan_select_case {
 	struct chan_waiter w;
@@ -251,6 +252,7 @@ long chan_select_ioctl(void __user *uarg)
 	}
 	ret = chan_select_report(us, ucases, &cases[sel.fired->index]);
 out:
+	trace_chan_select(s.ncases, ret >= 0 ? (int)ret : -1, ret);
 	if (cases) {
 		for (i = 0; i < s.ncases; i++)
 			if (cases[i].file)

@@ -17,45 +17,37 @@
 
 /* One send (ioctl, write or one message of a batch). */
 TRACE_EVENT(chan_send,
-	TP_PROTO(u64 id, u64 len, int fd, int ret),
-	TP_ARGS(id, len, fd, ret),
-	TP_STRUCT__entry(
-		__field(u64, id)
-		__field(u64, len)
-		__field(int, fd)
-		__field(int, ret)
-	),
-	TP_fast_assign(
-		__entry->id = id;
-		__entry->len = len;
-		__entry->fd = fd;
-		__entry->ret = ret;
-	),
-	TP_printk("chan=%llu len=%llu fd=%d ret=%d",
-		  __entry->id, __entry->len, __entry->fd, __entry->ret)
+	    TP_PROTO(u64 id, u64 len, int fd, int ret),
+	    TP_ARGS(id, len, fd, ret),
+	    TP_STRUCT__entry(__field(u64, id)
+			     __field(u64, len)
+			     __field(int, fd)
+			     __field(int, ret)),
+	    TP_fast_assign(__entry->id = id;
+			   __entry->len = len;
+			   __entry->fd = fd;
+			   __entry->ret = ret;),
+	    TP_printk("chan=%llu len=%llu fd=%d ret=%d",
+		      __entry->id, __entry->len, __entry->fd, __entry->ret)
 );
 
 /* One receive; ok=0 is "closed and drained", fd the installed one. */
 TRACE_EVENT(chan_recv,
-	TP_PROTO(u64 id, u64 len, bool ok, int fd, int ret),
-	TP_ARGS(id, len, ok, fd, ret),
-	TP_STRUCT__entry(
-		__field(u64, id)
-		__field(u64, len)
-		__field(bool, ok)
-		__field(int, fd)
-		__field(int, ret)
-	),
-	TP_fast_assign(
-		__entry->id = id;
-		__entry->len = len;
-		__entry->ok = ok;
-		__entry->fd = fd;
-		__entry->ret = ret;
-	),
-	TP_printk("chan=%llu len=%llu ok=%d fd=%d ret=%d",
-		  __entry->id, __entry->len, __entry->ok, __entry->fd,
-		  __entry->ret)
+	    TP_PROTO(u64 id, u64 len, bool ok, int fd, int ret),
+	    TP_ARGS(id, len, ok, fd, ret),
+	    TP_STRUCT__entry(__field(u64, id)
+			     __field(u64, len)
+			     __field(bool, ok)
+			     __field(int, fd)
+			     __field(int, ret)),
+	    TP_fast_assign(__entry->id = id;
+			   __entry->len = len;
+			   __entry->ok = ok;
+			   __entry->fd = fd;
+			   __entry->ret = ret;),
+	    TP_printk("chan=%llu len=%llu ok=%d fd=%d ret=%d",
+		      __entry->id, __entry->len, __entry->ok, __entry->fd,
+		      __entry->ret)
 );
 
 /*
@@ -63,38 +55,30 @@ TRACE_EVENT(chan_recv,
  * send-capable handle went away (crash safety).
  */
 TRACE_EVENT(chan_close,
-	TP_PROTO(u64 id, u32 len, bool last_sender),
-	TP_ARGS(id, len, last_sender),
-	TP_STRUCT__entry(
-		__field(u64, id)
-		__field(u32, len)
-		__field(bool, last_sender)
-	),
-	TP_fast_assign(
-		__entry->id = id;
-		__entry->len = len;
-		__entry->last_sender = last_sender;
-	),
-	TP_printk("chan=%llu len=%u by=%s", __entry->id, __entry->len,
-		  __entry->last_sender ? "last-sender" : "close")
+	    TP_PROTO(u64 id, u32 len, bool last_sender),
+	    TP_ARGS(id, len, last_sender),
+	    TP_STRUCT__entry(__field(u64, id)
+			     __field(u32, len)
+			     __field(bool, last_sender)),
+	    TP_fast_assign(__entry->id = id;
+			   __entry->len = len;
+			   __entry->last_sender = last_sender;),
+	    TP_printk("chan=%llu len=%u by=%s", __entry->id, __entry->len,
+		      __entry->last_sender ? "last-sender" : "close")
 );
 
 /* One select: the case that fired (-1 if none) and the result. */
 TRACE_EVENT(chan_select,
-	TP_PROTO(u32 ncases, int index, long ret),
-	TP_ARGS(ncases, index, ret),
-	TP_STRUCT__entry(
-		__field(u32, ncases)
-		__field(int, index)
-		__field(long, ret)
-	),
-	TP_fast_assign(
-		__entry->ncases = ncases;
-		__entry->index = index;
-		__entry->ret = ret;
-	),
-	TP_printk("ncases=%u index=%d ret=%ld", __entry->ncases,
-		  __entry->index, __entry->ret)
+	    TP_PROTO(u32 ncases, int index, long ret),
+	    TP_ARGS(ncases, index, ret),
+	    TP_STRUCT__entry(__field(u32, ncases)
+			     __field(int, index)
+			     __field(long, ret)),
+	    TP_fast_assign(__entry->ncases = ncases;
+			   __entry->index = index;
+			   __entry->ret = ret;),
+	    TP_printk("ncases=%u index=%d ret=%ld", __entry->ncases,
+		      __entry->index, __entry->ret)
 );
 
 #endif /* _KCHAN_TRACE_H */

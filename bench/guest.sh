@@ -1,0 +1,75 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# bench/guest.sh MODE: runs inside the benchmark guest (scripts/vm-run), as
+# root, and prints RESULT/SLAB/INFO lines on stdout.
+#
+#   icount   every benchmark once (the deterministic, primary run)
+#   smp      many-to-many only, REPEAT times (real parallelism, noisy)
+#
+# Sizes can be scaled down for a quick try: KBENCH_SCALE=10 divides the
+# message counts by 10 (RESULTS.md is then not comparable).
+set -euo pipefail
+cd "$(dirname "$0")"
+mode=${1:-icount}
+scale=${KBENCH_SCALE:-1}
+repeat=${KBENCH_REPEAT:-5}
+kb=./kbench
+n() { echo $(( $1 / scale )); }
+
+# Room for capacity 1,024 in every peer (the defaults are lower).
+echo 1024 >/proc/sys/fs/mqueue/msg_max
+echo 8192 >/proc/sys/fs/mqueue/msgsize_max
+echo $((4 << 20)) >/proc/sys/fs/pipe-max-size
+echo 1024 >/proc/sys/net/unix/max_dgram_qlen
+ulimit -q unlimited
+ulimit -n 65536
+
+echo "INFO kernel $(uname -r)"
+echo "INFO uname $(uname -a)"
+echo "INFO cpus $(nproc)"
+echo "INFO mode $mode"
+echo "INFO module $(cat /sys/module/chan/srcversion 2>/dev/null || echo '?')"
+
+case "$mode" in
+icount)
+	$kb nop "$(n 100000)"
+	for m in kchan kchan-rw eventfd pipe mq seqpacket futex; do
+		$kb pingpong $m "$(n 20000)"
+	done
+	for m in kchan pipe mq seqpacket; do
+		$kb tput $m 64 "$(n 100000)"
+	done
+	for m in kchan pipe mq seqpacket; do
+		$kb tput $m 4096 "$(n 20000)"
+	done
+	$kb batch 64 "$(n 200000)" 64
+	$kb batch 64 "$(n 200000)" 8
+	$kb batch 4096 "$(n 20000)" 64
+	$kb m2m kchan "$(n 100000)"
+	$kb m2m mq "$(n 100000)"
+	$kb selbase "$(n 20000)"
+	$kb epollbase "$(n 20000)"
+	for c in 1 4 16 64 256 1024; do
+		it=$(n $(( c <= 64 ? 20000 : 200000 / (c / 16) )))
+		$kb select $c "$it"
+		$kb epoll $c "$it"
+	done
+	$kb epollchan 64 "$(n 20000)"
+	$kb mem kchan 10000
+	$kb mem pipe 10000
+	$kb mem eventfd 10000
+	$kb mem kchan-buf 1000
+	;;
+smp)
+	for i in $(seq "$repeat"); do
+		$kb m2m kchan "$(n 100000)"
+		$kb m2m mq "$(n 100000)"
+	done
+	;;
+*)
+	echo "guest.sh: unknown mode '$mode'" >&2
+	exit 2
+	;;
+esac
+echo "INFO done"

@@ -62,11 +62,21 @@ examples/demo: examples/demo.c uapi/linux/chan.h | deps
 demo: module examples/demo
 	scripts/vm-run -- examples/demo
 
+# The summary's "N passed, N failed" must stay the last line of output, so
+# on failure a top-level make leaves through SIGPIPE (exit status 141),
+# which neither make nor the shell report, instead of printing its
+# "*** [check] Error 1" after it.
+define run_check
+	@KSFT_SRC=$(KSFT_SRC) scripts/check $(1); rc=$$?; \
+	if [ $$rc -ne 0 ] && [ "$(MAKELEVEL)" = 0 ]; then kill -PIPE $$PPID; sleep 1; fi; \
+	exit $$rc
+endef
+
 check: all
-	@KSFT_SRC=$(KSFT_SRC) scripts/check
+	$(call run_check)
 
 check-debug: all
-	@KSFT_SRC=$(KSFT_SRC) scripts/check --debug-kernel
+	$(call run_check,--debug-kernel)
 
 # chan.ko for another kernel tree (the debug kernel), built in a copy of
 # the sources outside the clone so ./chan.ko is left alone. Prints the

@@ -8,6 +8,7 @@
 #                     last line: "N passed, N failed"
 #   make check-debug  the same under the debug kernel (KASAN, lockdep, ...)
 #   make demo         build, boot a VM, run examples/demo
+#   make bench        build, then the benchmarks (make -C bench run)
 #   make checkpatch   scripts/checkpatch.pl on the module and uapi header
 #   make sparse       the module with C=2 (sparse on every file)
 #   make W=1 / C=1    passed through to the module build
@@ -35,7 +36,7 @@ DEMO_CFLAGS := -std=c11 -O2 -g -Wall -Wextra -Werror -Iuapi
 CHECKPATCH_FILES = $(wildcard kmod/*.c kmod/*.h) uapi/linux/chan.h
 
 .PHONY: all deps module userlib selftests examples demo check check-debug \
-	checkpatch sparse clean help module-debug
+	checkpatch sparse clean help module-debug bench
 
 all: module userlib selftests examples examples/demo
 
@@ -75,6 +76,10 @@ endef
 check: all
 	$(call run_check)
 
+bench: module userlib
+	@if [ -f bench/Makefile ]; then $(MAKE) -C bench run; \
+	else echo "make bench: bench/ is not there yet" >&2; exit 1; fi
+
 check-debug: all
 	$(call run_check,--debug-kernel)
 
@@ -107,7 +112,8 @@ clean:
 	@if [ -f userlib/Makefile ]; then $(MAKE) -C userlib clean; fi
 	@if [ -f selftests/Makefile ]; then $(MAKE) -C selftests KSFT_SRC=$(KSFT_SRC) OUTPUT=$(CURDIR)/selftests clean; fi
 	@if [ -f examples/Makefile ]; then $(MAKE) -C examples clean; fi
+	@if [ -f bench/Makefile ]; then $(MAKE) -C bench clean; fi
 	rm -f examples/demo
 
 help:
-	@sed -n '3,20s/^# \{0,1\}//p' Makefile
+	@sed -n '3,21s/^# \{0,1\}//p' Makefile

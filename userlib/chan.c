@@ -382,8 +382,8 @@ API ssize_t chan_send_batch(int ch, const struct chan_buf *msgs, size_t n,
 	ssize_t ret;
 	size_t i;
 
-	if (n > UINT32_MAX)
-		n = UINT32_MAX;	/* a batch may move fewer than asked */
+	if (n > INT_MAX)
+		n = INT_MAX;	/* a batch may move fewer than asked */
 	if (n && !msgs) {
 		errno = EFAULT;
 		return -1;
@@ -414,8 +414,8 @@ API ssize_t chan_recv_batch(int ch, struct chan_buf *msgs, size_t n,
 	ssize_t ret;
 	size_t i;
 
-	if (n > UINT32_MAX)
-		n = UINT32_MAX;
+	if (n > INT_MAX)
+		n = INT_MAX;
 	if (n && !msgs) {
 		errno = EFAULT;
 		return -1;

@@ -217,7 +217,11 @@ TEST_F_TIMEOUT(examples, reqreply, RUN_LIMIT_S + 30)
 		      "client 0: 250 requests answered correctly",
 		      "client 3: 250 requests answered correctly",
 		      "server: served 1000 requests, request channel closed",
-		      "reqreply: ok (4 clients x 250 requests)");
+		      "round 1: 4 clients x 250 requests on reply channels made before fork",
+		      "client 2: 250 requests answered on its own named reply channel; closed when the server left",
+		      "server: served 1000 requests from 4 clients it met by name",
+		      "round 2: 4 clients x 250 requests on reply channels passed by name",
+		      "reqreply: ok (4 clients x 250 requests, twice)");
 }
 
 TEST_F_TIMEOUT(examples, crash, RUN_LIMIT_S + 30)

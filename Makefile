@@ -33,10 +33,10 @@ KCHAN_CACHE ?= $(HOME)/.cache/kchan
 CC ?= cc
 DEMO_CFLAGS := -std=c11 -O2 -g -Wall -Wextra -Werror -Iuapi
 
-.PHONY: all deps module userlib selftests examples demo check check-debug \
+.PHONY: all deps module userlib selftests examples tools demo check check-debug \
 	checkpatch sparse clean help module-debug bench
 
-all: module userlib selftests examples examples/demo
+all: module userlib selftests examples examples/demo tools
 
 deps:
 	@scripts/deps check
@@ -51,6 +51,9 @@ userlib: deps
 selftests: deps userlib
 	@if [ -f selftests/Makefile ]; then \
 		$(MAKE) -C selftests KSFT_SRC=$(KSFT_SRC) OUTPUT=$(CURDIR)/selftests; fi
+
+tools: deps
+	@if [ -f tools/Makefile ]; then $(MAKE) -C tools; fi
 
 examples: deps userlib
 	@if [ -f examples/Makefile ]; then $(MAKE) -C examples; fi
@@ -114,6 +117,7 @@ clean:
 	@if [ -f userlib/Makefile ]; then $(MAKE) -C userlib clean; fi
 	@if [ -f selftests/Makefile ]; then $(MAKE) -C selftests KSFT_SRC=$(KSFT_SRC) OUTPUT=$(CURDIR)/selftests clean; fi
 	@if [ -f examples/Makefile ]; then $(MAKE) -C examples clean; fi
+	@if [ -f tools/Makefile ]; then $(MAKE) -C tools clean; fi
 	@if [ -f bench/Makefile ]; then $(MAKE) -C bench clean; fi
 	rm -f examples/demo
 

@@ -1347,6 +1347,71 @@ TEST(select_errors)
 	close(p[1]);
 }
 
+TEST(select_recv_buffer_too_short)
+{
+	int a = chan_make(8, 1, 0);
+	char small[2], buf[8];
+	bool ok;
+
+	ASSERT_OK(a);
+	ASSERT_EQ(0, chan_send(a, "abcd", 4));
+	struct chan_case c[] = {
+		{ .ch = a, .op = CHAN_RECV, .buf = small, .len = sizeof(small) },
+	};
+	EXPECT_ERR(EMSGSIZE, chan_select(c, 1, 0));
+	EXPECT_EQ(1, chan_len(a));	/* the message stays */
+	ASSERT_EQ(4, chan_recv(a, buf, sizeof(buf), &ok));
+	close(a);
+}
+
+TEST(select_limits)
+{
+	unsigned long max_cases = param("max_select_cases", 4096);
+	unsigned long max_bytes = param("max_select_bytes", 16UL << 20);
+	unsigned long msg = param("max_msg_size", 65536);
+	size_t n = max_bytes / msg + 1;
+	struct chan_case *c;
+	char *buf = malloc(msg);
+	int ch = chan_make(msg, 0, 0);
+
+	ASSERT_NE(NULL, buf);
+	ASSERT_OK(ch);
+	c = calloc(max_cases + 1, sizeof(*c));
+	ASSERT_NE(NULL, c);
+	for (size_t i = 0; i <= max_cases; i++)
+		c[i] = (struct chan_case){ .ch = -1, .op = CHAN_RECV };
+	EXPECT_ERR(EINVAL, chan_select(c, max_cases + 1, 0));	/* too many */
+	EXPECT_ERR(EAGAIN, chan_select(c, max_cases, 0));	/* all nil */
+	if (n <= max_cases) {
+		/* the same channel in many cases is fine, until the staging
+		 * (receive buffers, each capped at msg_size) is too big */
+		for (size_t i = 0; i < n; i++)
+			c[i] = (struct chan_case){ .ch = ch, .op = CHAN_RECV,
+						   .buf = buf, .len = msg };
+		EXPECT_ERR(E2BIG, chan_select(c, n, 0));
+		EXPECT_ERR(EAGAIN, chan_select(c, n - 1, 0));
+	}
+	free(c);
+	free(buf);
+	close(ch);
+}
+
+TEST(read_write_interoperate)
+{
+	int ch = chan_make(8, 2, 0);
+	char buf[8];
+	bool ok;
+
+	ASSERT_OK(ch);
+	ASSERT_EQ(5, write(ch, "write", 5));
+	ASSERT_EQ(5, chan_recv(ch, buf, sizeof(buf), &ok));
+	EXPECT_EQ(0, memcmp(buf, "write", 5));
+	ASSERT_EQ(0, chan_send(ch, "send", 4));
+	ASSERT_EQ(4, read(ch, buf, sizeof(buf)));
+	EXPECT_EQ(0, memcmp(buf, "send", 4));
+	close(ch);
+}
+
 TEST(select_eintr)
 {
 	int a = chan_make(4, 0, 0);

@@ -1621,6 +1621,24 @@ TEST(batch_blocks_until_first)
 	close(ch);
 }
 
+TEST(batch_eintr)
+{
+	int ch = chan_make(sizeof(int), 0, 0);
+	struct chan_buf rb[2];
+	int w[2];
+	pid_t pid;
+
+	ASSERT_OK(ch);
+	ASSERT_EQ(0, set_handler(0));
+	for (int i = 0; i < 2; i++)
+		rb[i] = (struct chan_buf){ &w[i], sizeof(int) };
+	pid = signal_when_waiting(ch, 0, 1);
+	ASSERT_LE(0, pid);
+	EXPECT_ERR(EINTR, chan_recv_batch(ch, rb, 2, -1));
+	EXPECT_EQ(0, reap(pid));
+	close(ch);
+}
+
 /* ---- names -------------------------------------------------------------- */
 
 #define NAMES_OR_SKIP(call) do { \

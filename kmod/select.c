@@ -224,8 +224,12 @@ long chan_select_ioctl(void __user *uarg)
 	if (ret)
 		goto out;
 
-	for (i = nactive; i > 1; i--)
-		swap(order[i - 1], order[get_random_u32_below(i)]);
+	/* Fisher-Yates; swap() evaluates its arguments twice. */
+	for (i = nactive; i > 1; i--) {
+		u32 j = get_random_u32_below(i);
+
+		swap(order[i - 1], order[j]);
+	}
 
 	if (!chan_select_visit(cases, order, nactive, false)) {
 		ret = -EAGAIN;

@@ -220,6 +220,54 @@ FIXTURE_TEARDOWN(slow)
 
 /* ---- a ready case is chosen --------------------------------------------- */
 
+/*
+ * Eight cases, exactly one ready (a buffered message or a parked-free
+ * slot), timeout 0: the ready one must be found every time, wherever it
+ * sits. Comes first: a select that visits some cases twice and others
+ * never (a broken shuffle) fails here with EAGAIN before anything parks.
+ */
+TEST(only_ready_case_is_always_found)
+{
+	int ch[8], i, k, r, misses = 0;
+	uint32_t bufs[8], v = 9;
+	struct chan_case c[8];
+
+	for (k = 0; k < 8; k++) {
+		ch[k] = kc_create(1, 4);
+		ASSERT_GE(ch[k], 0);
+	}
+	for (i = 0; i < 400; i++) {
+		int want = i % 8;
+		int send = (i / 8) % 2;
+
+		for (k = 0; k < 8; k++) {
+			/* recv rounds: all empty; send rounds: all full */
+			if (send) {
+				ASSERT_EQ(0, kc_send_u32(ch[k], k, 0));
+			}
+			cs(&c[k], ch[k], send ? CHAN_OP_SEND : CHAN_OP_RECV,
+			   send ? (void *)&v : (void *)&bufs[k], 4);
+		}
+		if (send) {
+			ASSERT_EQ(1, kc_recv_u32(ch[want], &bufs[want], 0));
+		} else {
+			ASSERT_EQ(0, kc_send_u32(ch[want], want, 0));
+		}
+		r = sel(c, 8, 0);
+		if (r != want && misses++ < 5)
+			TH_LOG("round %d: case %d ready, select said %d", i,
+			       want, r);
+		/* empty every channel for the next round */
+		for (k = 0; k < 8; k++)
+			while (kc_recv_u32(ch[k], &bufs[k], 0) == 1)
+				;
+	}
+	EXPECT_EQ(0, misses);
+	for (k = 0; k < 8; k++)
+		close(ch[k]);
+}
+
+
 TEST(ready_recv_case_chosen)
 {
 	int a = kc_create(2, 16), b = kc_create(2, 16), u = kc_create(0, 16);
@@ -1030,10 +1078,12 @@ TEST(woken_by_any_channel_then_all_waiters_gone)
 		}
 		EXPECT_EQ(1, c[i].ok);
 		EXPECT_EQ(0, touched_others(c, 4, i));
-		if (i == 0)
+		if (i == 0) {
 			EXPECT_EQ(0, memcmp(b0, "w0", 2));
-		if (i == 1)
+		}
+		if (i == 1) {
 			EXPECT_EQ(0, memcmp(b1, "w1", 2));
+		}
 		EXPECT_EQ(0, kc_reap(pid)) TH_LOG("woken by %d", i);
 		if (i == 3) {
 			ASSERT_EQ(1, kc_recv(fds[3], got, 8, &len, 0));
@@ -1042,8 +1092,9 @@ TEST(woken_by_any_channel_then_all_waiters_gone)
 			EXPECT_EQ(1, KC_INFO(fds[3], len));
 			EXPECT_EQ(1, KC_INFO(fds[3], sent));
 		}
-		if (i != 2)
+		if (i != 2) {
 			EXPECT_EQ(0, KC_INFO(fds[2], sent));
+		}
 		for (k = 0; k < 4; k++)
 			close(fds[k]);
 	}
@@ -1053,7 +1104,7 @@ TEST(woken_by_any_channel_then_all_waiters_gone)
 
 TEST(parked_recv_case_makes_send_side_ready)
 {
-	int u = kc_create(0, 8), other = kc_create(1, 8), ep;
+	int u = kc_create(0, 8), other = kc_create(1, 8), ep, so;
 	struct epoll_event ev = { .events = EPOLLOUT }, out;
 	pid_t pid;
 
@@ -1063,7 +1114,10 @@ TEST(parked_recv_case_makes_send_side_ready)
 	ep = epoll_create1(EPOLL_CLOEXEC);
 	ASSERT_GE(ep, 0);
 	ASSERT_EQ(0, epoll_ctl(ep, EPOLL_CTL_ADD, u, &ev));
+	so = kc_dup(u, CHAN_RIGHT_SEND);	/* the send side proper */
+	ASSERT_GE(so, 0);
 	EXPECT_EQ(0, kc_revents(u) & (POLLOUT | POLLWRNORM));
+	EXPECT_EQ(0, kc_revents(so) & (POLLOUT | POLLWRNORM));
 	EXPECT_EQ(0, epoll_wait(ep, &out, 1, 0));
 
 	pid = kc_fork();
@@ -1086,6 +1140,8 @@ TEST(parked_recv_case_makes_send_side_ready)
 	EXPECT_EQ(1, fdinfo_num(u, "recv_waiters"));
 	EXPECT_EQ(POLLOUT | POLLWRNORM,
 		  kc_revents(u) & (POLLOUT | POLLWRNORM));
+	EXPECT_EQ(POLLOUT | POLLWRNORM,
+		  kc_revents(so) & (POLLOUT | POLLWRNORM));
 	EXPECT_EQ(0, kc_revents(u) & POLLIN);
 	/* and a send that never waits meets it */
 	EXPECT_EQ(0, kc_send(u, "ping", 4, 0));
@@ -1093,6 +1149,8 @@ TEST(parked_recv_case_makes_send_side_ready)
 	EXPECT_EQ(0, KC_INFO(u, recv_waiters));
 	EXPECT_EQ(0, KC_INFO(other, recv_waiters));
 	EXPECT_EQ(0, kc_revents(u) & POLLOUT);
+	EXPECT_EQ(0, kc_revents(so) & POLLOUT);
+	close(so);
 	close(ep);
 	close(u);
 	close(other);
@@ -1100,7 +1158,7 @@ TEST(parked_recv_case_makes_send_side_ready)
 
 TEST(parked_send_case_makes_recv_side_ready)
 {
-	int u = kc_create(0, 8), other = kc_create(0, 8), ep;
+	int u = kc_create(0, 8), other = kc_create(0, 8), ep, ro;
 	struct epoll_event ev = { .events = EPOLLIN }, out;
 	char buf[8];
 	size_t len = 0;
@@ -1112,7 +1170,10 @@ TEST(parked_send_case_makes_recv_side_ready)
 	ep = epoll_create1(EPOLL_CLOEXEC);
 	ASSERT_GE(ep, 0);
 	ASSERT_EQ(0, epoll_ctl(ep, EPOLL_CTL_ADD, u, &ev));
+	ro = kc_dup(u, CHAN_RIGHT_RECV);	/* the recv side proper */
+	ASSERT_GE(ro, 0);
 	EXPECT_EQ(0, kc_revents(u) & (POLLIN | POLLRDNORM));
+	EXPECT_EQ(0, kc_revents(ro) & (POLLIN | POLLRDNORM));
 	EXPECT_EQ(0, epoll_wait(ep, &out, 1, 0));
 
 	pid = kc_fork();
@@ -1133,6 +1194,7 @@ TEST(parked_send_case_makes_recv_side_ready)
 	EXPECT_EQ(0, KC_INFO(u, recv_waiters));
 	EXPECT_EQ(1, fdinfo_num(u, "send_waiters"));
 	EXPECT_EQ(POLLIN | POLLRDNORM, kc_revents(u) & (POLLIN | POLLRDNORM));
+	EXPECT_EQ(POLLIN | POLLRDNORM, kc_revents(ro) & (POLLIN | POLLRDNORM));
 	EXPECT_EQ(0, kc_revents(u) & POLLOUT);
 	ASSERT_EQ(1, kc_recv(u, buf, sizeof(buf), &len, 0));
 	EXPECT_EQ(4, len);
@@ -1141,6 +1203,8 @@ TEST(parked_send_case_makes_recv_side_ready)
 	EXPECT_EQ(0, KC_INFO(u, send_waiters));
 	EXPECT_EQ(0, KC_INFO(other, recv_waiters));
 	EXPECT_EQ(0, kc_revents(u) & POLLIN);
+	EXPECT_EQ(0, kc_revents(ro) & POLLIN);
+	close(ro);
 	close(ep);
 	close(u);
 	close(other);
@@ -1811,8 +1875,9 @@ TEST_F_TIMEOUT(slow, crossed_selects_pair_exactly_once, 300)
 		ASSERT_GE(r, 0) TH_LOG("round %d", i);
 		ASSERT_EQ(1, c[r].ok);
 		ASSERT_EQ(SENTINEL, c[!r].ok);
-		if (r == 0)
+		if (r == 0) {
 			ASSERT_EQ(0x10000U | i, in);
+		}
 		yi[i] = r + 1;	/* compared with X's once it is reaped */
 	}
 	EXPECT_EQ(0, kc_reap(pid));

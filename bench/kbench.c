@@ -144,6 +144,22 @@ static uint64_t barrier_go(struct barrier *b, int n)
 	return t0;
 }
 
+static long ctxsw_self(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return ru.ru_nvcsw + ru.ru_nivcsw;
+}
+
+static long ctxsw_children(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_CHILDREN, &ru);
+	return ru.ru_nvcsw + ru.ru_nivcsw;
+}
+
 static void wait_children(void)
 {
 	int st;
@@ -379,6 +395,8 @@ static void bench_pingpong(const char *mech, long rounds)
 		}
 		_exit(0);
 	}
+	long sw0 = ctxsw_self();
+
 	barrier_go(&b, 1);
 	for (long i = 0; i < warm; i++) {
 		ep_send(&e, 0, &msg, 8);
@@ -394,12 +412,17 @@ static void bench_pingpong(const char *mech, long rounds)
 		msg = in;
 	}
 	t1 = now_ns();
+	long sw = ctxsw_self() - sw0;
+
 	wait_children();
+	sw += ctxsw_children();
 
 	char key[64];
 
 	snprintf(key, sizeof(key), "pingpong.%s", mech);
 	result(key, (double)(t1 - t0) / (double)rounds / 1000.0, "us/roundtrip");
+	snprintf(key, sizeof(key), "ctxsw.pingpong.%s", mech);
+	result(key, (double)sw / (double)(warm + rounds), "switches/roundtrip");
 }
 
 /* ---- throughput: one producer, one consumer ---- */
@@ -427,6 +450,8 @@ static void bench_tput(const char *mech, size_t msgsize, long count)
 		}
 		_exit(0);
 	}
+	long sw = ctxsw_self();
+
 	t0 = barrier_go(&b, 1);
 	for (long i = 0; i < count; i++) {
 		long v;
@@ -437,13 +462,17 @@ static void bench_tput(const char *mech, size_t msgsize, long count)
 			dief("throughput: out of order");
 	}
 	t1 = now_ns();
+	sw = ctxsw_self() - sw;
 	wait_children();
+	sw += ctxsw_children();
 
 	char key[64];
 	double secs = (double)(t1 - t0) / 1e9;
 
 	snprintf(key, sizeof(key), "tput.%s.%zu", mech, msgsize);
 	result(key, (double)count / secs, "msgs/s");
+	snprintf(key, sizeof(key), "ctxsw.tput.%s.%zu", mech, msgsize);
+	result(key, (double)sw / (double)count, "switches/msg");
 	free(buf);
 }
 

@@ -1,0 +1,27 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# bench/profile-guest.sh: runs in the icount guest (bench/profile). perf
+# samples on cpu-clock, which under -icount shift=0 ticks once per guest
+# instruction, so the sample shares are instruction shares.
+set -uo pipefail
+cd "$(dirname "$0")"
+out=/tmp/kbench-perf
+mkdir -p $out
+echo 0 >/proc/sys/kernel/kptr_restrict
+echo -1 >/proc/sys/kernel/perf_event_paranoid
+ulimit -n 65536
+modprobe virtio_rng 2>/dev/null || true
+head -c 1 /dev/random >/dev/null
+prof() {
+	local name=$1; shift
+	echo "=== PROFILE $name: $*"
+	perf record -q -a -e cpu-clock -c 2000 -o $out/$name.data -- "$@" >/dev/null 2>$out/$name.err ||
+		{ echo "perf record failed"; cat $out/$name.err; return; }
+	perf report -q -i $out/$name.data --stdio --no-children --sort sym \
+		--percent-limit 0.7 2>/dev/null | sed 's/[[:space:]]*$//' | head -n 45
+}
+prof pingpong-kchan ./kbench pingpong kchan 5000
+prof pingpong-eventfd ./kbench pingpong eventfd 5000
+prof tput-kchan-64 ./kbench tput kchan 64 20000
+prof tput-pipe-64 ./kbench tput pipe 64 20000
+prof select-64 ./kbench select 64 300

@@ -555,4 +555,65 @@ TEST(one_message_one_receiver)
 	close(fd);
 }
 
+/* voluntary_ctxt_switches of a process, or -1. */
+static long long nvcsw(pid_t pid)
+{
+	char path[64], line[128];
+	long long v = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "voluntary_ctxt_switches: %lld", &v) == 1)
+			break;
+	fclose(f);
+	return v;
+}
+
+/*
+ * No thundering herd: a message wakes only the receiver that gets it. The
+ * other parked receivers must not even be woken (their voluntary context
+ * switch count stays the same).
+ */
+TEST(no_thundering_herd)
+{
+	int fd = kc_create(4, 4), i;
+	long long before[4], after;
+	uint32_t v;
+	pid_t pid[4];
+
+	ASSERT_GE(fd, 0);
+	for (i = 0; i < 4; i++) {
+		pid[i] = kc_fork();
+		ASSERT_GE(pid[i], 0);
+		if (pid[i] == 0)
+			_exit(kc_recv_u32(fd, &v, -1) == 1 ? KC_OK : KC_FAIL);
+		ASSERT_EQ(0, KC_WAIT(fd, recv_waiters, i + 1));
+	}
+	for (i = 0; i < 4; i++) {
+		ASSERT_EQ(0, kc_wait_sleeping(pid[i]));
+		before[i] = nvcsw(pid[i]);
+		ASSERT_GE(before[i], 0);
+	}
+	/* Two messages: the first two parked receivers, nobody else. */
+	ASSERT_EQ(0, kc_send_u32(fd, 1, 0));
+	ASSERT_EQ(0, kc_send_u32(fd, 2, 0));
+	EXPECT_EQ(0, kc_reap(pid[0]));
+	EXPECT_EQ(0, kc_reap(pid[1]));
+	kc_sleep_ms(100);
+	EXPECT_EQ(2, KC_INFO(fd, recv_waiters));
+	for (i = 2; i < 4; i++) {
+		after = nvcsw(pid[i]);
+		EXPECT_EQ(before[i], after)
+			TH_LOG("receiver %d woke %lld times", i, after - before[i]);
+	}
+	ASSERT_EQ(0, kc_close(fd));
+	EXPECT_EQ(KC_FAIL, kc_reap(pid[2]));	/* ok = 0: closed */
+	EXPECT_EQ(KC_FAIL, kc_reap(pid[3]));
+	close(fd);
+}
+
 TEST_HARNESS_MAIN

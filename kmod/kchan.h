@@ -190,8 +190,19 @@ long chan_name_create(const struct chan_create *c);
 long chan_open_ioctl(struct chan_open __user *uo);
 long chan_unlink_ioctl(struct chan_unlink __user *uu);
 void chan_names_sweep_locked(void);
+
+/*
+ * Who reads a listing, decided when it is opened: names are shown in
+ * @ns only, to their owner (@fsuid) or, with @admin, to everyone there.
+ */
+struct chan_viewer {
+	struct ipc_namespace *ns;	/* referenced */
+	kuid_t fsuid;
+	bool admin;			/* CAP_SYS_ADMIN in ns->user_ns */
+};
+
 void chan_name_seq_show(struct seq_file *m, struct chan *ch,
-			struct ipc_namespace *viewer);
+			const struct chan_viewer *viewer);
 void chan_name_show_fdinfo(struct seq_file *m, struct chan *ch);
 bool chan_file_passable(struct file *file);
 struct ipc_namespace *chan_ipc_ns_get(void);

@@ -521,22 +521,20 @@ long chan_unlink_ioctl(struct chan_unlink __user *uu)
 /* ---- showing names ---- */
 
 /*
- * The name of @ch for a listing opened with @file in namespace @viewer:
- * "-" when it has none, "?" when the reader may not see it (another
- * namespace, or neither its owner nor CAP_SYS_ADMIN there).
+ * The name of @ch in a listing read by @viewer: "-" when it has none, "?"
+ * when the reader may not see it (another namespace, or neither its owner
+ * nor CAP_SYS_ADMIN there).
  */
 void chan_name_seq_show(struct seq_file *m, struct chan *ch,
-			struct ipc_namespace *viewer)
+			const struct chan_viewer *viewer)
 {
 	const struct chan_name *n = ch->name;
 
 	lockdep_assert_held(&chan_names_mutex);
 	if (!n) {
 		seq_puts(m, "-");
-	} else if (n->cns->ns != viewer ||
-		   (!uid_eq(m->file->f_cred->fsuid, n->uid) &&
-		    !file_ns_capable(m->file, viewer->user_ns,
-				     CAP_SYS_ADMIN))) {
+	} else if (n->cns->ns != viewer->ns ||
+		   (!uid_eq(viewer->fsuid, n->uid) && !viewer->admin)) {
 		seq_puts(m, "?");
 	} else {
 		seq_escape(m, n->name, " \t\n\\");

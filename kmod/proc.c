@@ -11,11 +11,12 @@
  *
  * name is "-" for an anonymous (or unlinked) channel and "?" when the
  * reader may not see it: names are shown only in their own IPC namespace,
- * to their owner or to CAP_SYS_ADMIN there (checked against the opener's
- * credentials). Spaces, tabs, newlines and backslashes in a name are
- * escaped as \ooo. flags is "fdpass" or "-". pid and uid are the
- * creator's, in the reader's pid namespace (0 when it is not visible
- * there) and user namespace (the overflow uid when unmapped).
+ * to their owner or to CAP_SYS_ADMIN there. Who the reader is (namespace,
+ * fsuid, capability) is decided once, when the file is opened. Spaces,
+ * tabs, newlines and backslashes in a name are escaped as \ooo. flags is
+ * "fdpass" or "-". pid and uid are the creator's, in the reader's pid
+ * namespace (0 when it is not visible there) and user namespace (the
+ * overflow uid when unmapped).
  *
  * Locking: chan_list_lock (a spinlock) protects chan_list and every
  * ch->node. A channel is on the list from the end of chan_alloc() until
@@ -24,6 +25,7 @@
  * -> chan_list_lock -> ch->lock.
  */
 
+#include <linux/capability.h>
 #include <linux/cred.h>
 #include <linux/ipc_namespace.h>
 #include <linux/pid.h>
@@ -129,27 +131,27 @@ static const struct seq_operations chan_list_seq_ops = {
 	.show	= chan_list_show,
 };
 
-/* The reader's IPC namespace decides which names it sees: pin it. */
+/* The opener decides which names the listing shows: see the top. */
 static int chan_list_open(struct inode *inode, struct file *file)
 {
-	struct ipc_namespace *ns = chan_ipc_ns_get();
-	int ret;
+	struct chan_viewer *viewer;
 
-	ret = seq_open(file, &chan_list_seq_ops);
-	if (ret) {
-		chan_ipc_ns_put(ns);
-		return ret;
-	}
-	((struct seq_file *)file->private_data)->private = ns;
+	viewer = __seq_open_private(file, &chan_list_seq_ops, sizeof(*viewer));
+	if (!viewer)
+		return -ENOMEM;
+	viewer->ns = chan_ipc_ns_get();
+	viewer->fsuid = current_fsuid();
+	viewer->admin = ns_capable_noaudit(viewer->ns->user_ns, CAP_SYS_ADMIN);
 	return 0;
 }
 
 static int chan_list_release(struct inode *inode, struct file *file)
 {
 	struct seq_file *m = file->private_data;
+	struct chan_viewer *viewer = m->private;
 
-	chan_ipc_ns_put(m->private);
-	return seq_release(inode, file);
+	chan_ipc_ns_put(viewer->ns);
+	return seq_release_private(inode, file);
 }
 
 static const struct proc_ops chan_list_proc_ops = {

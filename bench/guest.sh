@@ -40,7 +40,7 @@ echo "INFO module $(cat /sys/module/chan/srcversion 2>/dev/null || echo '?')"
 
 case "$mode" in
 icount)
-	$kb nop "$(n 100000)"
+	$kb micro "$(n 20000)"
 	for m in kchan kchan-rw eventfd pipe mq seqpacket futex; do
 		$kb pingpong $m "$(n 20000)"
 	done

@@ -12,7 +12,7 @@
  *   kbench epollbase ITERS               write + read (epoll's baseline)
  *   kbench epollchan NCASES ITERS        trysend + epoll_wait + tryrecv, kchan fds
  *   kbench mem MECH COUNT                kernel memory per idle object
- *   kbench nop ITERS                     cheapest syscall (getppid), for scale
+ *   kbench micro ITERS [ONLY]            syscall/ioctl floors, one message in+out
  *
  * MECH: kchan kchan-rw pipe eventfd mq seqpacket futex (as applicable).
  *
@@ -813,15 +813,61 @@ static void bench_epollbase(long iters)
 	close(p[1]);
 }
 
-static void bench_nop(long iters)
+/*
+ * Single-process costs without scheduling: the syscall floor, the ioctl
+ * floor (dispatch + LSM hook, an unknown command on a channel fd), and one
+ * non-blocking message in and out of a capacity-1 queue per mechanism.
+ */
+static void bench_micro(long iters, const char *only)
 {
-	uint64_t t0 = now_ns(), t1;
+	uint64_t msg = 42, in, t0, t1;
+	int ch = chan_make(8, 1, CHAN_NONBLOCK);
+	int efd = eventfd(0, EFD_NONBLOCK);
+	bool ok;
 
-	for (long i = 0; i < iters; i++)
+	if (ch < 0 || efd < 0)
+		die("micro setup");
+
+#define WANT(x) (!only || !strcmp(only, x))
+	t0 = now_ns();
+	for (long i = 0; i < iters && WANT("getppid"); i++)
 		syscall(SYS_getppid);
 	t1 = now_ns();
-	result("syscall.getppid", (double)(t1 - t0) / (double)iters / 1000.0,
-	       "us/op");
+	result("micro.getppid", (double)(t1 - t0) / (double)iters / 1000.0, "us/op");
+
+	t0 = now_ns();
+	for (long i = 0; i < iters && WANT("ioctl-enotty"); i++)
+		if (ioctl(ch, _IO(CHAN_IOC_MAGIC, 0x7f)) != -1)
+			dief("ioctl: unknown command accepted");
+	t1 = now_ns();
+	result("micro.ioctl-enotty", (double)(t1 - t0) / (double)iters / 1000.0, "us/op");
+
+	t0 = now_ns();
+	for (long i = 0; i < iters && WANT("kchan-ioctl-pair"); i++) {
+		if (chan_send(ch, &msg, 8) < 0 || chan_recv(ch, &in, 8, &ok) != 8)
+			die("chan_send/chan_recv");
+	}
+	t1 = now_ns();
+	result("micro.kchan-ioctl-pair", (double)(t1 - t0) / (double)iters / 1000.0, "us/op");
+
+	t0 = now_ns();
+	for (long i = 0; i < iters && WANT("kchan-rw-pair"); i++) {
+		if (write(ch, &msg, 8) != 8 || read(ch, &in, 8) != 8)
+			die("write/read(chan)");
+	}
+	t1 = now_ns();
+	result("micro.kchan-rw-pair", (double)(t1 - t0) / (double)iters / 1000.0, "us/op");
+
+	t0 = now_ns();
+	for (long i = 0; i < iters && WANT("eventfd-pair"); i++) {
+		if (write(efd, &msg, 8) != 8 || read(efd, &in, 8) != 8)
+			die("write/read(eventfd)");
+	}
+	t1 = now_ns();
+	result("micro.eventfd-pair", (double)(t1 - t0) / (double)iters / 1000.0, "us/op");
+#undef WANT
+	close(ch);
+	close(efd);
 }
 
 /* ---- memory per idle object ---- */
@@ -1007,8 +1053,8 @@ int main(int argc, char **argv)
 		bench_epollbase(arg_long(argv[2]));
 	else if (argc >= 4 && !strcmp(argv[1], "mem"))
 		bench_mem(argv[2], arg_long(argv[3]));
-	else if (argc >= 3 && !strcmp(argv[1], "nop"))
-		bench_nop(arg_long(argv[2]));
+	else if (argc >= 3 && !strcmp(argv[1], "micro"))
+		bench_micro(arg_long(argv[2]), argc >= 4 ? argv[3] : NULL);
 	else {
 		fprintf(stderr, "usage: see the comment at the top of bench/kbench.c\n");
 		return 2;

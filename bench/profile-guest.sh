@@ -15,13 +15,15 @@ head -c 1 /dev/random >/dev/null
 prof() {
 	local name=$1; shift
 	echo "=== PROFILE $name: $*"
-	perf record -q -a -e cpu-clock -c 2000 -o $out/$name.data -- "$@" >/dev/null 2>$out/$name.err ||
+	perf record -q -e cpu-clock -c 2000 -o $out/$name.data -- "$@" >/dev/null 2>$out/$name.err ||
 		{ echo "perf record failed"; cat $out/$name.err; return; }
 	perf report -q -i $out/$name.data --stdio --no-children --sort sym \
 		--percent-limit 0.7 2>/dev/null | sed 's/[[:space:]]*$//' | head -n 45
 }
 prof pingpong-kchan ./kbench pingpong kchan 5000
 prof pingpong-eventfd ./kbench pingpong eventfd 5000
+prof micro-kchan-ioctl ./kbench micro 20000 kchan-ioctl-pair
+prof micro-kchan-rw ./kbench micro 20000 kchan-rw-pair
+prof micro-eventfd ./kbench micro 20000 eventfd-pair
 prof tput-kchan-64 ./kbench tput kchan 64 20000
-prof tput-pipe-64 ./kbench tput pipe 64 20000
 prof select-64 ./kbench select 64 300

@@ -175,7 +175,18 @@ for m in ["kchan", "kchan-rw"] + PEERS_PP:
     row += f" {fmt(g('ctxsw.pingpong.' + m), 3)} | {fr(ratio(pp_k, v))} |"
     w(row)
 w("")
-w(f"For scale: one getppid() system call costs {fmt(g('syscall.getppid'))} virtual µs in this guest.")
+w("Single-process floors, no scheduling (virtual µs per operation; a \"pair\" is one "
+  "non-blocking message in and out of a capacity-1 queue):")
+w("")
+w("| operation | virtual µs |")
+w("| --- | ---: |")
+for k, label in (("micro.getppid", "getppid() (the syscall floor)"),
+                 ("micro.ioctl-enotty", "ioctl() with an unknown command on a channel fd (dispatch + LSM ioctl hook)"),
+                 ("micro.kchan-ioctl-pair", "kchan chan_send + chan_recv (CHAN_IOC_SEND/RECV)"),
+                 ("micro.kchan-rw-pair", "kchan write + read on the fd"),
+                 ("micro.eventfd-pair", "eventfd write + read"),
+                 ("epoll.pipe.base", "pipe write + read")):
+    w(f"| {label} | {fmt(g(k))} |")
 w("")
 
 # ---------------------------------------------------------------- throughput

@@ -17,7 +17,7 @@ static int dev_open(void)
 
 /* ---- struct sizes, for every struct that carries one ---------------------- */
 
-enum kind { K_CREATE, K_SEND, K_RECV, K_INFO, K_DUP };
+enum kind { K_CREATE, K_SEND, K_RECV, K_INFO, K_DUP, K_SBATCH, K_RBATCH };
 
 FIXTURE(sz) {
 	int dev;
@@ -35,9 +35,12 @@ FIXTURE_VARIANT_ADD(sz, send) { .kind = K_SEND, .size = CHAN_MSG_SIZE_VER0 };
 FIXTURE_VARIANT_ADD(sz, recv) { .kind = K_RECV, .size = CHAN_MSG_SIZE_VER0 };
 FIXTURE_VARIANT_ADD(sz, info) { .kind = K_INFO, .size = CHAN_INFO_SIZE_VER0 };
 FIXTURE_VARIANT_ADD(sz, dup) { .kind = K_DUP, .size = CHAN_DUP_SIZE_VER0 };
+FIXTURE_VARIANT_ADD(sz, send_batch) { .kind = K_SBATCH, .size = CHAN_BATCH_SIZE_VER0 };
+FIXTURE_VARIANT_ADD(sz, recv_batch) { .kind = K_RBATCH, .size = CHAN_BATCH_SIZE_VER0 };
 
 static uint32_t payload = 0x5a5a5a5a;
 static uint32_t rbuf;
+static struct chan_iovec sz_iov;
 
 FIXTURE_SETUP(sz)
 {
@@ -47,7 +50,7 @@ FIXTURE_SETUP(sz)
 	ASSERT_GE(self->ch, 0);
 	self->buf = calloc(1, 3 * PAGE);
 	ASSERT_NE(NULL, self->buf);
-	if (variant->kind == K_RECV)
+	if (variant->kind == K_RECV || variant->kind == K_RBATCH)
 		ASSERT_EQ(0, kc_send_u32(self->ch, 77, 0));
 }
 
@@ -90,6 +93,17 @@ static void sz_fill(FIXTURE_DATA(sz) *self, enum kind kind, uint32_t size)
 		memcpy(self->buf, &d, sizeof(d));
 		break;
 	}
+	case K_SBATCH:
+	case K_RBATCH: {
+		struct chan_batch b = {
+			.size = size, .msgs = (uintptr_t)&sz_iov, .n = 1,
+		};
+
+		sz_iov.buf = (uintptr_t)(kind == K_SBATCH ? &payload : &rbuf);
+		sz_iov.len = 4;
+		memcpy(self->buf, &b, sizeof(b));
+		break;
+	}
 	}
 }
 
@@ -99,7 +113,8 @@ static int sz_call(FIXTURE_DATA(sz) *self, enum kind kind)
 	static const unsigned long cmd[] = {
 		[K_CREATE] = CHAN_IOC_CREATE, [K_SEND] = CHAN_IOC_SEND,
 		[K_RECV] = CHAN_IOC_RECV, [K_INFO] = CHAN_IOC_INFO,
-		[K_DUP] = CHAN_IOC_DUP,
+		[K_DUP] = CHAN_IOC_DUP, [K_SBATCH] = CHAN_IOC_SEND_BATCH,
+		[K_RBATCH] = CHAN_IOC_RECV_BATCH,
 	};
 	int fd = kind == K_CREATE ? self->dev : self->ch;
 	int r = ioctl(fd, cmd[kind], self->buf);
@@ -119,7 +134,7 @@ static long long sz_len(FIXTURE_DATA(sz) *self)
 
 static long long sz_len_before(const FIXTURE_VARIANT(sz) *variant)
 {
-	return variant->kind == K_RECV ? 1 : 0;
+	return variant->kind == K_RECV || variant->kind == K_RBATCH ? 1 : 0;
 }
 
 TEST_F(sz, size_zero_einval)
@@ -161,6 +176,16 @@ TEST_F(sz, size_larger_zero_tail_ok)
 		EXPECT_EQ(0, sz_len(self));
 		EXPECT_EQ(77, rbuf);
 		EXPECT_EQ(1, ((struct chan_msg *)self->buf)->ok);
+		break;
+	case K_SBATCH:
+		EXPECT_EQ(1, r);
+		EXPECT_EQ(1, sz_len(self));
+		break;
+	case K_RBATCH:
+		EXPECT_EQ(1, r);
+		EXPECT_EQ(0, sz_len(self));
+		EXPECT_EQ(77, rbuf);
+		EXPECT_EQ(4, sz_iov.len);
 		break;
 	case K_INFO:
 		/* size out: the bytes the kernel filled. */
@@ -823,6 +848,95 @@ TEST(dev_chan_read_write_rejected)
 	EXPECT_EQ(-1, write(dev, b, sizeof(b)));
 	EXPECT_EQ(-1, read(dev, b, sizeof(b)));
 	close(dev);
+}
+
+/* ---- batches: flags, reserved, rights, bad iovecs -------------------------- */
+
+static int kc_batch(int fd, int send, struct chan_iovec *iov, uint32_t n,
+		    uint32_t flags, uint32_t reserved)
+{
+	struct chan_batch b = {
+		.size = sizeof(b), .flags = flags, .msgs = (uintptr_t)iov,
+		.n = n, .reserved = reserved, .timeout_ns = 0,
+	};
+	int r = ioctl(fd, send ? CHAN_IOC_SEND_BATCH : CHAN_IOC_RECV_BATCH, &b);
+
+	return r < 0 ? -errno : r;
+}
+
+TEST(batch_flags_and_reserved_einval)
+{
+	uint32_t v = 1;
+	struct chan_iovec iov = { (uintptr_t)&v, 4 };
+	int fd = kc_create(2, 4), bit;
+
+	ASSERT_GE(fd, 0);
+	for (bit = 0; bit < 32; bit++) {
+		EXPECT_EQ(-EINVAL, kc_batch(fd, 1, &iov, 1, 1U << bit, 0))
+			TH_LOG("send batch flag bit %d accepted", bit);
+		EXPECT_EQ(-EINVAL, kc_batch(fd, 0, &iov, 1, 1U << bit, 0))
+			TH_LOG("recv batch flag bit %d accepted", bit);
+	}
+	EXPECT_EQ(-EINVAL, kc_batch(fd, 1, &iov, 1, 0, 1));
+	EXPECT_EQ(-EINVAL, kc_batch(fd, 0, &iov, 1, 0, 1));
+	EXPECT_EQ(0, KC_INFO(fd, len));
+	close(fd);
+}
+
+TEST(batch_rights_ebadf)
+{
+	uint32_t v = 1;
+	struct chan_iovec iov = { (uintptr_t)&v, 4 };
+	int fd = kc_create(2, 4), s, r;
+
+	ASSERT_GE(fd, 0);
+	s = kc_dup(fd, CHAN_RIGHT_SEND);
+	r = kc_dup(fd, CHAN_RIGHT_RECV);
+	ASSERT_GE(s, 0);
+	ASSERT_GE(r, 0);
+	EXPECT_EQ(-EBADF, kc_batch(r, 1, &iov, 1, 0, 0));
+	EXPECT_EQ(0, KC_INFO(fd, len));
+	ASSERT_EQ(1, kc_batch(s, 1, &iov, 1, 0, 0));
+	EXPECT_EQ(-EBADF, kc_batch(s, 0, &iov, 1, 0, 0));
+	EXPECT_EQ(1, KC_INFO(fd, len));
+	close(s);
+	close(r);
+	close(fd);
+}
+
+TEST(batch_bad_iovec_pointer_efault)
+{
+	void *bad = unmapped_page();
+	int fd = kc_create(2, 4);
+
+	ASSERT_GE(fd, 0);
+	ASSERT_NE(NULL, bad);
+	EXPECT_EQ(-EFAULT, kc_batch(fd, 1, NULL, 1, 0, 0));
+	EXPECT_EQ(-EFAULT, kc_batch(fd, 1, bad, 1, 0, 0));
+	EXPECT_EQ(0, KC_INFO(fd, len));
+	ASSERT_EQ(0, kc_send_u32(fd, 3, 0));
+	EXPECT_EQ(-EFAULT, kc_batch(fd, 0, NULL, 1, 0, 0));
+	EXPECT_EQ(-EFAULT, kc_batch(fd, 0, bad, 1, 0, 0));
+	EXPECT_EQ(1, KC_INFO(fd, len));
+	close(fd);
+}
+
+TEST(batch_bad_message_buffers_efault)
+{
+	void *ro = readonly_page();
+	struct chan_iovec iov = { 0, 4 };
+	int fd = kc_create(2, 4);
+
+	ASSERT_GE(fd, 0);
+	ASSERT_NE(NULL, ro);
+	EXPECT_EQ(-EFAULT, kc_batch(fd, 1, &iov, 1, 0, 0));	/* NULL data */
+	EXPECT_EQ(0, KC_INFO(fd, len));
+	ASSERT_EQ(0, kc_send_u32(fd, 3, 0));
+	iov.buf = (uintptr_t)ro;				/* read-only */
+	EXPECT_EQ(-EFAULT, kc_batch(fd, 0, &iov, 1, 0, 0));
+	EXPECT_EQ(1, KC_INFO(fd, len));
+	munmap(ro, PAGE);
+	close(fd);
 }
 
 TEST_HARNESS_MAIN

@@ -503,4 +503,88 @@ TEST(sigkill_blocked_receiver_loses_nothing)
 	close(fd);
 }
 
+/* Wait until a process is stopped (state T). 0 or -ETIMEDOUT. */
+static int wait_stopped(pid_t pid)
+{
+	int64_t end = kc_now_ns() + (int64_t)KC_WAIT_MS * 1000000;
+	char path[64], buf[512], *p;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	for (;;) {
+		fd = open(path, O_RDONLY);
+		if (fd < 0)
+			return -errno;
+		n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		if (n > 0) {
+			buf[n] = 0;
+			p = strrchr(buf, ')');
+			if (p && p[1] == ' ' && p[2] == 'T')
+				return 0;
+		}
+		if (kc_now_ns() > end)
+			return -ETIMEDOUT;
+		usleep(500);
+	}
+}
+
+/*
+ * SIGSTOP/SIGCONT (no handler) must be invisible: the blocked call resumes
+ * and completes, it never fails EINTR. Both plain and timed waits.
+ */
+static void stop_continue(struct __test_metadata *_metadata, int send,
+			  int64_t timeout)
+{
+	int fd = kc_create(0, 4);
+	uint32_t v = 0;
+	pid_t pid;
+
+	ASSERT_GE(fd, 0);
+	pid = kc_fork();
+	ASSERT_GE(pid, 0);
+	if (pid == 0) {
+		int r = send ? kc_send_u32(fd, 31, timeout) :
+			       kc_recv_u32(fd, &v, timeout);
+
+		_exit(r == (send ? 0 : 1) && (send || v == 32) ? KC_OK : KC_FAIL);
+	}
+	if (send) {
+		ASSERT_EQ(0, KC_WAIT(fd, send_waiters, 1));
+	} else {
+		ASSERT_EQ(0, KC_WAIT(fd, recv_waiters, 1));
+	}
+	ASSERT_EQ(0, kill(pid, SIGSTOP));
+	ASSERT_EQ(0, wait_stopped(pid));
+	ASSERT_EQ(0, kill(pid, SIGCONT));
+	/* Parked again after the restart. */
+	ASSERT_EQ(0, kc_wait_sleeping(pid));
+	if (send) {
+		ASSERT_EQ(0, KC_WAIT(fd, send_waiters, 1));
+		ASSERT_EQ(1, kc_recv_u32(fd, &v, 0));
+		EXPECT_EQ(31, v);
+	} else {
+		ASSERT_EQ(0, KC_WAIT(fd, recv_waiters, 1));
+		ASSERT_EQ(0, kc_send_u32(fd, 32, 0));
+	}
+	EXPECT_EQ(0, kc_reap(pid));
+	close(fd);
+}
+
+TEST(stop_continue_recv_resumes)
+{
+	stop_continue(_metadata, 0, -1);
+}
+
+TEST(stop_continue_send_resumes)
+{
+	stop_continue(_metadata, 1, -1);
+}
+
+TEST(stop_continue_timed_recv_resumes)
+{
+	stop_continue(_metadata, 0, 20000000000LL);
+}
+
 TEST_HARNESS_MAIN

@@ -258,6 +258,42 @@ TEST(poll_unbuffered_closed)
 	close(fd);
 }
 
+TEST(poll_unbuffered_closed_per_direction)
+{
+	int fd = kc_create(0, 4), s, r, ev;
+
+	ASSERT_GE(fd, 0);
+	s = kc_dup(fd, CHAN_RIGHT_SEND);
+	r = kc_dup(fd, CHAN_RIGHT_RECV);
+	ASSERT_GE(s, 0);
+	ASSERT_GE(r, 0);
+	EXPECT_EQ(0, rev(s));
+	EXPECT_EQ(0, rev(r));
+	ASSERT_EQ(0, kc_close(s));
+	EXPECT_EQ(RIN | POLLHUP, rev(r));
+	ev = rev(s);
+	ASSERT_GE(ev, 0);
+	EXPECT_EQ(POLLERR, ev & (POLLERR | RIN | POLLHUP));
+	close(s);
+	close(r);
+	close(fd);
+}
+
+TEST(poll_unbuffered_no_receivers_err)
+{
+	int fd = kc_create(0, 4), s, ev;
+
+	ASSERT_GE(fd, 0);
+	s = kc_dup(fd, CHAN_RIGHT_SEND);
+	ASSERT_GE(s, 0);
+	EXPECT_EQ(0, rev(s));
+	close(fd);
+	ev = rev(s);
+	ASSERT_GE(ev, 0);
+	EXPECT_EQ(POLLERR, ev & (POLLERR | RIN | POLLHUP));
+	close(s);
+}
+
 /* ---- blocking poll is woken by the other side ------------------------ */
 
 static int poll_wait(int fd, short events, int ms)

@@ -4,6 +4,9 @@
  * open file description, and crash safety (the last send-capable or
  * recv-capable handle going away, processes killed mid-pipeline).
  */
+#include <sys/socket.h>
+#include <sys/syscall.h>
+
 #include "kchan_test.h"
 
 TEST(dup_send_only)
@@ -533,6 +536,174 @@ TEST(plain_handle_survives_exec)
 	EXPECT_EQ(0, KC_INFO(r, send_handles));
 	EXPECT_EQ(1, KC_INFO(r, closed));
 	close(r);
+}
+
+/* ---- handles travelling: SCM_RIGHTS and pidfd_getfd --------------------- */
+
+static int send_fd(int sock, int fd)
+{
+	char c = 'f', cbuf[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = { &c, 1 };
+	struct msghdr mh = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = cbuf, .msg_controllen = sizeof(cbuf),
+	};
+	struct cmsghdr *cm;
+
+	memset(cbuf, 0, sizeof(cbuf));
+	cm = CMSG_FIRSTHDR(&mh);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+	return sendmsg(sock, &mh, 0) == 1 ? 0 : -errno;
+}
+
+static int recv_fd(int sock)
+{
+	char c, cbuf[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = { &c, 1 };
+	struct msghdr mh = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = cbuf, .msg_controllen = sizeof(cbuf),
+	};
+	struct cmsghdr *cm;
+	int fd;
+
+	if (recvmsg(sock, &mh, MSG_CMSG_CLOEXEC) != 1)
+		return -errno;
+	cm = CMSG_FIRSTHDR(&mh);
+	if (!cm || cm->cmsg_type != SCM_RIGHTS)
+		return -EPROTO;
+	memcpy(&fd, CMSG_DATA(cm), sizeof(int));
+	return fd;
+}
+
+/*
+ * A recv-only handle sent over SCM_RIGHTS to a process that never had the
+ * channel: it works there, it is the same handle (no new one counted), and
+ * when that process exits holding the last recv handle, senders get EPIPE.
+ */
+TEST(scm_rights_passes_a_handle)
+{
+	int sv[2], fd, r;
+	pid_t pid;
+
+	ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv));
+	pid = kc_fork();
+	ASSERT_GE(pid, 0);
+	if (pid == 0) {
+		uint32_t v;
+		int h = recv_fd(sv[1]), i;
+
+		if (h < 0 || KC_INFO(h, rights) != CHAN_RIGHT_RECV)
+			_exit(KC_FAIL);
+		for (i = 0; i < 3; i++)
+			if (kc_recv_u32(h, &v, -1) != 1 || v != (uint32_t)i)
+				_exit(KC_FAIL);
+		_exit(KC_OK);
+	}
+	/* Created after the fork: the child can only get it by passing. */
+	fd = kc_create(4, 4);
+	ASSERT_GE(fd, 0);
+	r = kc_dup(fd, CHAN_RIGHT_RECV);
+	ASSERT_GE(r, 0);
+	ASSERT_EQ(0, send_fd(sv[0], r));
+	close(r);	/* the in-flight / installed copy keeps the handle */
+	EXPECT_EQ(2, KC_INFO(fd, recv_handles));
+	ASSERT_EQ(0, kc_send_u32(fd, 0, -1));
+	ASSERT_EQ(0, kc_send_u32(fd, 1, -1));
+	ASSERT_EQ(0, kc_send_u32(fd, 2, -1));
+	EXPECT_EQ(0, kc_reap(pid));
+	EXPECT_EQ(1, KC_INFO(fd, recv_handles));
+	close(sv[0]);
+	close(sv[1]);
+	close(fd);
+}
+
+TEST(scm_rights_last_recv_handle_exits_epipe)
+{
+	int sv[2], fd, s, r;
+	pid_t pid;
+
+	ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv));
+	pid = kc_fork();
+	ASSERT_GE(pid, 0);
+	if (pid == 0) {
+		int h = recv_fd(sv[1]);
+
+		if (h < 0)
+			_exit(KC_FAIL);
+		/* Hold it until the parent is parked in send, then go. */
+		if (KC_WAIT(h, send_waiters, 1))
+			_exit(KC_FAIL);
+		_exit(KC_OK);
+	}
+	fd = kc_create(0, 4);
+	ASSERT_GE(fd, 0);
+	s = kc_dup(fd, CHAN_RIGHT_SEND);
+	r = kc_dup(fd, CHAN_RIGHT_RECV);
+	ASSERT_GE(s, 0);
+	ASSERT_GE(r, 0);
+	close(fd);
+	ASSERT_EQ(0, send_fd(sv[0], r));
+	close(r);
+	/* The child holds the only recv handle; its exit must wake us. */
+	EXPECT_EQ(-EPIPE, kc_send_u32(s, 1, 20000000000LL));
+	EXPECT_EQ(0, kc_reap(pid));
+	EXPECT_EQ(0, KC_INFO(s, recv_handles));
+	close(sv[0]);
+	close(sv[1]);
+	close(s);
+}
+
+#ifndef __NR_pidfd_open
+#define __NR_pidfd_open 434
+#endif
+#ifndef __NR_pidfd_getfd
+#define __NR_pidfd_getfd 438
+#endif
+
+/* pidfd_getfd takes a child's channel fd: the same handle, usable here. */
+TEST(pidfd_getfd_shares_the_handle)
+{
+	int p[2], q[2], pidfd, fd, childfd = -1;
+	uint32_t v;
+	pid_t pid;
+
+	ASSERT_EQ(0, pipe(p));
+	ASSERT_EQ(0, pipe(q));
+	pid = kc_fork();
+	ASSERT_GE(pid, 0);
+	if (pid == 0) {
+		int c = kc_create(2, 4);
+
+		if (c < 0 || kc_send_u32(c, 55, 0))
+			_exit(KC_FAIL);
+		if (write(p[1], &c, sizeof(c)) != sizeof(c))
+			_exit(KC_FAIL);
+		kc_pipe_get(q[0]);	/* wait until the parent has it */
+		_exit(KC_OK);		/* our fd goes; the handle stays */
+	}
+	ASSERT_EQ(sizeof(childfd), read(p[0], &childfd, sizeof(childfd)));
+	pidfd = syscall(__NR_pidfd_open, pid, 0);
+	if (pidfd < 0 && errno == ENOSYS)
+		SKIP(return, "no pidfd_open");
+	ASSERT_GE(pidfd, 0);
+	fd = syscall(__NR_pidfd_getfd, pidfd, childfd, 0);
+	ASSERT_GE(fd, 0);
+	EXPECT_EQ(1, KC_INFO(fd, send_handles));
+	EXPECT_EQ(1, KC_INFO(fd, recv_handles));
+	EXPECT_EQ(1, KC_INFO(fd, len));
+	kc_pipe_put(q[1]);
+	EXPECT_EQ(0, kc_reap(pid));
+	/* The child's exit did not close the channel: we hold the handle. */
+	EXPECT_EQ(0, KC_INFO(fd, closed));
+	ASSERT_EQ(1, kc_recv_u32(fd, &v, 0));
+	EXPECT_EQ(55, v);
+	ASSERT_EQ(0, kc_send_u32(fd, 56, 0));
+	close(pidfd);
+	close(fd);
 }
 
 TEST_HARNESS_MAIN

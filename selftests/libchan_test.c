@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
@@ -624,6 +625,35 @@ TEST(len_cap_need_no_right)
 	EXPECT_EQ(3, chan_cap(fds[1]));
 	close(fds[0]);
 	close(fds[1]);
+}
+
+/* A descriptor sent along (CHAN_FDPASS, raw ioctl) is closed by chan_recv. */
+TEST(fdpass_recv_drops_fd)
+{
+	int ch = chan_make(4, 1, CHAN_FDPASS), p[2], lowest, again;
+	struct chan_msg m;
+	char buf[4];
+	bool ok;
+
+	ASSERT_OK(ch);
+	ASSERT_EQ(0, pipe(p));
+	memset(&m, 0, sizeof(m));
+	m.size = sizeof(m);
+	m.buf = (uintptr_t)"fd!";
+	m.len = 3;
+	m.fd = p[0];
+	ASSERT_EQ(0, ioctl(ch, CHAN_IOC_SEND, &m)) TH_LOG("send with fd: %s", strerror(errno));
+	lowest = dup(0);
+	ASSERT_LE(0, lowest);
+	close(lowest);
+	ASSERT_EQ(3, chan_recv(ch, buf, sizeof(buf), &ok));
+	EXPECT_TRUE(ok);
+	again = dup(0);
+	EXPECT_EQ(lowest, again);	/* the installed descriptor was closed */
+	close(again);
+	close(p[0]);
+	close(p[1]);
+	close(ch);
 }
 
 /* ---- across processes --------------------------------------------------- */

@@ -185,11 +185,13 @@ static ssize_t do_recv(int ch, void *buf, size_t size, bool *ok,
 	m.len = size;
 	m.timeout_ns = timeout_ns;
 	m.fd = -1;
+	/* Only a CHAN_FDPASS channel carries descriptors, and this API has
+	 * nowhere to return one: one that comes along is closed, and
+	 * close-on-exec until then so that no concurrent exec inherits it. */
+	m.flags = CHAN_MSG_FD_CLOEXEC;
 	if (ioctl(ch, CHAN_IOC_RECV, &m) < 0)
 		return -1;
-	/* A plain channel never carries an fd; if one arrived anyway (a
-	 * CHAN_FDPASS channel), this API has nowhere to return it. */
-	if (m.fd >= 0)
+	if (m.ok && m.fd >= 0)
 		close(m.fd);
 	if (ok)
 		*ok = m.ok != 0;

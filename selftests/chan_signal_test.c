@@ -587,4 +587,149 @@ TEST(stop_continue_timed_recv_resumes)
 	stop_continue(_metadata, 0, 20000000000LL);
 }
 
+/* ---- exactly once under signal storms and racing timeouts ---------------- */
+
+#define STORM_N 3000
+
+struct storm {
+	uint32_t count[STORM_N];
+	uint32_t received;
+	uint32_t gaps;		/* consumer saw a later seq than expected */
+	uint32_t retries;	/* EINTR / ETIMEDOUT retries, both sides */
+	uint32_t stop;
+};
+
+static void storm_handler(int sig)
+{
+	(void)sig;
+}
+
+FIXTURE(storm) {
+	struct storm *sh;
+};
+
+FIXTURE_VARIANT(storm) {
+	unsigned int cap;
+	int64_t send_timeout;	/* -1: wait, retry on EINTR */
+	int64_t recv_timeout;
+	int signals;
+};
+
+FIXTURE_VARIANT_ADD(storm, unbuffered_signals) {
+	.cap = 0, .send_timeout = -1, .recv_timeout = -1, .signals = 1,
+};
+FIXTURE_VARIANT_ADD(storm, buffered_signals) {
+	.cap = 2, .send_timeout = -1, .recv_timeout = -1, .signals = 1,
+};
+FIXTURE_VARIANT_ADD(storm, unbuffered_timeouts) {
+	.cap = 0, .send_timeout = 20000, .recv_timeout = 30000, .signals = 0,
+};
+FIXTURE_VARIANT_ADD(storm, buffered_timeouts) {
+	.cap = 1, .send_timeout = 15000, .recv_timeout = 25000, .signals = 0,
+};
+FIXTURE_VARIANT_ADD(storm, unbuffered_signals_and_timeouts) {
+	.cap = 0, .send_timeout = 50000, .recv_timeout = 40000, .signals = 1,
+};
+
+FIXTURE_SETUP(storm)
+{
+	self->sh = kc_shared(sizeof(struct storm));
+	ASSERT_NE(NULL, self->sh);
+}
+
+FIXTURE_TEARDOWN(storm)
+{
+	munmap(self->sh, sizeof(struct storm));
+}
+
+/*
+ * A producer and a consumer retry every EINTR/ETIMEDOUT while signals rain
+ * on both and/or their timeouts expire in the middle of transfers. A
+ * failed call must have moved nothing, a successful one exactly one
+ * message: the consumer sees 0..N-1 once each, in order, with no gaps.
+ */
+TEST_F_TIMEOUT(storm, exactly_once, 120)
+{
+	struct storm *sh = self->sh;
+	int fd = kc_create(variant->cap, 4), i;
+	pid_t prod, cons, sig = -1;
+	uint32_t v;
+
+	ASSERT_GE(fd, 0);
+	prod = kc_fork();
+	ASSERT_GE(prod, 0);
+	if (prod == 0) {
+		uint32_t seq;
+		int r;
+
+		alarm(100);
+		kc_sigaction(SIGUSR1, storm_handler, 0);
+		for (seq = 0; seq < STORM_N; seq++) {
+			while ((r = kc_send_u32(fd, seq, variant->send_timeout)) ==
+			       -EINTR || r == -ETIMEDOUT)
+				__atomic_fetch_add(&sh->retries, 1, __ATOMIC_RELAXED);
+			if (r)
+				_exit(KC_FAIL);
+		}
+		_exit(KC_OK);
+	}
+	cons = kc_fork();
+	ASSERT_GE(cons, 0);
+	if (cons == 0) {
+		uint32_t expect = 0, got;
+		int r;
+
+		alarm(100);
+		kc_sigaction(SIGUSR1, storm_handler, 0);
+		while (expect < STORM_N) {
+			r = kc_recv_u32(fd, &got, variant->recv_timeout);
+			if (r == -EINTR || r == -ETIMEDOUT) {
+				__atomic_fetch_add(&sh->retries, 1, __ATOMIC_RELAXED);
+				continue;
+			}
+			if (r != 1 || got >= STORM_N)
+				_exit(KC_FAIL);
+			sh->count[got]++;
+			if (got != expect)
+				sh->gaps++;
+			expect = got + 1;
+			sh->received++;
+		}
+		_exit(KC_OK);
+	}
+	if (variant->signals) {
+		sig = kc_fork();
+		ASSERT_GE(sig, 0);
+		if (sig == 0) {
+			alarm(100);
+			while (!__atomic_load_n(&sh->stop, __ATOMIC_SEQ_CST)) {
+				kill(prod, SIGUSR1);
+				kill(cons, SIGUSR1);
+				usleep(100);
+			}
+			_exit(KC_OK);
+		}
+	}
+	EXPECT_EQ(0, kc_reap(prod));
+	EXPECT_EQ(0, kc_reap(cons));
+	__atomic_store_n(&sh->stop, 1, __ATOMIC_SEQ_CST);
+	if (sig > 0)
+		EXPECT_EQ(0, kc_reap(sig));
+	TH_LOG("%u retries", sh->retries);
+	EXPECT_EQ(STORM_N, sh->received);
+	EXPECT_EQ(0, sh->gaps);
+	for (i = 0; i < STORM_N; i++)
+		if (sh->count[i] != 1) {
+			TH_LOG("seq %d received %u times", i, sh->count[i]);
+			ASSERT_EQ(1, sh->count[i]);
+		}
+	/* Nothing left over, nobody parked. */
+	EXPECT_EQ(-EAGAIN, kc_recv_u32(fd, &v, 0));
+	EXPECT_EQ(0, KC_INFO(fd, send_waiters));
+	EXPECT_EQ(0, KC_INFO(fd, recv_waiters));
+	EXPECT_EQ(STORM_N, KC_INFO(fd, sent));
+	EXPECT_EQ(STORM_N, KC_INFO(fd, received));
+	close(fd);
+}
+
 TEST_HARNESS_MAIN

@@ -841,4 +841,30 @@ TEST(tracepoint_close_by_last_sender)
 	close(r);
 }
 
+/*
+ * Left behind on purpose: a named fd-carrying channel holding a memfd and
+ * no handle. Module unload (scripts/vm-run unloads chan.ko after every
+ * run and fails if it cannot, or if kmemleak/KASAN complain) must drop the
+ * name, free the channel and release the memfd.
+ */
+TEST(left_for_module_exit)
+{
+	const char *name = kn_name("leftover");
+	int fd, m;
+
+	fd = kn_open(name, O_RDWR | O_CREAT | O_EXCL, 0600, CHAN_FDPASS, 2, 4);
+	ASSERT_GE(fd, 0);
+	m = memfd_create("leftover", MFD_CLOEXEC);
+	ASSERT_GE(m, 0);
+	{
+		struct chan_msg msg;
+
+		kc_msg_init(&msg, "left", 4, 0);
+		msg.fd = m;
+		EXPECT_EQ(0, ioctl(fd, CHAN_IOC_SEND, &msg));
+	}
+	close(m);
+	close(fd);
+}
+
 TEST_HARNESS_MAIN

@@ -66,10 +66,12 @@ static int run_start(struct run *r, const char *fmt, const char *name)
 	*d = 0;
 	if (pipe(o) || pipe(e))
 		return -1;
-	r->pid = kc_fork();
+	r->pid = fork();
 	if (r->pid < 0)
 		return -1;
 	if (r->pid == 0) {
+		/* dies with the test, but no alarm: it would survive exec */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		dup2(o[1], 1);
 		dup2(e[1], 2);
 		close(o[0]);
@@ -148,12 +150,30 @@ static long long stat_field(const char *out, const char *key)
 #define OUT 8192
 #define ERR 1024
 
-TEST(create_stat_unlink)
+/*
+ * Every case starts many processes (a shell, chanctl): slow under a debug
+ * kernel in emulation, so each gets far more than the default 30 s.
+ */
+#define CC_TIMEOUT 300
+
+FIXTURE(cc) {
+	int unused;
+};
+
+FIXTURE_SETUP(cc)
+{
+	NEED_CHANCTL();
+}
+
+FIXTURE_TEARDOWN(cc)
+{
+}
+
+TEST_F_TIMEOUT(cc, create_stat_unlink, CC_TIMEOUT)
 {
 	const char *name = tname("stat");
 	char out[OUT], err[ERR];
 
-	NEED_CHANCTL();
 	run("%C unlink %N", name, out, OUT, err, ERR);
 	ASSERT_EQ(0, run("%C create %N --cap 4 --msg-size 64 --mode 0640",
 			 name, out, OUT, err, ERR)) TH_LOG("%s", err);
@@ -201,32 +221,28 @@ static void pipeline(struct __test_metadata *_metadata, const char *cap,
 	EXPECT_EQ(0, run("%C unlink %N", name, out, OUT, err, ERR));
 }
 
-TEST(pipeline_unbuffered_receiver_first)
+TEST_F_TIMEOUT(cc, pipeline_unbuffered_receiver_first, CC_TIMEOUT)
 {
-	NEED_CHANCTL();
 	pipeline(_metadata, "0", false);
 }
 
-TEST(pipeline_unbuffered_sender_first)
+TEST_F_TIMEOUT(cc, pipeline_unbuffered_sender_first, CC_TIMEOUT)
 {
-	NEED_CHANCTL();
 	pipeline(_metadata, "0", true);
 }
 
-TEST(pipeline_buffered_sender_first)
+TEST_F_TIMEOUT(cc, pipeline_buffered_sender_first, CC_TIMEOUT)
 {
-	NEED_CHANCTL();
 	pipeline(_metadata, "4", true);
 }
 
 /* recv without --count runs until the senders are gone (closed, drained). */
-TEST(recv_until_closed)
+TEST_F_TIMEOUT(cc, recv_until_closed, CC_TIMEOUT)
 {
 	const char *name = tname("drain");
 	char out[OUT], err[ERR], out2[OUT], err2[ERR];
 	struct run rcv;
 
-	NEED_CHANCTL();
 	run("%C unlink %N", name, out, OUT, err, ERR);
 	ASSERT_EQ(0, run("%C create %N --cap 2", name, out, OUT, err, ERR));
 	ASSERT_EQ(0, run_start(&rcv, "%C recv %N", name));
@@ -242,13 +258,12 @@ TEST(recv_until_closed)
 	EXPECT_EQ(0, run("%C unlink %N", name, out, OUT, err, ERR));
 }
 
-TEST(send_one_message)
+TEST_F_TIMEOUT(cc, send_one_message, CC_TIMEOUT)
 {
 	const char *name = tname("one");
 	char out[OUT], err[ERR], o2[OUT], e2[ERR];
 	struct run hold, snd;
 
-	NEED_CHANCTL();
 	run("%C unlink %N", name, out, OUT, err, ERR);
 	ASSERT_EQ(0, run("%C create %N --cap 1 --msg-size 8", name, out, OUT,
 			 err, ERR));
@@ -260,12 +275,11 @@ TEST(send_one_message)
 	EXPECT_EQ(0, run("%C unlink %N", name, out, OUT, err, ERR));
 }
 
-TEST(too_long)
+TEST_F_TIMEOUT(cc, too_long, CC_TIMEOUT)
 {
 	const char *name = tname("long");
 	char out[OUT], err[ERR];
 
-	NEED_CHANCTL();
 	run("%C unlink %N", name, out, OUT, err, ERR);
 	ASSERT_EQ(0, run("%C create %N --msg-size 8", name, out, OUT, err,
 			 ERR));
@@ -275,12 +289,11 @@ TEST(too_long)
 	EXPECT_EQ(0, run("%C unlink %N", name, out, OUT, err, ERR));
 }
 
-TEST(close_then_errors)
+TEST_F_TIMEOUT(cc, close_then_errors, CC_TIMEOUT)
 {
 	const char *name = tname("close");
 	char out[OUT], err[ERR];
 
-	NEED_CHANCTL();
 	run("%C unlink %N", name, out, OUT, err, ERR);
 	ASSERT_EQ(0, run("%C create %N --cap 1", name, out, OUT, err, ERR));
 	ASSERT_EQ(0, run("%C close %N", name, out, OUT, err, ERR))
@@ -297,13 +310,12 @@ TEST(close_then_errors)
 	EXPECT_EQ(0, run("%C unlink %N", name, out, OUT, err, ERR));
 }
 
-TEST(timeouts)
+TEST_F_TIMEOUT(cc, timeouts, CC_TIMEOUT)
 {
 	const char *name = tname("timeout");
 	char out[OUT], err[ERR];
 	int64_t t0;
 
-	NEED_CHANCTL();
 	run("%C unlink %N", name, out, OUT, err, ERR);
 	ASSERT_EQ(0, run("%C create %N", name, out, OUT, err, ERR));
 	t0 = kc_now_ns();
@@ -318,12 +330,11 @@ TEST(timeouts)
 	EXPECT_EQ(0, run("%C unlink %N", name, out, OUT, err, ERR));
 }
 
-TEST(ls_lists_names)
+TEST_F_TIMEOUT(cc, ls_lists_names, CC_TIMEOUT)
 {
 	const char *name = tname("ls");
 	char out[OUT], err[ERR];
 
-	NEED_CHANCTL();
 	run("%C unlink %N", name, out, OUT, err, ERR);
 	ASSERT_EQ(0, run("%C create %N --cap 3", name, out, OUT, err, ERR));
 	ASSERT_EQ(0, run("%C ls", name, out, OUT, err, ERR)) TH_LOG("%s", err);
@@ -334,11 +345,10 @@ TEST(ls_lists_names)
 	EXPECT_EQ(NULL, strstr(out, name));
 }
 
-TEST(usage_errors)
+TEST_F_TIMEOUT(cc, usage_errors, CC_TIMEOUT)
 {
 	char out[OUT], err[ERR];
 
-	NEED_CHANCTL();
 	EXPECT_EQ(2, run("%C", "", out, OUT, err, ERR));
 	EXPECT_EQ(1, run("%C frobnicate x", "", out, OUT, err, ERR));
 	EXPECT_TRUE(one_line_with(err, "unknown command")) TH_LOG("%s", err);

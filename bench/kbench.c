@@ -830,20 +830,20 @@ static void bench_micro(long iters, const char *only)
 
 #define WANT(x) (!only || !strcmp(only, x))
 	t0 = now_ns();
-	for (long i = 0; i < iters && WANT("getppid"); i++)
+	for (long i = 0; i < (WANT("getppid") ? iters : 0); i++)
 		syscall(SYS_getppid);
 	t1 = now_ns();
 	result("micro.getppid", (double)(t1 - t0) / (double)iters / 1000.0, "us/op");
 
 	t0 = now_ns();
-	for (long i = 0; i < iters && WANT("ioctl-enotty"); i++)
+	for (long i = 0; i < (WANT("ioctl-enotty") ? iters : 0); i++)
 		if (ioctl(ch, _IO(CHAN_IOC_MAGIC, 0x7f)) != -1)
 			dief("ioctl: unknown command accepted");
 	t1 = now_ns();
 	result("micro.ioctl-enotty", (double)(t1 - t0) / (double)iters / 1000.0, "us/op");
 
 	t0 = now_ns();
-	for (long i = 0; i < iters && WANT("kchan-ioctl-pair"); i++) {
+	for (long i = 0; i < (WANT("kchan-ioctl-pair") ? iters : 0); i++) {
 		if (chan_send(ch, &msg, 8) < 0 || chan_recv(ch, &in, 8, &ok) != 8)
 			die("chan_send/chan_recv");
 	}
@@ -851,7 +851,7 @@ static void bench_micro(long iters, const char *only)
 	result("micro.kchan-ioctl-pair", (double)(t1 - t0) / (double)iters / 1000.0, "us/op");
 
 	t0 = now_ns();
-	for (long i = 0; i < iters && WANT("kchan-rw-pair"); i++) {
+	for (long i = 0; i < (WANT("kchan-rw-pair") ? iters : 0); i++) {
 		if (write(ch, &msg, 8) != 8 || read(ch, &in, 8) != 8)
 			die("write/read(chan)");
 	}
@@ -859,7 +859,7 @@ static void bench_micro(long iters, const char *only)
 	result("micro.kchan-rw-pair", (double)(t1 - t0) / (double)iters / 1000.0, "us/op");
 
 	t0 = now_ns();
-	for (long i = 0; i < iters && WANT("eventfd-pair"); i++) {
+	for (long i = 0; i < (WANT("eventfd-pair") ? iters : 0); i++) {
 		if (write(efd, &msg, 8) != 8 || read(efd, &in, 8) != 8)
 			die("write/read(eventfd)");
 	}

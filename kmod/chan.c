@@ -26,6 +26,8 @@
  *
  * Lock order: ch->lock -> sel->state (address order) -> scheduler locks of
  * a woken task. ch->poll_wq.lock is taken only after ch->lock is dropped.
+ * The module-wide locks come first: chan_names_mutex (names.c) ->
+ * chan_list_lock (proc.c) -> ch->lock. chan_free() may run under the first.
  *
  * Lifetime: a channel lives while a file or a name holds a reference. A
  * chan_sel and its waiters belong to the blocked task and stay valid while

@@ -1736,4 +1736,51 @@ TEST(open_errors)
 	EXPECT_ERR(EMSGSIZE, chan_open(name, O_RDWR | O_CREAT, 0600, SIZE_MAX, 1));
 }
 
+/* ---- installation --------------------------------------------------------- */
+
+/*
+ * make install into a scratch DESTDIR, build a program against it with
+ * pkg-config (shared and static), run both (they make a channel), and
+ * uninstall: userlib's check-install target, from the source tree next to
+ * this binary.
+ */
+FIXTURE(install) {};
+FIXTURE_SETUP(install) {}
+FIXTURE_TEARDOWN(install) {}
+
+/* compiling under emulation takes a while */
+TEST_F_TIMEOUT(install, destdir_pkg_config, 600)
+{
+	char exe[PATH_MAX], dir[PATH_MAX + 16], cmd[3 * PATH_MAX];
+	char log[] = "/tmp/libchan_test.install.XXXXXX";
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	int st, fd;
+
+	ASSERT_LT(0, n);
+	exe[n] = 0;
+	*strrchr(exe, '/') = 0;
+	snprintf(dir, sizeof(dir), "%s/../userlib", exe);
+	snprintf(cmd, sizeof(cmd), "%s/Makefile", dir);
+	if (access(cmd, R_OK))
+		SKIP(return, "no userlib source tree next to this binary");
+	if (system("{ command -v make && command -v cc && command -v pkg-config; } >/dev/null 2>&1") != 0)
+		SKIP(return, "make, cc or pkg-config missing");
+	fd = mkstemp(log);
+	ASSERT_LE(0, fd);
+	snprintf(cmd, sizeof(cmd),
+		 "make -s --no-print-directory -C '%s' check-install >'%s' 2>&1", dir, log);
+	st = system(cmd);
+	if (!WIFEXITED(st) || WEXITSTATUS(st)) {
+		char out[4096];
+		ssize_t len = read(fd, out, sizeof(out) - 1);
+
+		out[len > 0 ? len : 0] = 0;
+		TH_LOG("make check-install failed:\n%s", out);
+	}
+	close(fd);
+	unlink(log);
+	ASSERT_TRUE(WIFEXITED(st));
+	EXPECT_EQ(0, WEXITSTATUS(st));
+}
+
 TEST_HARNESS_MAIN

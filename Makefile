@@ -58,7 +58,8 @@ tools: deps
 examples: deps userlib
 	@if [ -f examples/Makefile ]; then $(MAKE) -C examples; fi
 
-examples/demo: examples/demo.c uapi/linux/chan.h | deps
+# After examples/, whose Makefile may build demo too (no parallel writers).
+examples/demo: examples/demo.c uapi/linux/chan.h | deps examples
 	$(CC) $(DEMO_CFLAGS) -o $@ examples/demo.c
 
 demo: module examples/demo

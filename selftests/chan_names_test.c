@@ -546,6 +546,66 @@ out:
 	munmap(shared, sizeof(int) * 4);
 }
 
+/*
+ * Nobody touches names after the namespace dies: the periodic sweep (every
+ * 10 s) still drops its names. Seen through a pipe write end buffered in
+ * the dead namespace's channel: the reader gets EOF once it is freed.
+ */
+FIXTURE(slow) {
+	int unused;
+};
+
+FIXTURE_SETUP(slow)
+{
+}
+
+FIXTURE_TEARDOWN(slow)
+{
+}
+
+/* Up to two sweep periods (20 s) plus emulation slack. */
+TEST_F_TIMEOUT(slow, namespace_names_swept_periodically, 90)
+{
+	struct pollfd pfd;
+	int p[2], v, r;
+	pid_t pid;
+	char c;
+
+	ASSERT_EQ(0, pipe(p));
+	pid = kc_fork();
+	ASSERT_GE(pid, 0);
+	if (pid == 0) {
+		struct chan_msg m;
+		int ch;
+
+		close(p[0]);
+		if (unshare(CLONE_NEWIPC))
+			_exit(77);
+		ch = kn_open("swept", O_RDWR | O_CREAT | O_EXCL, 0600,
+			     CHAN_FDPASS, 1, 1);
+		if (ch < 0)
+			_exit(2);
+		kc_msg_init(&m, "x", 1, 0);
+		m.fd = p[1];
+		if (ioctl(ch, CHAN_IOC_SEND, &m))
+			_exit(3);
+		_exit(0);	/* the namespace dies with us */
+	}
+	close(p[1]);
+	v = kc_reap(pid);
+	if (v == 77)
+		SKIP(return, "unshare(CLONE_NEWIPC) not permitted");
+	ASSERT_EQ(0, v);
+	pfd.fd = p[0];
+	pfd.events = POLLIN;
+	do {
+		r = poll(&pfd, 1, 60000);
+	} while (r < 0 && errno == EINTR);
+	ASSERT_EQ(1, r);
+	EXPECT_EQ(0, read(p[0], &c, 1));
+	close(p[0]);
+}
+
 /* A namespace kept alive by a process shows its names only to itself. */
 TEST(namespace_listing_hides_other_ns)
 {

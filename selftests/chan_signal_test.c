@@ -598,6 +598,8 @@ struct storm {
 	uint32_t gaps;		/* consumer saw a later seq than expected */
 	uint32_t retries;	/* EINTR / ETIMEDOUT retries, both sides */
 	uint32_t stop;
+	uint32_t prod_done;	/* set before exit: stop signalling that pid */
+	uint32_t cons_done;
 };
 
 static void storm_handler(int sig)
@@ -657,6 +659,8 @@ TEST_F_TIMEOUT(storm, exactly_once, 120)
 	uint32_t v;
 
 	ASSERT_GE(fd, 0);
+	/* Before the forks: a signal must never find the default action. */
+	ASSERT_EQ(0, kc_sigaction(SIGUSR1, storm_handler, 0));
 	prod = kc_fork();
 	ASSERT_GE(prod, 0);
 	if (prod == 0) {
@@ -664,15 +668,15 @@ TEST_F_TIMEOUT(storm, exactly_once, 120)
 		int r;
 
 		alarm(100);
-		kc_sigaction(SIGUSR1, storm_handler, 0);
 		for (seq = 0; seq < STORM_N; seq++) {
 			while ((r = kc_send_u32(fd, seq, variant->send_timeout)) ==
 			       -EINTR || r == -ETIMEDOUT)
 				__atomic_fetch_add(&sh->retries, 1, __ATOMIC_RELAXED);
 			if (r)
-				_exit(KC_FAIL);
+				break;
 		}
-		_exit(KC_OK);
+		__atomic_store_n(&sh->prod_done, 1, __ATOMIC_SEQ_CST);
+		_exit(seq == STORM_N ? KC_OK : KC_FAIL);
 	}
 	cons = kc_fork();
 	ASSERT_GE(cons, 0);
@@ -681,7 +685,6 @@ TEST_F_TIMEOUT(storm, exactly_once, 120)
 		int r;
 
 		alarm(100);
-		kc_sigaction(SIGUSR1, storm_handler, 0);
 		while (expect < STORM_N) {
 			r = kc_recv_u32(fd, &got, variant->recv_timeout);
 			if (r == -EINTR || r == -ETIMEDOUT) {
@@ -689,14 +692,15 @@ TEST_F_TIMEOUT(storm, exactly_once, 120)
 				continue;
 			}
 			if (r != 1 || got >= STORM_N)
-				_exit(KC_FAIL);
+				break;
 			sh->count[got]++;
 			if (got != expect)
 				sh->gaps++;
 			expect = got + 1;
 			sh->received++;
 		}
-		_exit(KC_OK);
+		__atomic_store_n(&sh->cons_done, 1, __ATOMIC_SEQ_CST);
+		_exit(expect == STORM_N ? KC_OK : KC_FAIL);
 	}
 	if (variant->signals) {
 		sig = kc_fork();
@@ -704,8 +708,10 @@ TEST_F_TIMEOUT(storm, exactly_once, 120)
 		if (sig == 0) {
 			alarm(100);
 			while (!__atomic_load_n(&sh->stop, __ATOMIC_SEQ_CST)) {
-				kill(prod, SIGUSR1);
-				kill(cons, SIGUSR1);
+				if (!__atomic_load_n(&sh->prod_done, __ATOMIC_SEQ_CST))
+					kill(prod, SIGUSR1);
+				if (!__atomic_load_n(&sh->cons_done, __ATOMIC_SEQ_CST))
+					kill(cons, SIGUSR1);
 				usleep(100);
 			}
 			_exit(KC_OK);

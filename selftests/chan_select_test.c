@@ -2075,6 +2075,152 @@ TEST_F_TIMEOUT(slow, duel_senders_vs_receivers_exactly_once, 600)
 		close(ch[k]);
 }
 
+/*
+ * Giving up races with completion: a select that times out (or is
+ * interrupted) just as a partner takes its case must either report the
+ * case (the message moved) or report the error (nothing moved), never a
+ * mix. One process selects over sends to A and B with tiny timeouts (or
+ * forever, under a storm of SIGUSR1 without SA_RESTART), another selects
+ * over receives with tiny timeouts; what the sender reports must be
+ * exactly what the receiver got.
+ */
+#define RACE_N	3000
+
+struct race_shared {
+	uint8_t sent_case[RACE_N];	/* case + 1 reported by the sender */
+	uint8_t recv_case[RACE_N];	/* case + 1 it arrived through */
+	uint32_t recv_count[RACE_N];
+	uint32_t stop;			/* sender done: stop the signaller */
+	uint32_t eintr, etimedout;
+};
+
+static void on_usr1_quiet(int sig)
+{
+	(void)sig;
+}
+
+static void race_run(struct __test_metadata *_metadata, int use_signals)
+{
+	struct race_shared *sh = kc_shared(sizeof(*sh));
+	int a = kc_create(0, 4), b = kc_create(0, 4), fds[2] = { a, b };
+	pid_t snd, rcv, sig = -1;
+	int i, bad = 0, moved = 0;
+
+	ASSERT_NE(NULL, sh);
+	ASSERT_GE(a, 0);
+	ASSERT_GE(b, 0);
+	/* inherited by the sender before any signal can come */
+	if (use_signals)
+		ASSERT_EQ(0, kc_sigaction(SIGUSR1, on_usr1_quiet, 0));
+	rcv = kc_fork();
+	ASSERT_GE(rcv, 0);
+	if (rcv == 0) {
+		struct chan_case c[2];
+		uint32_t va, vb, v;
+		unsigned int seed = 1;
+		int r;
+
+		alarm(250);
+		for (;;) {
+			cs(&c[0], a, CHAN_OP_RECV, &va, 4);
+			cs(&c[1], b, CHAN_OP_RECV, &vb, 4);
+			r = sel(c, 2, (1 + rand_r(&seed) % 300) * 1000LL);
+			if (r == -ETIMEDOUT)
+				continue;
+			CHILD_CHECK(r == 0 || r == 1, 10);
+			if (!c[r].ok)
+				_exit(0);	/* closed: the sender is done */
+			v = r ? vb : va;
+			CHILD_CHECK(v < RACE_N, 11);
+			__atomic_fetch_add(&sh->recv_count[v], 1,
+					   __ATOMIC_SEQ_CST);
+			sh->recv_case[v] = r + 1;
+		}
+	}
+	snd = kc_fork();
+	ASSERT_GE(snd, 0);
+	if (snd == 0) {
+		struct chan_case c[2];
+		unsigned int seed = 2;
+		uint32_t v;
+		int r;
+
+		alarm(250);
+		for (v = 0; v < RACE_N; v++) {
+			cs(&c[0], a, CHAN_OP_SEND, &v, 4);
+			cs(&c[1], b, CHAN_OP_SEND, &v, 4);
+			r = sel(c, 2, use_signals ? -1 :
+				(int64_t)(1 + rand_r(&seed) % 300) * 1000LL);
+			if (r == -ETIMEDOUT && !use_signals) {
+				sh->etimedout++;
+				continue;
+			}
+			if (r == -EINTR && use_signals) {
+				sh->eintr++;
+				continue;
+			}
+			CHILD_CHECK(r == 0 || r == 1, 21);
+			CHILD_CHECK(c[r].ok == 1, 22);
+			CHILD_CHECK(c[!r].ok == SENTINEL, 23);
+			sh->sent_case[v] = r + 1;
+		}
+		__atomic_store_n(&sh->stop, 1, __ATOMIC_SEQ_CST);
+		_exit(0);
+	}
+	if (use_signals) {
+		sig = kc_fork();
+		ASSERT_GE(sig, 0);
+		if (sig == 0) {
+			alarm(250);
+			while (!__atomic_load_n(&sh->stop, __ATOMIC_SEQ_CST)) {
+				kill(snd, SIGUSR1);
+				usleep(50 + rand() % 200);
+			}
+			_exit(0);
+		}
+	}
+	EXPECT_EQ(0, kc_reap(snd));
+	if (use_signals)
+		EXPECT_EQ(0, kc_reap(sig));
+	ASSERT_EQ(0, kc_close(a));
+	ASSERT_EQ(0, kc_close(b));
+	EXPECT_EQ(0, kc_reap(rcv));
+	for (i = 0; i < RACE_N; i++) {
+		int sent = sh->sent_case[i] != 0;
+
+		moved += sent;
+		if (sh->recv_count[i] != (uint32_t)sent ||
+		    sh->recv_case[i] != sh->sent_case[i]) {
+			if (bad++ < 5)
+				TH_LOG("message %d: sender reported case %d, received %u times (case %d)",
+				       i, sh->sent_case[i] - 1,
+				       sh->recv_count[i], sh->recv_case[i] - 1);
+		}
+	}
+	EXPECT_EQ(0, bad);
+	EXPECT_EQ(moved, KC_INFO(a, sent) + KC_INFO(b, sent));
+	EXPECT_EQ(0, waiters_sum(fds, 2));
+	TH_LOG("%d of %d moved; %u timeouts, %u EINTR", moved, RACE_N,
+	       sh->etimedout, sh->eintr);
+	/* the race must have been run: some of each */
+	EXPECT_GT(moved, 0);
+	EXPECT_GT(use_signals ? sh->eintr : sh->etimedout, 0);
+	close(a);
+	close(b);
+}
+
+TEST_F_TIMEOUT(slow, timeout_races_completion_exactly_once, 300)
+{
+	alarm(280);
+	race_run(_metadata, 0);
+}
+
+TEST_F_TIMEOUT(slow, eintr_races_completion_exactly_once, 300)
+{
+	alarm(280);
+	race_run(_metadata, 1);
+}
+
 /* ---- fairness --------------------------------------------------------------- */
 
 #define FAIR_N	30000

@@ -2124,6 +2124,9 @@ static void race_run(struct __test_metadata *_metadata, int use_signals)
 		for (;;) {
 			cs(&c[0], a, CHAN_OP_RECV, &va, 4);
 			cs(&c[1], b, CHAN_OP_RECV, &vb, 4);
+			/* now and then come late, so the sender parks */
+			if (rand_r(&seed) % 8 == 0)
+				usleep(200);
 			r = sel(c, 2, (1 + rand_r(&seed) % 300) * 1000LL);
 			if (r == -ETIMEDOUT)
 				continue;

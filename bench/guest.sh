@@ -41,7 +41,7 @@ echo "INFO mode $mode"
 
 case "$mode" in
 icount)
-	$kb micro "$(n 20000)"
+	$kb micro "$(n 100000)"
 	for m in kchan kchan-rw eventfd pipe mq seqpacket futex; do
 		$kb pingpong $m "$(n 20000)"
 	done

@@ -101,7 +101,7 @@ w(f"- guest kernel: {info.get('kernel', '?')} ({info.get('uname', '?')})")
 w(f"- module: {M.get('module', '?')} (sha256 {M.get('module_sha256', '?')}…), tree {M.get('commit', '?')}")
 w(f"- QEMU: {M.get('qemu', '?')}, TCG; primary mode `-icount shift=0,sleep=off -smp 1` "
   "(guest clock = 1 ns per guest instruction: a CPU-cost figure, user + kernel + "
-  "scheduling, repeatable to the digit); many-to-many also with `-smp 2` without "
+  "scheduling, repeatable between boots to about 0.1%, see the end); many-to-many also with `-smp 2` without "
   "icount (real parallelism, **noisy**)")
 w(f"- host CPU: {M.get('host_cpu', '?')}; wall time of the runs: {M.get('wall_seconds', '?')} s")
 if M.get("scale", "1") != "1":
@@ -319,28 +319,37 @@ else:
             d = abs(a[k] - b[k]) / max(abs(a[k]), abs(b[k]))
         diffs.append((d, k))
     diffs.sort(reverse=True)
-    same4 = sum(1 for d, _ in diffs if d < 5e-4)
-    same05 = sum(1 for d, _ in diffs if d < 5e-3)
-    same2 = sum(1 for d, _ in diffs if d < 2e-2)
+    def r4(v):
+        return float(f"{v:.4g}")
+    same4 = sum(1 for k in common if r4(a[k]) == r4(b[k]))
     w(f"{len(common)} figures compared between {runs[0][0]} and {runs[1][0]} (separate boots of "
-      f"the same kernel, module and programs): **{same4} agree to 4 significant digits** "
-      f"(relative difference < 0.05%), {same05} within 0.5%, {same2} within 2%.")
-    if diffs:
-        worst = [f"{k} {100 * d:.3f}%" for d, k in diffs[:5]]
-        w(f"Largest differences: {', '.join(worst)}.")
+      f"the same kernel, module and programs): {same4} are identical when rounded to 4 "
+      f"significant digits. Largest relative difference per kind of figure:")
+    w("")
+    w("| figures | count | largest difference | that figure |")
+    w("| --- | ---: | ---: | --- |")
+    kinds = (("ping-pong latency", ("pingpong.",)),
+             ("single-process floors, select, epoll", ("micro.", "select.", "epoll.")),
+             ("memory per object", ("mem.",)),
+             ("throughput, batch, many-to-many", ("tput.", "batch.", "m2m.")),
+             ("context switches per message", ("ctxsw.",)))
+    for label, prefixes in kinds:
+        ds = [(d, k) for d, k in diffs if k.startswith(prefixes)]
+        if ds:
+            d, k = max(ds)
+            w(f"| {label} | {len(ds)} | {100 * d:.3f}% | {k} |")
+    w("")
     off = [k for d, k in diffs if d >= 5e-4]
     if off:
-        w("")
-        w("Not to 4 digits (" + str(len(off)) + "): " + ", ".join(off) + ".")
-        w("")
-        w("Why: icount makes instruction counting exact, but interrupts from the "
+        w("Why not identical: icount makes instruction counting exact, but interrupts from the "
           "host side (virtio-9p and virtio-rng completions) land at instruction "
           "points that depend on host timing, so each boot reaches a benchmark "
           "with a different timer-tick phase. Where a figure depends on "
           "scheduling decisions (producer/consumer interleaving in the "
           "throughput and many-to-many runs, counted in the context-switch "
-          "columns), that phase moves it by up to ~1-2%; single-pair ping-pong, "
-          "the single-process floors and memory repeat to about 4 digits. "
+          "columns), that phase moves it by up to ~1-3% (the context-switch counts "
+          "show it); elsewhere the same stray interrupts and kernel-thread runs "
+          "cost ~0.1%. "
           "select picks its case order at random (Go's rule), so its mean "
           "carries a little sampling noise.")
     w("")
@@ -363,7 +372,8 @@ w("- bench/guest.sh runs inside the guest: raises fs.mqueue.msg_max, "
   "get_random_u32() slow, which inflated select's shuffle).")
 w("- Raw logs: bench/out/*.txt (RESULT lines) and *.log (console).")
 w("- Profiles (perf in the icount guest, cpu-clock = instructions): `make -C bench profile`, "
-  "findings in bench/NOTES.md.")
+  "findings in bench/NOTES.md, with kernel prototypes measured in the same "
+  "mode (bench/prototypes/*.patch).")
 w("")
 
 with open(os.path.join(benchdir, "RESULTS.md"), "w") as f:

@@ -243,6 +243,43 @@ TEST(unix_socket_refused_inet_allowed)
 	close(ch);
 }
 
+/* The other direction is fine: a unix socket may carry any channel fd. */
+TEST(fdpass_channel_over_scm_rights)
+{
+	char cbuf[CMSG_SPACE(sizeof(int))], b = 'm';
+	struct iovec iov = { .iov_base = &b, .iov_len = 1 };
+	struct msghdr mh = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = cbuf, .msg_controllen = sizeof(cbuf),
+	};
+	int ch = kc_create_flags(1, 4, CHAN_FDPASS), sv[2], got;
+	struct cmsghdr *cm;
+	uint32_t v;
+
+	ASSERT_GE(ch, 0);
+	ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_STREAM, 0, sv));
+	memset(cbuf, 0, sizeof(cbuf));
+	cm = CMSG_FIRSTHDR(&mh);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &ch, sizeof(int));
+	ASSERT_EQ(1, sendmsg(sv[0], &mh, 0));
+	memset(cbuf, 0, sizeof(cbuf));
+	mh.msg_controllen = sizeof(cbuf);
+	ASSERT_EQ(1, recvmsg(sv[1], &mh, MSG_CMSG_CLOEXEC));
+	cm = CMSG_FIRSTHDR(&mh);
+	ASSERT_NE(NULL, cm);
+	memcpy(&got, CMSG_DATA(cm), sizeof(int));
+	ASSERT_EQ(0, kc_send_u32(ch, 77, 0));
+	ASSERT_EQ(1, kc_recv_u32(got, &v, 0));
+	EXPECT_EQ(77, v);
+	close(got);
+	close(sv[0]);
+	close(sv[1]);
+	close(ch);
+}
+
 TEST(io_uring_refused)
 {
 	struct { unsigned int v[30]; } params;	/* struct io_uring_params */

@@ -232,6 +232,7 @@ TEST(only_ready_case_is_always_found)
 	uint32_t bufs[8], v = 9;
 	struct chan_case c[8];
 
+	alarm(TEST_ALARM);
 	for (k = 0; k < 8; k++) {
 		ch[k] = kc_create(1, 4);
 		ASSERT_GE(ch[k], 0);
@@ -423,6 +424,7 @@ TEST(nil_case_needs_a_valid_op)
 	char buf[8];
 	unsigned int i;
 
+	alarm(TEST_ALARM);
 	ASSERT_GE(a, 0);
 	ASSERT_EQ(0, kc_send(a, "x", 1, 0));
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -441,6 +443,7 @@ TEST(all_nil_timeout_zero_eagain)
 	char buf[4];
 	int index = 0;
 
+	alarm(TEST_ALARM);
 	cs(&c[0], -1, CHAN_OP_RECV, buf, sizeof(buf));
 	cs(&c[1], -1, CHAN_OP_SEND, buf, sizeof(buf));
 	cs(&c[2], -1, CHAN_OP_RECV, NULL, 0);
@@ -516,6 +519,7 @@ TEST(timeout_zero_is_default)
 	char buf[8];
 	int64_t t0;
 
+	alarm(TEST_ALARM);
 	ASSERT_GE(e, 0);
 	ASSERT_GE(u, 0);
 	ASSERT_GE(f, 0);
@@ -1268,6 +1272,7 @@ TEST(send_case_longer_than_msg_size_emsgsize)
 	struct chan_case c[2];
 	uint32_t v;
 
+	alarm(TEST_ALARM);
 	ASSERT_GE(a, 0);
 	ASSERT_GE(d, 0);
 	ASSERT_EQ(0, kc_send_u32(d, 7, 0));
@@ -1457,6 +1462,7 @@ TEST(efault_bad_cases_pointer)
 	char *edge = page_then_hole();
 	struct chan_case *c;
 
+	alarm(TEST_ALARM);
 	ASSERT_GE(r, 0);
 	ASSERT_NE(NULL, hole);
 	ASSERT_NE(NULL, edge);
@@ -1490,6 +1496,7 @@ TEST(einval_bad_op)
 	char buf[8];
 	unsigned int i;
 
+	alarm(TEST_ALARM);
 	ASSERT_GE(d, 0);
 	ASSERT_GE(r, 0);
 	ASSERT_EQ(0, kc_send(d, "D", 1, 0));
@@ -1512,6 +1519,7 @@ TEST(einval_nonzero_reserved)
 	struct chan_case c[2];
 	char buf[8];
 
+	alarm(TEST_ALARM);
 	ASSERT_GE(d, 0);
 	ASSERT_EQ(0, kc_send(d, "D", 1, 0));
 	cs(&c[0], d, CHAN_OP_RECV, buf, sizeof(buf));
@@ -1537,6 +1545,7 @@ TEST(einval_nonzero_flags)
 	char buf[8];
 	unsigned int i;
 
+	alarm(TEST_ALARM);
 	ASSERT_GE(d, 0);
 	ASSERT_EQ(0, kc_send(d, "D", 1, 0));
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -1559,6 +1568,7 @@ TEST(einval_more_cases_than_max)
 	struct chan_case *c;
 	unsigned long i;
 
+	alarm(TEST_ALARM);
 	ASSERT_GE(max, 1024) TH_LOG("max_select_cases %lu < 1024", max);
 	c = calloc(max + 1, sizeof(*c));
 	ASSERT_NE(NULL, c);
@@ -1580,6 +1590,7 @@ TEST(e2big_staging_bound)
 	char *buf;
 	int ch, d;
 
+	alarm(TEST_ALARM);
 	/* case 0 stages 8 bytes, every other case msz bytes */
 	over = maxb / msz + 1;		/* 8 + over * msz > maxb */
 	fit = (maxb - 8) / msz;		/* 8 + fit * msz <= maxb */
@@ -1619,6 +1630,7 @@ TEST(ebadf_not_a_channel)
 	struct chan_case c[2];
 	char buf[8];
 
+	alarm(TEST_ALARM);
 	ASSERT_GE(d, 0);
 	ASSERT_LE(0, devfd());		/* before `gone` frees a number */
 	ASSERT_EQ(0, pipe(p));
@@ -1651,6 +1663,7 @@ TEST(ebadf_wrong_direction)
 	struct chan_case c[2];
 	char buf[8];
 
+	alarm(TEST_ALARM);
 	ASSERT_GE(ch, 0);
 	ro = kc_dup(ch, CHAN_RIGHT_RECV);
 	so = kc_dup(ch, CHAN_RIGHT_SEND);
@@ -1685,6 +1698,7 @@ TEST(accepts_1024_cases)
 	uint32_t *bufs = calloc(1024, sizeof(*bufs)), v = 77;
 	int i, r;
 
+	alarm(TEST_ALARM);
 	ASSERT_GE(ch, 0);
 	ASSERT_NE(NULL, c);
 	ASSERT_NE(NULL, bufs);
@@ -1716,6 +1730,7 @@ TEST(select_on_dev_and_on_channel_fds)
 	struct chan_case c[1];
 	uint32_t v = 5, got = 0;
 
+	alarm(TEST_ALARM);
 	ASSERT_GE(ch, 0);
 	ASSERT_GE(other, 0);
 	ro = kc_dup(ch, CHAN_RIGHT_RECV);

@@ -122,7 +122,7 @@ static void chan_free(struct chan *ch)
 		for (i = 0; i < ch->count; i++) {
 			slot = (ch->head + i) % ch->capacity;
 			if (ch->files[slot])
-				fput(ch->files[slot]);
+				chan_inflight_fput(ch->files[slot]);
 		}
 	}
 	chan_uncharge(ch);
@@ -599,10 +599,13 @@ static int chan_send(struct chan *ch, struct chan_xfer *x)
 		w.file = fget(x->fd);
 		if (!w.file)
 			goto out;
-		/* No file that can hold files travels: no cycles (names.c). */
-		ret = -EINVAL;
-		if (!chan_file_passable(w.file))
+		/* No cycles, a bound per user (names.c). */
+		ret = chan_file_take(w.file);
+		if (ret) {
+			fput(w.file);
+			w.file = NULL;
 			goto out;
+		}
 	}
 
 	ret = chan_do(ch, &w, x);
@@ -612,7 +615,7 @@ static int chan_send(struct chan *ch, struct chan_xfer *x)
 out:
 	trace_chan_send(ch->id, x->ulen, x->fd, ret);
 	if (w.file)
-		fput(w.file);
+		chan_inflight_fput(w.file);
 	if (w.buf != stack_buf)
 		kvfree(w.buf);
 	return ret;
@@ -727,6 +730,7 @@ static int chan_recv(struct chan *ch, struct chan_xfer *x)
 		}
 		x->ok = true;
 		if (w.file && fd >= 0) {
+			chan_inflight_uncharge(w.file);
 			fd_install(fd, w.file);
 			w.file = NULL;
 			x->fd = fd;
@@ -739,7 +743,7 @@ out:
 	if (fd >= 0)
 		put_unused_fd(fd);
 	if (w.file)
-		fput(w.file);
+		chan_inflight_fput(w.file);
 	if (w.buf != stack_buf)
 		kvfree(w.buf);
 	return ret;

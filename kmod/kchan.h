@@ -204,7 +204,9 @@ struct chan_viewer {
 void chan_name_seq_show(struct seq_file *m, struct chan *ch,
 			const struct chan_viewer *viewer);
 void chan_name_show_fdinfo(struct seq_file *m, struct chan *ch);
-bool chan_file_passable(struct file *file);
+int chan_file_take(struct file *file);
+void chan_inflight_uncharge(struct file *file);
+void chan_inflight_fput(struct file *file);
 struct ipc_namespace *chan_ipc_ns_get(void);
 void chan_ipc_ns_put(struct ipc_namespace *ns);
 void chan_names_exit(void);

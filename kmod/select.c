@@ -155,7 +155,7 @@ static long chan_select_report(struct chan_select __user *us,
 	}
 	if (w->file) {
 		/* select carries no descriptors: drop one that came along */
-		fput(w->file);
+		chan_inflight_fput(w->file);
 		w->file = NULL;
 	}
 	/* A send case's len is the caller's input: leave it alone. */

@@ -6,6 +6,8 @@
  * Leak checks use a pipe whose write end is in flight: the reader sees
  * EOF exactly when the kernel has dropped the last reference to it.
  */
+#include <grp.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <netinet/in.h>
@@ -295,6 +297,96 @@ TEST(io_uring_refused)
 	}
 	EXPECT_EQ(-EINVAL, kf_send(ch, "r", 1, ring, 0));
 	close(ring);
+	close(ch);
+}
+
+/*
+ * Descriptors in flight count against their opener, bounded by the
+ * sender's RLIMIT_NOFILE (ETOOMANYREFS), as SCM_RIGHTS is; receiving or
+ * freeing the channel gives the room back.
+ */
+static int inflight_child(void)
+{
+	struct rlimit rl = { 16, 16 };
+	gid_t g = 65534;
+	int ch, ch2, i, m, fd, r;
+	char b;
+
+	ch = kc_create_flags(64, 1, CHAN_FDPASS);
+	ch2 = kc_create_flags(64, 1, CHAN_FDPASS);
+	if (ch < 0 || ch2 < 0)
+		return 2;
+	if (setgroups(1, &g) || setresgid(65534, 65534, 65534) ||
+	    setresuid(65534, 65534, 65534) || setrlimit(RLIMIT_NOFILE, &rl))
+		return 3;
+	for (i = 0; i < 16; i++) {
+		m = memfd_create("inflight", MFD_CLOEXEC);
+		if (m < 0)
+			return 4;
+		r = kf_send(ch, "x", 1, m, 0);
+		close(m);
+		if (r)
+			return 5;
+	}
+	m = memfd_create("inflight", MFD_CLOEXEC);
+	if (m < 0)
+		return 6;
+	/* the 17th is refused, on any channel, and nothing moved */
+	if (kf_send(ch, "x", 1, m, 0) != -ETOOMANYREFS ||
+	    kf_send(ch2, "x", 1, m, 0) != -ETOOMANYREFS)
+		return 7;
+	if (KC_INFO(ch, len) != 16 || KC_INFO(ch2, len) != 0)
+		return 8;
+	/* one received (installed): room for one more */
+	if (kf_recv(ch, &b, 1, NULL, &fd, 0, 0) != 1 || fd < 0)
+		return 9;
+	close(fd);
+	if (kf_send(ch2, "x", 1, m, 0))
+		return 10;
+	if (kf_send(ch2, "x", 1, m, 0) != -ETOOMANYREFS)
+		return 11;
+	/* the channels freed: all the room is back */
+	close(ch);
+	close(ch2);
+	ch = kc_create_flags(64, 1, CHAN_FDPASS);
+	if (ch < 0)
+		return 12;
+	for (i = 0; i < 16; i++)
+		if (kf_send(ch, "x", 1, m, 0))
+			return 13;
+	return 0;
+}
+
+TEST(inflight_limit)
+{
+	pid_t pid;
+
+	if (geteuid() != 0)
+		SKIP(return, "needs root to switch uid");
+	pid = kc_fork();
+	ASSERT_GE(pid, 0);
+	if (pid == 0)
+		_exit(inflight_child());
+	EXPECT_EQ(0, kc_reap(pid));
+}
+
+/* Root (CAP_SYS_RESOURCE) is not bound by it. */
+TEST(inflight_limit_root_exempt)
+{
+	struct rlimit old, rl = { 8, 8 };
+	int ch = kc_create_flags(32, 1, CHAN_FDPASS), i, m;
+
+	ASSERT_GE(ch, 0);
+	if (geteuid() != 0)
+		SKIP(return, "needs root");
+	ASSERT_EQ(0, getrlimit(RLIMIT_NOFILE, &old));
+	m = memfd_create("inflight", MFD_CLOEXEC);
+	ASSERT_GE(m, 0);
+	ASSERT_EQ(0, setrlimit(RLIMIT_NOFILE, &rl));
+	for (i = 0; i < 20; i++)
+		EXPECT_EQ(0, kf_send(ch, "x", 1, m, 0));
+	ASSERT_EQ(0, setrlimit(RLIMIT_NOFILE, &old));
+	close(m);
 	close(ch);
 }
 

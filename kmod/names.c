@@ -564,7 +564,8 @@ void chan_name_show_fdinfo(struct seq_file *m, struct chan *ch)
  * (ETOOMANYREFS) unless it has CAP_SYS_RESOURCE or CAP_SYS_ADMIN, as unix
  * sockets bound SCM_RIGHTS: without it a process could pin any number of
  * open files by sending them and closing its own descriptors.
- * chan_inflight_lock protects the table; it nests inside nothing.
+ * chan_inflight_lock protects the table; no spinlock is held under it
+ * or when it is taken.
  */
 struct chan_inflight {
 	struct hlist_node node;

@@ -871,6 +871,73 @@ TEST(blocked_receiver_short_buffer_woken_emsgsize)
 	close(fd);
 }
 
+/* Two parked receivers, the first with a short buffer: it fails EMSGSIZE,
+ * the message goes to the second, and a try-send succeeds.
+ */
+TEST(short_receiver_skipped_message_goes_to_next)
+{
+	int fd = kc_create(0, 16);
+	pid_t a, b;
+
+	ASSERT_GE(fd, 0);
+	a = kc_fork();
+	ASSERT_GE(a, 0);
+	if (a == 0) {
+		char small[2];
+
+		_exit(kc_recv(fd, small, sizeof(small), NULL, -1) == -EMSGSIZE ?
+		      KC_OK : KC_FAIL);
+	}
+	ASSERT_EQ(0, KC_WAIT(fd, recv_waiters, 1));
+	b = kc_fork();
+	ASSERT_GE(b, 0);
+	if (b == 0) {
+		char big[16];
+		size_t len = 0;
+
+		_exit(kc_recv(fd, big, sizeof(big), &len, -1) == 1 && len == 8 &&
+		      !memcmp(big, "12345678", 8) ? KC_OK : KC_FAIL);
+	}
+	ASSERT_EQ(0, KC_WAIT(fd, recv_waiters, 2));
+	ASSERT_EQ(0, kc_send(fd, "12345678", 8, 0));
+	EXPECT_EQ(0, kc_reap(a));
+	EXPECT_EQ(0, kc_reap(b));
+	EXPECT_EQ(1, KC_INFO(fd, received));
+	close(fd);
+}
+
+/* The only parked receiver is too short: it fails, the sender waits on. */
+TEST(short_receiver_sender_keeps_waiting)
+{
+	char in[16];
+	size_t len = 0;
+	int fd = kc_create(0, 16);
+	pid_t a, s;
+
+	ASSERT_GE(fd, 0);
+	a = kc_fork();
+	ASSERT_GE(a, 0);
+	if (a == 0) {
+		char small[2];
+
+		_exit(kc_recv(fd, small, sizeof(small), NULL, -1) == -EMSGSIZE ?
+		      KC_OK : KC_FAIL);
+	}
+	ASSERT_EQ(0, KC_WAIT(fd, recv_waiters, 1));
+	s = kc_fork();
+	ASSERT_GE(s, 0);
+	if (s == 0)
+		_exit(kc_send(fd, "abcdefgh", 8, -1) ? KC_FAIL : KC_OK);
+	EXPECT_EQ(0, kc_reap(a));
+	ASSERT_EQ(0, KC_WAIT(fd, send_waiters, 1));
+	EXPECT_EQ(0, KC_INFO(fd, recv_waiters));
+	ASSERT_EQ(1, kc_recv(fd, in, sizeof(in), &len, 0));
+	EXPECT_EQ(8, len);
+	EXPECT_EQ(0, memcmp(in, "abcdefgh", 8));
+	EXPECT_EQ(0, kc_reap(s));
+	close(fd);
+}
+
 TEST(write_too_long_emsgsize)
 {
 	char buf[64];

@@ -209,6 +209,7 @@ TEST(fdinfo_matches_info)
 	EXPECT_EQ(info.recv_handles, fdinfo_num(fd, "recv_handles"));
 	EXPECT_EQ(info.sent, fdinfo_num(fd, "sent"));
 	EXPECT_EQ(info.received, fdinfo_num(fd, "received"));
+	EXPECT_EQ(0, fdinfo_num(fd, "dropped"));
 	close(fd);
 }
 

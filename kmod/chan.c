@@ -780,9 +780,9 @@ static void chan_set_deadline(struct chan_xfer *x, struct file *file,
  * A timed wait interrupted by a signal: store the time left so that a
  * restarted call (SA_RESTART) keeps the original deadline.
  */
-static int chan_restart_timed(struct chan_xfer *x, s64 __user *utimeout)
+int chan_restart_timed(ktime_t deadline, s64 __user *utimeout)
 {
-	s64 left = ktime_to_ns(ktime_sub(x->deadline, ktime_get()));
+	s64 left = ktime_to_ns(ktime_sub(deadline, ktime_get()));
 
 	if (left <= 0)
 		return -ETIMEDOUT;
@@ -830,7 +830,7 @@ static long chan_ioctl_msg(struct file *file, struct chan_msg __user *um,
 		}
 	}
 	if (ret == -ERESTARTSYS && x.timed)
-		ret = chan_restart_timed(&x, &um->timeout_ns);
+		ret = chan_restart_timed(x.deadline, &um->timeout_ns);
 	return ret;
 }
 
@@ -959,7 +959,7 @@ static long chan_ioctl_batch(struct file *file, struct chan_batch __user *ub,
 	if (done)
 		return done;
 	if (ret == -ERESTARTSYS && x.timed)
-		ret = chan_restart_timed(&x, &ub->timeout_ns);
+		ret = chan_restart_timed(x.deadline, &ub->timeout_ns);
 	return ret;
 }
 

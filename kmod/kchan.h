@@ -173,6 +173,7 @@ enum chan_try chan_try_locked(struct chan *ch, struct chan_waiter *w);
 void chan_enqueue_locked(struct chan *ch, struct chan_waiter *w);
 void chan_dequeue(struct chan_waiter *w);
 int chan_sel_wait(struct chan_sel *sel, ktime_t deadline, bool timed);
+int chan_restart_timed(ktime_t deadline, s64 __user *utimeout);
 void chan_poll_wake(struct chan *ch, __poll_t key);
 __poll_t chan_poll_key(u8 op);
 void chan_putback(struct chan *ch, struct chan_waiter *w);

@@ -243,14 +243,8 @@ long chan_select_ioctl(void __user *uarg)
 		ret = chan_sel_wait(&sel, deadline, timed);
 		for (i = 0; i < nactive; i++)
 			chan_dequeue(&cases[order[i]].w);
-		if (ret == -ERESTARTSYS && timed) {
-			s64 left = ktime_to_ns(ktime_sub(deadline, ktime_get()));
-
-			if (left <= 0)
-				ret = -ETIMEDOUT;
-			else if (put_user(left, &us->timeout_ns))
-				ret = -EFAULT;
-		}
+		if (ret == -ERESTARTSYS && timed)
+			ret = chan_restart_timed(deadline, &us->timeout_ns);
 		if (ret)
 			goto out;
 	}

@@ -17,11 +17,16 @@ static int dev_open(void)
 
 /* ---- struct sizes, for every struct that carries one ---------------------- */
 
-enum kind { K_CREATE, K_SEND, K_RECV, K_INFO, K_DUP, K_SBATCH, K_RBATCH };
+enum kind {
+	K_CREATE, K_SEND, K_RECV, K_INFO, K_DUP, K_SBATCH, K_RBATCH,
+	K_SELECT, K_OPEN, K_UNLINK,
+};
 
 FIXTURE(sz) {
 	int dev;
 	int ch;
+	int named;		/* K_UNLINK: the channel whose name goes */
+	char name[64];		/* K_OPEN, K_UNLINK */
 	unsigned char *buf;	/* 3 pages, zeroed, the struct at offset 0 */
 };
 
@@ -37,10 +42,43 @@ FIXTURE_VARIANT_ADD(sz, info) { .kind = K_INFO, .size = CHAN_INFO_SIZE_VER0 };
 FIXTURE_VARIANT_ADD(sz, dup) { .kind = K_DUP, .size = CHAN_DUP_SIZE_VER0 };
 FIXTURE_VARIANT_ADD(sz, send_batch) { .kind = K_SBATCH, .size = CHAN_BATCH_SIZE_VER0 };
 FIXTURE_VARIANT_ADD(sz, recv_batch) { .kind = K_RBATCH, .size = CHAN_BATCH_SIZE_VER0 };
+FIXTURE_VARIANT_ADD(sz, select) { .kind = K_SELECT, .size = CHAN_SELECT_SIZE_VER0 };
+FIXTURE_VARIANT_ADD(sz, open) { .kind = K_OPEN, .size = CHAN_OPEN_SIZE_VER0 };
+FIXTURE_VARIANT_ADD(sz, unlink) { .kind = K_UNLINK, .size = CHAN_UNLINK_SIZE_VER0 };
 
 static uint32_t payload = 0x5a5a5a5a;
 static uint32_t rbuf;
 static struct chan_iovec sz_iov;
+static struct chan_case sz_case;
+
+/* Kinds that find one message buffered and take it when they succeed. */
+static bool sz_takes_message(enum kind kind)
+{
+	return kind == K_RECV || kind == K_RBATCH || kind == K_SELECT;
+}
+
+/* 1 if a channel of that name exists, 0 if not, -errno on other errors. */
+static int sz_name_exists(int dev, const char *name)
+{
+	struct chan_open o = {
+		.size = sizeof(o), .oflag = O_RDWR | O_CLOEXEC,
+		.name = (uintptr_t)name,
+	};
+	int fd = ioctl(dev, CHAN_IOC_OPEN, &o);
+
+	if (fd >= 0) {
+		close(fd);
+		return 1;
+	}
+	return errno == ENOENT ? 0 : -errno;
+}
+
+static void sz_unlink(int dev, const char *name)
+{
+	struct chan_unlink u = { .size = sizeof(u), .name = (uintptr_t)name };
+
+	ioctl(dev, CHAN_IOC_UNLINK, &u);
+}
 
 FIXTURE_SETUP(sz)
 {
@@ -50,12 +88,26 @@ FIXTURE_SETUP(sz)
 	ASSERT_GE(self->ch, 0);
 	self->buf = calloc(1, 3 * PAGE);
 	ASSERT_NE(NULL, self->buf);
-	if (variant->kind == K_RECV || variant->kind == K_RBATCH)
+	if (sz_takes_message(variant->kind))
 		ASSERT_EQ(0, kc_send_u32(self->ch, 77, 0));
+	snprintf(self->name, sizeof(self->name), "kc-badinput-sz-%d", getpid());
+	self->named = -1;
+	if (variant->kind == K_UNLINK) {
+		struct chan_create c = {
+			.size = sizeof(c), .capacity = 1, .msg_size = 4,
+			.name = (uintptr_t)self->name, .mode = 0600,
+		};
+
+		self->named = ioctl(self->dev, CHAN_IOC_CREATE, &c);
+		ASSERT_LE(0, self->named);
+	}
 }
 
 FIXTURE_TEARDOWN(sz)
 {
+	sz_unlink(self->dev, self->name);
+	if (self->named >= 0)
+		close(self->named);
 	free(self->buf);
 	close(self->ch);
 	close(self->dev);
@@ -104,6 +156,36 @@ static void sz_fill(FIXTURE_DATA(sz) *self, enum kind kind, uint32_t size)
 		memcpy(self->buf, &b, sizeof(b));
 		break;
 	}
+	case K_SELECT: {
+		struct chan_select sel = {
+			.size = size, .cases = (uintptr_t)&sz_case, .ncases = 1,
+		};
+
+		sz_case = (struct chan_case){
+			.fd = self->ch, .op = CHAN_OP_RECV,
+			.buf = (uintptr_t)&rbuf, .len = 4,
+		};
+		memcpy(self->buf, &sel, sizeof(sel));
+		break;
+	}
+	case K_OPEN: {
+		struct chan_open o = {
+			.size = size, .oflag = O_RDWR | O_CREAT | O_CLOEXEC,
+			.name = (uintptr_t)self->name, .mode = 0600,
+			.capacity = 1, .msg_size = 4,
+		};
+
+		memcpy(self->buf, &o, sizeof(o));
+		break;
+	}
+	case K_UNLINK: {
+		struct chan_unlink u = {
+			.size = size, .name = (uintptr_t)self->name,
+		};
+
+		memcpy(self->buf, &u, sizeof(u));
+		break;
+	}
 	}
 }
 
@@ -114,14 +196,15 @@ static int sz_call(FIXTURE_DATA(sz) *self, enum kind kind)
 		[K_CREATE] = CHAN_IOC_CREATE, [K_SEND] = CHAN_IOC_SEND,
 		[K_RECV] = CHAN_IOC_RECV, [K_INFO] = CHAN_IOC_INFO,
 		[K_DUP] = CHAN_IOC_DUP, [K_SBATCH] = CHAN_IOC_SEND_BATCH,
-		[K_RBATCH] = CHAN_IOC_RECV_BATCH,
+		[K_RBATCH] = CHAN_IOC_RECV_BATCH, [K_SELECT] = CHAN_IOC_SELECT,
+		[K_OPEN] = CHAN_IOC_OPEN, [K_UNLINK] = CHAN_IOC_UNLINK,
 	};
-	int fd = kind == K_CREATE ? self->dev : self->ch;
-	int r = ioctl(fd, cmd[kind], self->buf);
+	bool on_dev = kind == K_CREATE || kind == K_OPEN || kind == K_UNLINK;
+	int r = ioctl(on_dev ? self->dev : self->ch, cmd[kind], self->buf);
 
 	if (r < 0)
 		return -errno;
-	if (kind == K_CREATE || kind == K_DUP)
+	if (kind == K_CREATE || kind == K_DUP || kind == K_OPEN)
 		close(r);
 	return r;
 }
@@ -134,14 +217,20 @@ static long long sz_len(FIXTURE_DATA(sz) *self)
 
 static long long sz_len_before(const FIXTURE_VARIANT(sz) *variant)
 {
-	return variant->kind == K_RECV || variant->kind == K_RBATCH ? 1 : 0;
+	return sz_takes_message(variant->kind) ? 1 : 0;
 }
+
+/* A failed call left the name space as it was: only K_UNLINK made one. */
+#define EXPECT_NAMES_UNCHANGED()					\
+	EXPECT_EQ(variant->kind == K_UNLINK,				\
+		  sz_name_exists(self->dev, self->name))
 
 TEST_F(sz, size_zero_einval)
 {
 	sz_fill(self, variant->kind, 0);
 	EXPECT_EQ(-EINVAL, sz_call(self, variant->kind));
 	EXPECT_EQ(sz_len_before(variant), sz_len(self));
+	EXPECT_NAMES_UNCHANGED();
 }
 
 TEST_F(sz, size_too_small_einval)
@@ -151,6 +240,7 @@ TEST_F(sz, size_too_small_einval)
 	sz_fill(self, variant->kind, 4);
 	EXPECT_EQ(-EINVAL, sz_call(self, variant->kind));
 	EXPECT_EQ(sz_len_before(variant), sz_len(self));
+	EXPECT_NAMES_UNCHANGED();
 }
 
 TEST_F(sz, size_larger_nonzero_tail_e2big)
@@ -159,6 +249,7 @@ TEST_F(sz, size_larger_nonzero_tail_e2big)
 	self->buf[variant->size + 9] = 1;
 	EXPECT_EQ(-E2BIG, sz_call(self, variant->kind));
 	EXPECT_EQ(sz_len_before(variant), sz_len(self));
+	EXPECT_NAMES_UNCHANGED();
 }
 
 TEST_F(sz, size_larger_zero_tail_ok)
@@ -192,6 +283,18 @@ TEST_F(sz, size_larger_zero_tail_ok)
 		EXPECT_EQ(CHAN_INFO_SIZE_VER0, ((struct chan_info *)self->buf)->size);
 		EXPECT_EQ(2, ((struct chan_info *)self->buf)->capacity);
 		break;
+	case K_SELECT:
+		EXPECT_EQ(0, r);
+		EXPECT_EQ(0, sz_len(self));
+		EXPECT_EQ(77, rbuf);
+		EXPECT_EQ(1, sz_case.ok);
+		break;
+	case K_OPEN:
+		EXPECT_EQ(1, sz_name_exists(self->dev, self->name));
+		break;
+	case K_UNLINK:
+		EXPECT_EQ(0, sz_name_exists(self->dev, self->name));
+		break;
 	default:
 		break;
 	}
@@ -202,6 +305,7 @@ TEST_F(sz, size_over_page_e2big)
 	sz_fill(self, variant->kind, PAGE + 8);
 	EXPECT_EQ(-E2BIG, sz_call(self, variant->kind));
 	EXPECT_EQ(sz_len_before(variant), sz_len(self));
+	EXPECT_NAMES_UNCHANGED();
 }
 
 TEST_F(sz, size_exact_ok)
@@ -601,6 +705,174 @@ TEST(create_bad_name_pointer_efault)
 	EXPECT_EQ(-1, ioctl(dev, CHAN_IOC_CREATE, &c));
 	EXPECT_EQ(EFAULT, errno);
 	close(dev);
+}
+
+/*
+ * ---- every user pointer of every ioctl, against every kind of bad address --
+ *
+ * Each call must fail EFAULT and leave the channel, the name space and the
+ * fd table as they were: one message buffered, nothing sent or received
+ * since, no new fd, no new name.
+ */
+
+FIXTURE(ptr) {
+	int dev;
+	int ch;		/* capacity 2, one message (value 5) buffered */
+	int next_fd;	/* the fd number the next open() gets */
+	char name[64];	/* a name that does not exist */
+	void *bad;
+};
+
+FIXTURE_VARIANT(ptr) {
+	uintptr_t addr;	/* 0: a page that was mapped and is no more */
+	bool null;
+};
+
+FIXTURE_VARIANT_ADD(ptr, null) { .null = true };
+FIXTURE_VARIANT_ADD(ptr, unmapped) { .addr = 0 };
+/* x86-64: the direct map, kernel text, and the first non-canonical byte. */
+FIXTURE_VARIANT_ADD(ptr, kernel_direct_map) { .addr = 0xffff888000000000UL };
+FIXTURE_VARIANT_ADD(ptr, kernel_text) { .addr = 0xffffffff81000000UL };
+FIXTURE_VARIANT_ADD(ptr, non_canonical) { .addr = 0x0000800000000000UL };
+
+FIXTURE_SETUP(ptr)
+{
+	int probe;
+
+	self->dev = dev_open();
+	ASSERT_GE(self->dev, 0);
+	self->ch = kc_create(2, 4);
+	ASSERT_GE(self->ch, 0);
+	ASSERT_EQ(0, kc_send_u32(self->ch, 5, 0));
+	snprintf(self->name, sizeof(self->name), "kc-badinput-ptr-%d", getpid());
+	if (variant->null)
+		self->bad = NULL;
+	else if (variant->addr)
+		self->bad = (void *)variant->addr;
+	else
+		self->bad = unmapped_page();
+	ASSERT_TRUE(variant->null || self->bad);
+	probe = dup(self->dev);
+	ASSERT_GE(probe, 0);
+	self->next_fd = probe;
+	close(probe);
+}
+
+FIXTURE_TEARDOWN(ptr)
+{
+	uint32_t v = 0;
+
+	/* The buffered message is still the one sent, intact. */
+	EXPECT_EQ(1, kc_recv_u32(self->ch, &v, 0));
+	EXPECT_EQ(5, v);
+	close(self->ch);
+	close(self->dev);
+}
+
+static void ptr_expect_unchanged(struct __test_metadata *_metadata,
+				 FIXTURE_DATA(ptr) *self, const char *what)
+{
+	int probe = dup(self->dev);
+
+	EXPECT_EQ(self->next_fd, probe) TH_LOG("%s: an fd was installed", what);
+	close(probe);
+	EXPECT_EQ(1, KC_INFO(self->ch, len)) TH_LOG("%s", what);
+	EXPECT_EQ(1, KC_INFO(self->ch, sent)) TH_LOG("%s", what);
+	EXPECT_EQ(0, KC_INFO(self->ch, received)) TH_LOG("%s", what);
+	EXPECT_EQ(0, sz_name_exists(self->dev, self->name)) TH_LOG("%s", what);
+}
+
+#define PTR_EFAULT(call, what)						\
+	do {								\
+		errno = 0;						\
+		EXPECT_EQ(-1, (call)) TH_LOG("%s succeeded", what);	\
+		EXPECT_EQ(EFAULT, errno) TH_LOG("%s", what);		\
+		ptr_expect_unchanged(_metadata, self, what);		\
+	} while (0)
+
+TEST_F(ptr, struct_pointer_efault)
+{
+	static const struct { unsigned long cmd; bool on_dev; const char *what; } c[] = {
+		{ CHAN_IOC_CREATE, true, "CREATE" },
+		{ CHAN_IOC_OPEN, true, "OPEN" },
+		{ CHAN_IOC_UNLINK, true, "UNLINK" },
+		{ CHAN_IOC_SELECT, true, "SELECT on /dev/chan" },
+		{ CHAN_IOC_SEND, false, "SEND" },
+		{ CHAN_IOC_RECV, false, "RECV" },
+		{ CHAN_IOC_INFO, false, "INFO" },
+		{ CHAN_IOC_DUP, false, "DUP" },
+		{ CHAN_IOC_SELECT, false, "SELECT" },
+		{ CHAN_IOC_SEND_BATCH, false, "SEND_BATCH" },
+		{ CHAN_IOC_RECV_BATCH, false, "RECV_BATCH" },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(c) / sizeof(c[0]); i++)
+		PTR_EFAULT(ioctl(c[i].on_dev ? self->dev : self->ch, c[i].cmd,
+				 self->bad), c[i].what);
+}
+
+TEST_F(ptr, message_buffer_efault)
+{
+	struct chan_msg m;
+	uint32_t buf[1];
+
+	kc_msg_init(&m, self->bad, 4, 0);
+	PTR_EFAULT(ioctl(self->ch, CHAN_IOC_SEND, &m), "SEND buf");
+	kc_msg_init(&m, self->bad, 4, 0);
+	PTR_EFAULT(ioctl(self->ch, CHAN_IOC_RECV, &m), "RECV buf");
+	PTR_EFAULT(write(self->ch, self->bad, 4), "write()");
+	PTR_EFAULT(read(self->ch, self->bad, sizeof(buf)), "read()");
+}
+
+TEST_F(ptr, select_pointers_efault)
+{
+	struct chan_case cs = { .fd = self->ch, .len = 4 };
+	struct chan_select sel = {
+		.size = sizeof(sel), .cases = (uintptr_t)self->bad, .ncases = 1,
+	};
+
+	PTR_EFAULT(ioctl(self->ch, CHAN_IOC_SELECT, &sel), "SELECT cases");
+	sel.cases = (uintptr_t)&cs;
+	cs.op = CHAN_OP_SEND;
+	cs.buf = (uintptr_t)self->bad;
+	PTR_EFAULT(ioctl(self->ch, CHAN_IOC_SELECT, &sel), "SELECT send buf");
+	cs.op = CHAN_OP_RECV;
+	PTR_EFAULT(ioctl(self->ch, CHAN_IOC_SELECT, &sel), "SELECT recv buf");
+}
+
+TEST_F(ptr, batch_pointers_efault)
+{
+	struct chan_iovec iov = { .buf = (uintptr_t)self->bad, .len = 4 };
+	struct chan_batch b = {
+		.size = sizeof(b), .msgs = (uintptr_t)self->bad, .n = 1,
+	};
+
+	PTR_EFAULT(ioctl(self->ch, CHAN_IOC_SEND_BATCH, &b), "SEND_BATCH msgs");
+	PTR_EFAULT(ioctl(self->ch, CHAN_IOC_RECV_BATCH, &b), "RECV_BATCH msgs");
+	b.msgs = (uintptr_t)&iov;
+	PTR_EFAULT(ioctl(self->ch, CHAN_IOC_SEND_BATCH, &b), "SEND_BATCH buf");
+	PTR_EFAULT(ioctl(self->ch, CHAN_IOC_RECV_BATCH, &b), "RECV_BATCH buf");
+}
+
+TEST_F(ptr, name_pointer_efault)
+{
+	struct chan_create c = {
+		.size = sizeof(c), .capacity = 1, .msg_size = 4,
+		.name = (uintptr_t)self->bad, .mode = 0600,
+	};
+	struct chan_open o = {
+		.size = sizeof(o), .oflag = O_RDWR | O_CREAT,
+		.name = (uintptr_t)self->bad, .mode = 0600,
+		.capacity = 1, .msg_size = 4,
+	};
+	struct chan_unlink u = { .size = sizeof(u), .name = (uintptr_t)self->bad };
+
+	/* A NULL name asks for an anonymous channel: not a bad pointer. */
+	if (!variant->null)
+		PTR_EFAULT(ioctl(self->dev, CHAN_IOC_CREATE, &c), "CREATE name");
+	PTR_EFAULT(ioctl(self->dev, CHAN_IOC_OPEN, &o), "OPEN name");
+	PTR_EFAULT(ioctl(self->dev, CHAN_IOC_UNLINK, &u), "UNLINK name");
 }
 
 /* ---- timeouts ------------------------------------------------------------------ */

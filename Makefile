@@ -7,6 +7,7 @@
 #   make check        all of that, then the selftests in a VM (KTAP);
 #                     last line: "N passed, N failed"
 #   make check-debug  the same under the debug kernel (KASAN, lockdep, ...)
+#   make check-all    check, then check-debug, one summary (what CI runs)
 #   make demo         build, boot a VM, run examples/demo
 #   make bench        build, then the benchmarks (make -C bench run)
 #   make checkpatch   scripts/checkpatch.pl on the module and uapi header
@@ -33,7 +34,7 @@ KCHAN_CACHE ?= $(HOME)/.cache/kchan
 CC ?= cc
 DEMO_CFLAGS := -std=c11 -O2 -g -Wall -Wextra -Werror -Iuapi
 
-.PHONY: all deps module userlib selftests examples tools demo check check-debug \
+.PHONY: all deps module userlib selftests examples tools demo check check-debug check-all \
 	checkpatch sparse clean help module-debug bench
 
 all: module userlib selftests examples examples/demo tools
@@ -70,7 +71,7 @@ demo: module examples/demo
 # which neither make nor the shell report, instead of printing its
 # "*** [check] Error 1" after it.
 define run_check
-	@KSFT_SRC=$(KSFT_SRC) scripts/check $(1); rc=$$?; \
+	@KSFT_SRC=$(KSFT_SRC) scripts/$(or $(2),check) $(1); rc=$$?; \
 	if [ $$rc -ne 0 ] && [ "$(MAKELEVEL)" = 0 ]; then kill -PIPE $$PPID; sleep 1; fi; \
 	exit $$rc
 endef
@@ -84,6 +85,9 @@ bench: module userlib
 
 check-debug: all
 	$(call run_check,--debug-kernel)
+
+check-all: all
+	$(call run_check,,check-all)
 
 # chan.ko for another kernel tree (the debug kernel), built in a copy of
 # the sources outside the clone so ./chan.ko is left alone. Prints the
@@ -123,4 +127,4 @@ clean:
 	rm -f examples/demo
 
 help:
-	@sed -n '3,21s/^# \{0,1\}//p' Makefile
+	@sed -n '3,22s/^# \{0,1\}//p' Makefile

@@ -504,33 +504,6 @@ TEST(sigkill_blocked_receiver_loses_nothing)
 	close(fd);
 }
 
-/* Wait until a process is stopped (state T). 0 or -ETIMEDOUT. */
-static int wait_stopped(pid_t pid)
-{
-	int64_t end = kc_now_ns() + (int64_t)KC_WAIT_MS * 1000000;
-	char path[64], buf[512], *p;
-	ssize_t n;
-	int fd;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	for (;;) {
-		fd = open(path, O_RDONLY);
-		if (fd < 0)
-			return -errno;
-		n = read(fd, buf, sizeof(buf) - 1);
-		close(fd);
-		if (n > 0) {
-			buf[n] = 0;
-			p = strrchr(buf, ')');
-			if (p && p[1] == ' ' && p[2] == 'T')
-				return 0;
-		}
-		if (kc_now_ns() > end)
-			return -ETIMEDOUT;
-		usleep(500);
-	}
-}
-
 /*
  * SIGSTOP/SIGCONT (no handler) must be invisible: the blocked call resumes
  * and completes, it never fails EINTR. Both plain and timed waits.
@@ -557,7 +530,7 @@ static void stop_continue(struct __test_metadata *_metadata, int send,
 		ASSERT_EQ(0, KC_WAIT(fd, recv_waiters, 1));
 	}
 	ASSERT_EQ(0, kill(pid, SIGSTOP));
-	ASSERT_EQ(0, wait_stopped(pid));
+	ASSERT_EQ(0, kc_wait_state(pid, 'T'));
 	ASSERT_EQ(0, kill(pid, SIGCONT));
 	/* Parked again after the restart. */
 	ASSERT_EQ(0, kc_wait_sleeping(pid));

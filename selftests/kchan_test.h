@@ -344,8 +344,11 @@ static inline int kc_sigaction(int sig, void (*fn)(int), int restart)
 	return sigaction(sig, &sa, NULL);
 }
 
-/* Wait until a process is asleep (state S) in the kernel. 0 or -ETIMEDOUT. */
-static inline int kc_wait_sleeping(pid_t pid)
+/*
+ * Wait until a process is in the given /proc/PID/stat state ('S' asleep in
+ * the kernel, 'T' stopped). 0 or -ETIMEDOUT (-errno if it is gone).
+ */
+static inline int kc_wait_state(pid_t pid, char state)
 {
 	int64_t end = kc_now_ns() + (int64_t)KC_WAIT_MS * 1000000;
 	char path[64], buf[512], *p;
@@ -362,13 +365,18 @@ static inline int kc_wait_sleeping(pid_t pid)
 		if (n > 0) {
 			buf[n] = 0;
 			p = strrchr(buf, ')');
-			if (p && p[1] == ' ' && p[2] == 'S')
+			if (p && p[1] == ' ' && p[2] == state)
 				return 0;
 		}
 		if (kc_now_ns() > end)
 			return -ETIMEDOUT;
 		usleep(500);
 	}
+}
+
+static inline int kc_wait_sleeping(pid_t pid)
+{
+	return kc_wait_state(pid, 'S');
 }
 
 #endif /* KCHAN_TEST_H */

@@ -1783,4 +1783,161 @@ TEST_F_TIMEOUT(install, destdir_pkg_config, 600)
 	EXPECT_EQ(0, WEXITSTATUS(st));
 }
 
+/* ---- handles and descriptors (libchan 1.1) ---- */
+
+TEST(dup_fewer_rights)
+{
+	int ch, tx, rx, again;
+	char buf[4];
+	bool ok;
+
+	ASSERT_OK(ch = chan_make(4, 2, 0));
+	ASSERT_OK(tx = chan_dup(ch, CHAN_RIGHT_SEND, CHAN_CLOEXEC));
+	ASSERT_OK(rx = chan_dup(ch, CHAN_RIGHT_RECV, CHAN_NONBLOCK));
+	EXPECT_NE(0, fd_cloexec(tx));
+	EXPECT_EQ(0, fd_cloexec(rx));
+	EXPECT_NE(0, fd_flags(rx) & O_NONBLOCK);
+	EXPECT_ERR(EBADF, chan_recv(tx, buf, sizeof(buf), &ok));
+	EXPECT_ERR(EBADF, chan_send(rx, "x", 1));
+	/* a right the handle lacks cannot be regained */
+	EXPECT_ERR(EBADF, chan_dup(rx, CHAN_RIGHT_BOTH, 0));
+	EXPECT_ERR(EBADF, chan_dup(tx, CHAN_RIGHT_RECV, 0));
+	EXPECT_ERR(EINVAL, chan_dup(ch, 0, 0));
+	EXPECT_ERR(EINVAL, chan_dup(ch, CHAN_RIGHT_SEND, 1 << 20));
+	EXPECT_ERR(EBADF, chan_dup(-1, CHAN_RIGHT_SEND, 0));
+	ASSERT_OK(again = chan_dup(tx, CHAN_RIGHT_SEND, 0));
+	ASSERT_EQ(0, chan_send(again, "dup", 3));
+	ASSERT_EQ(3, chan_recv(rx, buf, sizeof(buf), &ok));
+	EXPECT_TRUE(ok);
+	EXPECT_EQ(0, memcmp(buf, "dup", 3));
+	close(again);
+	close(tx);
+	close(rx);
+	close(ch);
+}
+
+/* Closing the original leaves the send-only dup able to close the channel. */
+TEST(dup_handles_count_for_crash_safety)
+{
+	int ch, tx, rx;
+	char buf[4];
+	bool ok = true;
+
+	ASSERT_OK(ch = chan_make(4, 1, 0));
+	ASSERT_OK(tx = chan_dup(ch, CHAN_RIGHT_SEND, 0));
+	ASSERT_OK(rx = chan_dup(ch, CHAN_RIGHT_RECV, 0));
+	close(ch);
+	ASSERT_EQ(0, chan_send(tx, "a", 1));
+	close(tx);	/* the last sender: the channel closes */
+	ASSERT_EQ(1, chan_recv(rx, buf, sizeof(buf), &ok));
+	EXPECT_TRUE(ok);
+	ASSERT_EQ(0, chan_recv(rx, buf, sizeof(buf), &ok));
+	EXPECT_FALSE(ok);
+	close(rx);
+}
+
+TEST(send_fd_across_fork)
+{
+	int ch, p[2], status;
+	pid_t pid;
+
+	ASSERT_OK(ch = chan_make(8, 1, CHAN_FDPASS));
+	pid = child();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		char msg[8], data[8];
+		int fd = -2;
+		bool ok = false;
+		ssize_t n = chan_recv_fd(ch, msg, sizeof(msg), &ok, &fd,
+					 CHAN_CLOEXEC, -1);
+
+		if (n != 5 || !ok || memcmp(msg, "pipe!", 5) || fd < 0)
+			_exit(1);
+		if (!(fcntl(fd, F_GETFD) & FD_CLOEXEC))
+			_exit(2);
+		if (read(fd, data, sizeof(data)) != 5 || memcmp(data, "hello", 5))
+			_exit(3);
+		_exit(0);
+	}
+	ASSERT_EQ(0, pipe(p));
+	ASSERT_EQ(5, write(p[1], "hello", 5));
+	ASSERT_EQ(0, chan_send_fd(ch, "pipe!", 5, p[0], -1));
+	/* the sender's descriptor stays open */
+	EXPECT_LE(0, fcntl(p[0], F_GETFD));
+	status = reap(pid);
+	EXPECT_EQ(0, status);
+	close(p[0]);
+	close(p[1]);
+	close(ch);
+}
+
+TEST(recv_fd_without_cloexec_and_none_sent)
+{
+	int ch, fd = -2, ev;
+	char buf[4];
+	bool ok = false;
+
+	ASSERT_OK(ch = chan_make(4, 2, CHAN_FDPASS));
+	ASSERT_OK(ev = open("/dev/null", O_RDONLY));
+	ASSERT_EQ(0, chan_send_fd(ch, "fd", 2, ev, 0));
+	ASSERT_EQ(0, chan_send_fd(ch, "no", 2, -1, 0));
+	ASSERT_EQ(2, chan_recv_fd(ch, buf, sizeof(buf), &ok, &fd, 0, 0));
+	EXPECT_TRUE(ok);
+	ASSERT_LE(0, fd);
+	EXPECT_NE(ev, fd);
+	EXPECT_EQ(0, fd_cloexec(fd));
+	close(fd);
+	fd = -2;
+	ASSERT_EQ(2, chan_recv_fd(ch, buf, sizeof(buf), &ok, &fd, 0, 0));
+	EXPECT_EQ(-1, fd);
+	EXPECT_EQ(0, memcmp(buf, "no", 2));
+	ASSERT_EQ(0, chan_close(ch));
+	fd = -2;
+	ASSERT_EQ(0, chan_recv_fd(ch, buf, sizeof(buf), &ok, &fd, 0, 0));
+	EXPECT_FALSE(ok);
+	EXPECT_EQ(-1, fd);
+	close(ev);
+	close(ch);
+}
+
+TEST(send_fd_errors)
+{
+	int plain, fdpass, other, ev;
+	char buf[4];
+	bool ok;
+	int fd;
+
+	ASSERT_OK(plain = chan_make(4, 1, 0));
+	ASSERT_OK(fdpass = chan_make(4, 1, CHAN_FDPASS));
+	ASSERT_OK(other = chan_make(4, 1, CHAN_FDPASS));
+	ASSERT_OK(ev = open("/dev/null", O_RDONLY));
+	/* no CHAN_FDPASS: no descriptor may ride along, but -1 is fine */
+	EXPECT_ERR(EINVAL, chan_send_fd(plain, "x", 1, ev, 0));
+	EXPECT_EQ(0, chan_send_fd(plain, "x", 1, -1, 0));
+	/* a closed descriptor */
+	EXPECT_ERR(EBADF, chan_send_fd(fdpass, "x", 1, 1000, 0));
+	/* files that can carry files do not travel */
+	EXPECT_ERR(EINVAL, chan_send_fd(fdpass, "x", 1, other, 0));
+	EXPECT_ERR(EINVAL, chan_send_fd(fdpass, "x", 1, fdpass, 0));
+	EXPECT_EQ(0, chan_len(fdpass));
+	/* full, timeout 0 */
+	ASSERT_EQ(0, chan_send_fd(fdpass, "x", 1, ev, 0));
+	EXPECT_ERR(EAGAIN, chan_send_fd(fdpass, "y", 1, ev, 0));
+	EXPECT_ERR(ETIMEDOUT, chan_send_fd(fdpass, "y", 1, ev, MS(5)));
+	/* bad flags are refused before anything is taken */
+	EXPECT_ERR(EINVAL, chan_recv_fd(fdpass, buf, sizeof(buf), &ok, &fd,
+					CHAN_NONBLOCK, 0));
+	EXPECT_EQ(1, chan_len(fdpass));
+	/* NULL fd: the descriptor is dropped, the message delivered */
+	ASSERT_EQ(1, chan_recv_fd(fdpass, buf, sizeof(buf), &ok, NULL, 0, 0));
+	EXPECT_TRUE(ok);
+	EXPECT_ERR(EAGAIN, chan_recv_fd(fdpass, buf, sizeof(buf), &ok, &fd, 0, 0));
+	EXPECT_ERR(ETIMEDOUT, chan_recv_fd(fdpass, buf, sizeof(buf), &ok, &fd,
+					   0, MS(5)));
+	close(ev);
+	close(other);
+	close(fdpass);
+	close(plain);
+}
+
 TEST_HARNESS_MAIN

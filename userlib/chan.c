@@ -68,17 +68,6 @@ API int chan_make(size_t msg_size, unsigned capacity, int flags)
 	return fd;
 }
 
-static int dup_rights(int ch, unsigned rights, int flags)
-{
-	struct chan_dup d;
-
-	memset(&d, 0, sizeof(d));
-	d.size = sizeof(d);
-	d.rights = rights;
-	d.flags = (__u32)flags;
-	return ioctl(ch, CHAN_IOC_DUP, &d);
-}
-
 API int chan_pipe(int fds[2], size_t msg_size, unsigned capacity, int flags)
 {
 	int both, r, s;
@@ -90,12 +79,12 @@ API int chan_pipe(int fds[2], size_t msg_size, unsigned capacity, int flags)
 	both = chan_make(msg_size, capacity, flags | (int)CHAN_CLOEXEC);
 	if (both < 0)
 		return -1;
-	r = dup_rights(both, CHAN_RIGHT_RECV, fdflags);
+	r = chan_dup(both, CHAN_RIGHT_RECV, fdflags);
 	if (r < 0) {
 		close_keep_errno(both);
 		return -1;
 	}
-	s = dup_rights(both, CHAN_RIGHT_SEND, fdflags);
+	s = chan_dup(both, CHAN_RIGHT_SEND, fdflags);
 	if (s < 0) {
 		close_keep_errno(r);
 		close_keep_errno(both);

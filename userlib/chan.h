@@ -40,7 +40,7 @@ extern "C" {
 #endif
 
 #define LIBCHAN_VERSION_MAJOR	1
-#define LIBCHAN_VERSION_MINOR	0
+#define LIBCHAN_VERSION_MINOR	1
 
 /* flags for chan_make() and chan_pipe(): CHAN_CLOEXEC, CHAN_NONBLOCK (and
  * CHAN_FDPASS), from <linux/chan.h>. */
@@ -67,6 +67,19 @@ int	chan_close(int ch);
 int	chan_len(int ch);
 int	chan_cap(int ch);
 int	chan_info(int ch, struct chan_info *info);
+
+/* Handles and descriptors (since 1.1) */
+
+/* A new descriptor for the channel with the same or fewer rights
+ * (CHAN_RIGHT_SEND, CHAN_RIGHT_RECV); flags: CHAN_CLOEXEC, CHAN_NONBLOCK. */
+int	chan_dup(int ch, unsigned rights, int flags);
+/* On a CHAN_FDPASS channel: send fd along with the message (-1: none). */
+int	chan_send_fd(int ch, const void *msg, size_t len, int fd,
+		     int64_t timeout_ns);
+/* ... and receive it: *fd is the new descriptor or -1; flags: CHAN_CLOEXEC
+ * sets FD_CLOEXEC on it. */
+ssize_t	chan_recv_fd(int ch, void *buf, size_t size, bool *ok, int *fd,
+		     int flags, int64_t timeout_ns);
 
 /* select */
 enum { CHAN_SEND = 1, CHAN_RECV = 2 };

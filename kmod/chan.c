@@ -25,7 +25,9 @@
  * always ends.
  *
  * Lock order: ch->lock -> sel->state (address order) -> scheduler locks of
- * a woken task. ch->poll_wq.lock is taken only after ch->lock is dropped.
+ * a woken task, and ch->lock -> ch->poll_wq.lock (poll wakeups are issued
+ * under ch->lock, see chan_poll_wake(); epoll's and poll's wake callbacks
+ * take no channel lock).
  * The module-wide locks come first: chan_names_mutex (names.c) ->
  * chan_list_lock (proc.c) -> ch->lock. chan_free() may run under the first.
  *
@@ -147,10 +149,20 @@ struct chan *chan_from_file(struct file *file)
  * Wake poll and epoll waiters after a change of readiness. @key says what
  * may have become ready, so that an edge-triggered watcher of the other
  * side sees no event: see chan_poll_key().
+ *
+ * Called under ch->lock, in the same critical section as the change: a
+ * change is never visible (to chan_poll(), CHAN_IOC_INFO) before its wakeup
+ * is issued. That also makes wq_has_sleeper()'s barrier unnecessary: a
+ * poller queues itself on poll_wq before it takes ch->lock to look at the
+ * state (chan_poll()), so either its look comes after this critical section
+ * and sees the change, or its queueing came before and the plain list check
+ * below sees it.
  */
 void chan_poll_wake(struct chan *ch, __poll_t key)
 {
-	if (wq_has_sleeper(&ch->poll_wq))
+	lockdep_assert_held(&ch->lock);
+	/* ch->lock orders this against chan_poll(): see above */
+	if (waitqueue_active(&ch->poll_wq))
 		wake_up_poll(&ch->poll_wq, key);
 }
 
@@ -553,12 +565,15 @@ static int chan_do(struct chan *ch, struct chan_waiter *w, struct chan_xfer *x)
 
 	spin_lock(&ch->lock);
 	t = chan_try_locked(ch, w);
-	if (t == CHAN_TRY_BLOCK && !x->nonblock)
+	if (t == CHAN_TRY_BLOCK) {
+		if (x->nonblock) {
+			spin_unlock(&ch->lock);
+			return -EAGAIN;
+		}
 		chan_enqueue_locked(ch, w);
-	spin_unlock(&ch->lock);
-	if (t == CHAN_TRY_BLOCK && x->nonblock)
-		return -EAGAIN;
+	}
 	chan_poll_wake(ch, chan_poll_key(w->op));
+	spin_unlock(&ch->lock);
 	if (t == CHAN_TRY_DONE)
 		return 0;
 	ret = chan_sel_wait(w->sel, x->deadline, x->timed);
@@ -651,8 +666,6 @@ int chan_probe_writable(void __user *ubuf, size_t len)
  */
 void chan_putback(struct chan *ch, struct chan_waiter *w)
 {
-	bool back = false;
-
 	spin_lock(&ch->lock);
 	if (ch->count < ch->capacity) {
 		ch->head = ch->head ? ch->head - 1 : ch->capacity - 1;
@@ -665,13 +678,11 @@ void chan_putback(struct chan *ch, struct chan_waiter *w)
 		w->file = NULL;
 		ch->count++;
 		ch->received--;
-		back = true;
+		chan_poll_wake(ch, EPOLLIN | EPOLLRDNORM);
 	} else {
 		ch->dropped++;
 	}
 	spin_unlock(&ch->lock);
-	if (back)
-		chan_poll_wake(ch, EPOLLIN | EPOLLRDNORM);
 }
 
 static int chan_recv(struct chan *ch, struct chan_xfer *x)
@@ -842,13 +853,13 @@ static long chan_ioctl_close(struct file *file)
 	if (!chan_can_send(file))
 		return -EBADF;
 	spin_lock(&ch->lock);
-	if (ch->closed)
+	if (ch->closed) {
 		ret = -EALREADY;
-	else
+	} else {
 		chan_close_locked(ch);
-	spin_unlock(&ch->lock);
-	if (!ret)
 		chan_poll_wake(ch, CHAN_POLL_ALL);
+	}
+	spin_unlock(&ch->lock);
 	return ret;
 }
 
@@ -1053,8 +1064,8 @@ static int chan_release(struct inode *inode, struct file *file)
 		chan_close_locked(ch);
 	if (chan_can_recv(file) && !--ch->recv_handles)
 		chan_fail_senders_locked(ch);
-	spin_unlock(&ch->lock);
 	chan_poll_wake(ch, CHAN_POLL_ALL);
+	spin_unlock(&ch->lock);
 	chan_put(ch);
 	return 0;
 }

@@ -115,9 +115,9 @@ static bool chan_select_visit(struct chan_select_case *cases, const u32 *order,
 		t = chan_try_locked(w->ch, w);
 		if (t == CHAN_TRY_BLOCK && park)
 			chan_enqueue_locked(w->ch, w);
-		spin_unlock(&w->ch->lock);
 		if (t != CHAN_TRY_BLOCK || park)
 			chan_poll_wake(w->ch, chan_poll_key(w->op));
+		spin_unlock(&w->ch->lock);
 		if (t != CHAN_TRY_BLOCK)
 			return true;
 	}

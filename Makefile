@@ -15,6 +15,20 @@
 #   make W=1 / C=1    passed through to the module build
 #   make clean
 #
+#   make install      libchan (.so, .a, chan.h, linux/chan.h, libchan.pc),
+#                     man pages (3, 7), chanctl; the module's sources and
+#                     dkms.conf in /usr/src/kchan-VERSION; the udev rule.
+#                     Only copies (builds libchan and chanctl if needed,
+#                     never the module). PREFIX=/usr/local, DESTDIR honoured;
+#                     /usr/src and UDEVRULESDIR=/lib/udev/rules.d are where
+#                     dkms and udev look, whatever PREFIX is
+#   make uninstall    removes what install put there (and, with no
+#                     DESTDIR, kchan/VERSION from dkms if it was added)
+#   make dkms-install install, then dkms add, build and install for
+#                     KVER (default: the running kernel); no DESTDIR
+#   make dkms-uninstall  dkms remove kchan/VERSION --all
+#   make version      kchan's version (PACKAGE_VERSION in dkms.conf)
+#
 # KDIR (kernel headers) defaults to the newest Debian kernel in /boot that
 # has headers (scripts/deps kdir); KSFT_SRC to the extracted kselftest tree
 # (scripts/deps src). Both are computed on first use, after the deps check
@@ -35,7 +49,8 @@ CC ?= cc
 DEMO_CFLAGS := -std=c11 -O2 -g -Wall -Wextra -Werror -Iuapi
 
 .PHONY: all deps module userlib selftests examples tools demo check check-debug check-all \
-	checkpatch sparse clean help module-debug bench
+	checkpatch sparse clean help module-debug bench \
+	install uninstall dkms-install dkms-uninstall version
 
 all: module userlib selftests examples examples/demo tools
 
@@ -103,6 +118,64 @@ module-debug:
 	$(MAKE) -C '$(DEBUG_KDIR)' M="$$d" modules >&2; \
 	echo "$$d/chan.ko"
 
+# Installing. kchan's version is written once, in dkms.conf.
+KCHAN_VERSION := $(shell sed -n 's/^PACKAGE_VERSION="\(.*\)"$$/\1/p' dkms.conf)
+PREFIX ?= /usr/local
+DESTDIR ?=
+INSTALL ?= install
+DKMS_SRCDIR ?= /usr/src/kchan-$(KCHAN_VERSION)
+UDEVRULESDIR ?= /lib/udev/rules.d
+UDEV_RULES := udev/60-kchan.rules
+# What dkms needs to build chan.ko with the top-level Kbuild.
+MODULE_SRCS := dkms.conf Kbuild $(sort $(wildcard kmod/*.c kmod/*.h)) uapi/linux/chan.h
+SUBMAKE_INSTALL = PREFIX='$(PREFIX)' DESTDIR='$(DESTDIR)'
+DKMS_K = $(if $(KVER),-k $(KVER))
+
+version:
+	@echo $(KCHAN_VERSION)
+
+install:
+	@test -n "$(KCHAN_VERSION)" || { echo "make install: no PACKAGE_VERSION in dkms.conf" >&2; exit 1; }
+	$(MAKE) -C userlib install $(SUBMAKE_INSTALL)
+	$(MAKE) -C tools install $(SUBMAKE_INSTALL)
+	$(INSTALL) -d $(sort $(dir $(addprefix $(DESTDIR)$(DKMS_SRCDIR)/,$(MODULE_SRCS))))
+	@set -e; for f in $(MODULE_SRCS); do \
+		echo "$(INSTALL) -m 0644 $$f $(DESTDIR)$(DKMS_SRCDIR)/$$f"; \
+		$(INSTALL) -m 0644 $$f '$(DESTDIR)$(DKMS_SRCDIR)'/$$f; \
+	done
+	$(INSTALL) -d $(DESTDIR)$(UDEVRULESDIR)
+	$(INSTALL) -m 0644 $(UDEV_RULES) $(DESTDIR)$(UDEVRULESDIR)/
+	@if [ -z "$(DESTDIR)" ] && [ -S /run/udev/control ] && command -v udevadm >/dev/null; then \
+		udevadm control --reload || true; fi
+
+uninstall:
+	@if [ -z "$(DESTDIR)" ] && command -v dkms >/dev/null && \
+	    [ -n "$$(dkms status kchan/$(KCHAN_VERSION) 2>/dev/null)" ]; then \
+		echo "dkms remove kchan/$(KCHAN_VERSION) --all"; \
+		dkms remove kchan/$(KCHAN_VERSION) --all; fi
+	$(MAKE) -C userlib uninstall $(SUBMAKE_INSTALL)
+	$(MAKE) -C tools uninstall $(SUBMAKE_INSTALL)
+	rm -f $(addprefix $(DESTDIR)$(DKMS_SRCDIR)/,$(MODULE_SRCS))
+	-rmdir $(DESTDIR)$(DKMS_SRCDIR)/kmod $(DESTDIR)$(DKMS_SRCDIR)/uapi/linux \
+		$(DESTDIR)$(DKMS_SRCDIR)/uapi $(DESTDIR)$(DKMS_SRCDIR) 2>/dev/null || true
+	rm -f $(addprefix $(DESTDIR)$(UDEVRULESDIR)/,$(notdir $(UDEV_RULES)))
+
+# dkms itself only on the live system: it builds for and installs into
+# /lib/modules/KVER, which a DESTDIR cannot stand for.
+dkms-install: install
+	@test -z "$(DESTDIR)" || { echo "make dkms-install: not with DESTDIR (use make install)" >&2; exit 1; }
+	@command -v dkms >/dev/null || { echo "make dkms-install: dkms not found (apt-get install dkms)" >&2; exit 1; }
+	@if [ -z "$$(dkms status kchan/$(KCHAN_VERSION) 2>/dev/null)" ]; then \
+		echo "dkms add kchan/$(KCHAN_VERSION)"; dkms add kchan/$(KCHAN_VERSION); fi
+	dkms build kchan/$(KCHAN_VERSION) $(DKMS_K)
+	dkms install kchan/$(KCHAN_VERSION) $(DKMS_K)
+
+dkms-uninstall:
+	@command -v dkms >/dev/null || { echo "make dkms-uninstall: dkms not found" >&2; exit 1; }
+	@if [ -n "$$(dkms status kchan/$(KCHAN_VERSION) 2>/dev/null)" ]; then \
+		echo "dkms remove kchan/$(KCHAN_VERSION) --all"; \
+		dkms remove kchan/$(KCHAN_VERSION) --all; fi
+
 # uapi headers cannot use BIT(), and each struct there is followed by its
 # *_SIZE_VER0 define on purpose.
 checkpatch: deps
@@ -127,4 +200,4 @@ clean:
 	rm -f examples/demo
 
 help:
-	@sed -n '3,22s/^# \{0,1\}//p' Makefile
+	@sed -n '3,/chance to install them/s/^# \{0,1\}//p' Makefile

@@ -42,6 +42,7 @@
 #include <linux/anon_inodes.h>
 #include <linux/file.h>
 #include <linux/hrtimer.h>
+#include <linux/instrumented.h>
 #include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/poll.h>
@@ -58,6 +59,37 @@
 
 /* Messages up to this size are staged on the kernel stack. */
 #define CHAN_STACK_BYTES	64
+
+/*
+ * User copies to and from a bounded kernel buffer (the on-stack staging
+ * buffer, @len <= CHAN_STACK_BYTES checked by the caller): what hardened
+ * usercopy's walk of the stack frame would prove on every message is already
+ * known, so copy with access_ok() + raw_copy_*_user(). Returns 0 or -EFAULT.
+ */
+static __always_inline int chan_copy_in_small(void *dst,
+					      const void __user *src,
+					      size_t len)
+{
+	unsigned long left;
+
+	might_fault();
+	if (unlikely(!access_ok(src, len)))
+		return -EFAULT;
+	instrument_copy_from_user_before(dst, src, len);
+	left = raw_copy_from_user(dst, src, len);
+	instrument_copy_from_user_after(dst, src, len, left);
+	return left ? -EFAULT : 0;
+}
+
+static __always_inline int chan_copy_out_small(void __user *dst,
+					       const void *src, size_t len)
+{
+	might_fault();
+	if (unlikely(!access_ok(dst, len)))
+		return -EFAULT;
+	instrument_copy_to_user(dst, src, len);
+	return raw_copy_to_user(dst, src, len) ? -EFAULT : 0;
+}
 
 #define CHAN_POLL_ALL	(EPOLLIN | EPOLLRDNORM | EPOLLOUT | EPOLLWRNORM | \
 			 EPOLLHUP | EPOLLERR)
@@ -583,7 +615,7 @@ static int chan_do(struct chan *ch, struct chan_waiter *w, struct chan_xfer *x)
 
 static int chan_send(struct chan *ch, struct chan_xfer *x)
 {
-	u8 stack_buf[CHAN_STACK_BYTES];
+	u8 stack_buf[CHAN_STACK_BYTES] __uninitialized;
 	struct chan_sel sel = {
 		.state = ATOMIC_INIT(CHAN_SEL_WAITING),
 		.task = current,
@@ -607,7 +639,8 @@ static int chan_send(struct chan *ch, struct chan_xfer *x)
 			return -ENOMEM;
 	}
 	ret = -EFAULT;
-	if (copy_from_user(w.buf, x->ubuf, x->ulen))
+	if (w.buf == stack_buf ? chan_copy_in_small(w.buf, x->ubuf, x->ulen) :
+	    copy_from_user(w.buf, x->ubuf, x->ulen))
 		goto out;
 	if (x->fd != -1) {
 		ret = -EBADF;
@@ -687,7 +720,7 @@ void chan_putback(struct chan *ch, struct chan_waiter *w)
 
 static int chan_recv(struct chan *ch, struct chan_xfer *x)
 {
-	u8 stack_buf[CHAN_STACK_BYTES];
+	u8 stack_buf[CHAN_STACK_BYTES] __uninitialized;
 	struct chan_sel sel = {
 		.state = ATOMIC_INIT(CHAN_SEL_WAITING),
 		.task = current,
@@ -734,7 +767,9 @@ static int chan_recv(struct chan *ch, struct chan_xfer *x)
 		ret = 0;
 		break;
 	default:
-		if (copy_to_user(x->ubuf, w.buf, w.len)) {
+		if (w.buf == stack_buf ?
+		    chan_copy_out_small(x->ubuf, w.buf, w.len) :
+		    copy_to_user(x->ubuf, w.buf, w.len)) {
 			chan_putback(ch, &w);
 			ret = -EFAULT;
 			break;
@@ -802,6 +837,22 @@ int chan_restart_timed(ktime_t deadline, s64 __user *utimeout)
 	return -ERESTARTSYS;
 }
 
+/* A receive's results, in one user access block. */
+static int chan_msg_write_back(struct chan_msg __user *um, u64 len, bool ok,
+			       int fd)
+{
+	if (!user_access_begin(um, sizeof(*um)))
+		return -EFAULT;
+	unsafe_put_user(len, &um->len, efault);
+	unsafe_put_user(ok ? 1U : 0U, &um->ok, efault);
+	unsafe_put_user(fd, &um->fd, efault);
+	user_access_end();
+	return 0;
+efault:
+	user_access_end();
+	return -EFAULT;
+}
+
 static long chan_ioctl_msg(struct file *file, struct chan_msg __user *um,
 			   bool send)
 {
@@ -810,15 +861,28 @@ static long chan_ioctl_msg(struct file *file, struct chan_msg __user *um,
 	struct chan_msg m;
 	int ret;
 
-	ret = chan_copy_struct(&m, sizeof(m), um, CHAN_MSG_SIZE_VER0);
-	if (ret)
-		return ret;
+	/*
+	 * The common case, size == sizeof(m), in one constant-size copy (no
+	 * hardened-usercopy walk); anything else, a fault included, goes the
+	 * general way, which reads the size first and so reports a short
+	 * struct at the end of a mapping EINVAL, not EFAULT.
+	 */
+	if (unlikely(copy_from_user(&m, um, sizeof(m)) ||
+		     m.size != sizeof(m))) {
+		ret = chan_copy_struct(&m, sizeof(m), um, CHAN_MSG_SIZE_VER0);
+		if (ret)
+			return ret;
+	}
 	if (m.flags & ~CHAN_MSG_FD_CLOEXEC)
 		return -EINVAL;
 	if (send ? !chan_can_send(file) : !chan_can_recv(file))
 		return -EBADF;
-	/* Fail a read-only struct before anything moves. */
-	if (put_user(m.size, &um->size))
+	/*
+	 * recv writes len/ok/fd back: fail a read-only struct before a
+	 * message is taken. A send writes nothing back (but timeout_ns when
+	 * a timed wait is interrupted).
+	 */
+	if (!send && put_user(m.size, &um->size))
 		return -EFAULT;
 
 	x.ubuf = u64_to_user_ptr(m.buf);
@@ -833,12 +897,9 @@ static long chan_ioctl_msg(struct file *file, struct chan_msg __user *um,
 		x.want_fd = true;
 		x.cloexec = m.flags & CHAN_MSG_FD_CLOEXEC;
 		ret = chan_recv(ch, &x);
-		if (!ret || ret == -EMSGSIZE) {
-			if (put_user((u64)x.ulen, &um->len) ||
-			    put_user(x.ok ? 1U : 0U, &um->ok) ||
-			    put_user(x.fd, &um->fd))
-				return -EFAULT;
-		}
+		if ((!ret || ret == -EMSGSIZE) &&
+		    chan_msg_write_back(um, x.ulen, x.ok, x.fd))
+			return -EFAULT;
 	}
 	if (ret == -ERESTARTSYS && x.timed)
 		ret = chan_restart_timed(x.deadline, &um->timeout_ns);

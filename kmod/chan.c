@@ -42,7 +42,6 @@
 #include <linux/anon_inodes.h>
 #include <linux/file.h>
 #include <linux/hrtimer.h>
-#include <linux/instrumented.h>
 #include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/poll.h>
@@ -56,40 +55,6 @@
 
 #include "kchan.h"
 #include "trace.h"
-
-/* Messages up to this size are staged on the kernel stack. */
-#define CHAN_STACK_BYTES	64
-
-/*
- * User copies to and from a bounded kernel buffer (the on-stack staging
- * buffer, @len <= CHAN_STACK_BYTES checked by the caller): what hardened
- * usercopy's walk of the stack frame would prove on every message is already
- * known, so copy with access_ok() + raw_copy_*_user(). Returns 0 or -EFAULT.
- */
-static __always_inline int chan_copy_in_small(void *dst,
-					      const void __user *src,
-					      size_t len)
-{
-	unsigned long left;
-
-	might_fault();
-	if (unlikely(!access_ok(src, len)))
-		return -EFAULT;
-	instrument_copy_from_user_before(dst, src, len);
-	left = raw_copy_from_user(dst, src, len);
-	instrument_copy_from_user_after(dst, src, len, left);
-	return left ? -EFAULT : 0;
-}
-
-static __always_inline int chan_copy_out_small(void __user *dst,
-					       const void *src, size_t len)
-{
-	might_fault();
-	if (unlikely(!access_ok(dst, len)))
-		return -EFAULT;
-	instrument_copy_to_user(dst, src, len);
-	return raw_copy_to_user(dst, src, len) ? -EFAULT : 0;
-}
 
 #define CHAN_POLL_ALL	(EPOLLIN | EPOLLRDNORM | EPOLLOUT | EPOLLWRNORM | \
 			 EPOLLHUP | EPOLLERR)
@@ -170,11 +135,6 @@ void chan_put(struct chan *ch)
 {
 	if (refcount_dec_and_test(&ch->ref))
 		chan_free(ch);
-}
-
-struct chan *chan_from_file(struct file *file)
-{
-	return file->f_op == &chan_fops ? file->private_data : NULL;
 }
 
 /*
@@ -682,14 +642,18 @@ int chan_probe_writable(void __user *ubuf, size_t len)
 
 	if (!len)
 		return 0;
-	if (!access_ok(ubuf, len))
+	if (!user_access_begin(ubuf, len))
 		return -EFAULT;
-	while (p < end) {
-		if (get_user(c, p) || put_user(c, p))
-			return -EFAULT;
+	do {
+		unsafe_get_user(c, p, efault);
+		unsafe_put_user(c, p, efault);
 		p = (char __user *)PAGE_ALIGN((unsigned long)p + 1);
-	}
+	} while (p < end);
+	user_access_end();
 	return 0;
+efault:
+	user_access_end();
+	return -EFAULT;
 }
 
 /*
@@ -861,18 +825,9 @@ static long chan_ioctl_msg(struct file *file, struct chan_msg __user *um,
 	struct chan_msg m;
 	int ret;
 
-	/*
-	 * The common case, size == sizeof(m), in one constant-size copy (no
-	 * hardened-usercopy walk); anything else, a fault included, goes the
-	 * general way, which reads the size first and so reports a short
-	 * struct at the end of a mapping EINVAL, not EFAULT.
-	 */
-	if (unlikely(copy_from_user(&m, um, sizeof(m)) ||
-		     m.size != sizeof(m))) {
-		ret = chan_copy_struct(&m, sizeof(m), um, CHAN_MSG_SIZE_VER0);
-		if (ret)
-			return ret;
-	}
+	ret = chan_get_struct(&m, sizeof(m), um, CHAN_MSG_SIZE_VER0);
+	if (ret)
+		return ret;
 	if (m.flags & ~CHAN_MSG_FD_CLOEXEC)
 		return -EINVAL;
 	if (send ? !chan_can_send(file) : !chan_can_recv(file))

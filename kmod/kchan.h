@@ -17,6 +17,7 @@
 
 #include <linux/atomic.h>
 #include <linux/fs.h>
+#include <linux/instrumented.h>
 #include <linux/list.h>
 #include <linux/mutex.h>
 #include <linux/poll.h>
@@ -24,8 +25,11 @@
 #include <linux/sched.h>
 #include <linux/spinlock.h>
 #include <linux/types.h>
+#include <linux/uaccess.h>
 #include <linux/uidgid.h>
 #include <linux/wait.h>
+
+#include <linux/chan.h>
 
 /* Limits an admin can change (module parameters, see main.c). */
 extern unsigned int chan_max_msg_size;
@@ -138,6 +142,12 @@ struct chan {
 
 extern const struct file_operations chan_fops;
 
+/* The channel behind @file, or NULL when it is not a channel fd. */
+static inline struct chan *chan_from_file(struct file *file)
+{
+	return file->f_op == &chan_fops ? file->private_data : NULL;
+}
+
 static inline bool chan_can_send(const struct file *file)
 {
 	return file->f_mode & FMODE_WRITE;
@@ -148,15 +158,80 @@ static inline bool chan_can_recv(const struct file *file)
 	return file->f_mode & FMODE_READ;
 }
 
+/*
+ * Could @op complete on @ch right now? A lockless hint from fields written
+ * under ch->lock (aligned words, read once each); it may be stale or mix
+ * two moments, so a "yes" must be confirmed under the lock and a "no" never
+ * decides anything on its own.
+ */
+static inline bool chan_ready_hint(struct chan *ch, u8 op)
+{
+	if (op == CHAN_OP_RECV)
+		return READ_ONCE(ch->count) || READ_ONCE(ch->nr_send_waiters) ||
+		       READ_ONCE(ch->closed);
+	return READ_ONCE(ch->nr_recv_waiters) ||
+	       READ_ONCE(ch->count) < ch->capacity ||
+	       READ_ONCE(ch->closed) || !READ_ONCE(ch->recv_handles);
+}
+
 /* chan.c */
 struct chan *chan_alloc(u32 capacity, u32 msg_size, u32 flags);
 void chan_put(struct chan *ch);
 struct file *chan_new_file(struct chan *ch, u32 rights, u32 flags);
 int chan_new_fd(struct chan *ch, u32 rights, u32 flags);
-struct chan *chan_from_file(struct file *file);
 int chan_copy_struct(void *dst, size_t ksize, const void __user *src,
 		     size_t ver0);
 int chan_probe_writable(void __user *ubuf, size_t len);
+
+/*
+ * chan_copy_struct() with a fast path: a struct whose size field says
+ * @ksize (the usual case) is read with one constant-size copy, which skips
+ * hardened usercopy's checks. Anything else, a fault included, takes the
+ * general way, which reads the size first (a short struct at the end of a
+ * mapping fails EINVAL, not EFAULT).
+ */
+static __always_inline int chan_get_struct(void *dst, size_t ksize,
+					   const void __user *src, size_t ver0)
+{
+	if (likely(!copy_from_user(dst, src, ksize) &&
+		   *(u32 *)dst == ksize))
+		return 0;
+	return chan_copy_struct(dst, ksize, src, ver0);
+}
+
+/* Largest message staged on the kernel stack (and per select case inline). */
+#define CHAN_STACK_BYTES	64
+
+/*
+ * User copies to and from a bounded kernel buffer (a staging buffer of at
+ * most CHAN_STACK_BYTES, @len checked against it by the caller): what
+ * hardened usercopy's object walk would prove on every message is already
+ * known, so copy with access_ok() + raw_copy_*_user(). 0 or -EFAULT.
+ */
+static __always_inline int chan_copy_in_small(void *dst,
+					      const void __user *src,
+					      size_t len)
+{
+	unsigned long left;
+
+	might_fault();
+	if (unlikely(!access_ok(src, len)))
+		return -EFAULT;
+	instrument_copy_from_user_before(dst, src, len);
+	left = raw_copy_from_user(dst, src, len);
+	instrument_copy_from_user_after(dst, src, len, left);
+	return left ? -EFAULT : 0;
+}
+
+static __always_inline int chan_copy_out_small(void __user *dst,
+					       const void *src, size_t len)
+{
+	might_fault();
+	if (unlikely(!access_ok(dst, len)))
+		return -EFAULT;
+	instrument_copy_to_user(dst, src, len);
+	return raw_copy_to_user(dst, src, len) ? -EFAULT : 0;
+}
 
 /*
  * Result of chan_try_locked(): the case completed (outcome in the waiter),

@@ -6,9 +6,20 @@
  * case; the chan_sel's state word decides which single case fires (see the
  * locking notes in chan.c).
  *
- * 1. Visit the cases in a random order and complete the first one that can
- *    complete now. Our chan_sel is not visible to anyone yet, so only a
- *    partner's is taken. Go's rule "a ready case chosen uniformly at
+ * 0. The fast path, for the common "one of n is ready": check every case
+ *    as 1. does (its file, rights, length, and that its buffer can be read
+ *    or written) without keeping anything, and note the cases whose
+ *    channel looks ready without its lock (chan_ready_hint()), picking one
+ *    of them uniformly at random (reservoir sampling). Then stage and try
+ *    only that case under its channel's lock: one lock, no allocation for
+ *    small messages. Any error, nothing that looks ready, or a hint that
+ *    the lock does not confirm (a race) falls back to the full path, which
+ *    checks everything again and reports errors in case order:
+ * 1. Read and check every case, pin its file, stage its data (copy in send
+ *    data, probe recv buffers): a bad case fails before anything moves.
+ *    Then visit the cases in a random order and complete the first one
+ *    that can complete now. Our chan_sel is not visible to anyone yet, so
+ *    only a partner's is taken. Go's rule "a ready case chosen uniformly at
  *    random" follows from the random order.
  * 2. With a timeout, visit them again in the same order; under each
  *    channel's lock either complete the case (taking our chan_sel and the
@@ -19,7 +30,9 @@
  *    off its queue. Cancelling races with a partner through the same state
  *    word, so a case that fired is reported even when a signal came too.
  *
- * Only one channel lock is held at any time.
+ * Only one channel lock is held at any time. Files are pinned with fdget()
+ * (no reference count when the file table is not shared), as poll and
+ * epoll_wait do.
  */
 
 #include <linux/file.h>
@@ -35,9 +48,36 @@
 
 struct chan_select_case {
 	struct chan_waiter w;
-	struct file *file;	/* pinned for the call; NULL for a nil case */
+	struct fd f;		/* pinned for the call; NULL file: nil case */
 	void __user *ubuf;
 };
+
+/* Cases of a select this small live on the stack. */
+#define CHAN_SELECT_STACK_CASES	4
+/* Cases read from userspace at a time. */
+#define CHAN_SELECT_CHUNK	8
+
+/*
+ * Randomness for one select: one get_random_u32() seeds a xorshift32, drawn
+ * only when a choice has to be made (more than one ready case, or the
+ * shuffle of pass 1).
+ */
+struct chan_select_rng {
+	u32 x;
+};
+
+static u32 chan_select_below(struct chan_select_rng *rng, u32 n)
+{
+	u32 x = rng->x;
+
+	if (!x)
+		x = get_random_u32() | 1;
+	x ^= x << 13;
+	x ^= x >> 17;
+	x ^= x << 5;
+	rng->x = x;
+	return (u32)(((u64)x * n) >> 32);
+}
 
 /* Validate one case and pin its channel; returns the bytes it stages. */
 static long chan_select_prepare(struct chan_select_case *c,
@@ -47,20 +87,22 @@ static long chan_select_prepare(struct chan_select_case *c,
 	struct chan *ch;
 	bool send;
 
+	c->f.file = NULL;
+	c->w.ch = NULL;
 	if (kc->reserved || (kc->op != CHAN_OP_SEND && kc->op != CHAN_OP_RECV))
 		return -EINVAL;
 	if (kc->fd == -1)
 		return 0;
 	if (kc->fd < 0)
 		return -EBADF;
-	c->file = fget(kc->fd);
-	if (!c->file)
+	c->f = fdget(kc->fd);
+	if (!c->f.file)
 		return -EBADF;
-	ch = chan_from_file(c->file);
+	ch = chan_from_file(c->f.file);
 	if (!ch)
 		return -EBADF;
 	send = kc->op == CHAN_OP_SEND;
-	if (send ? !chan_can_send(c->file) : !chan_can_recv(c->file))
+	if (send ? !chan_can_send(c->f.file) : !chan_can_recv(c->f.file))
 		return -EBADF;
 	if (send && kc->len > ch->msg_size)
 		return -EMSGSIZE;
@@ -71,31 +113,49 @@ static long chan_select_prepare(struct chan_select_case *c,
 	c->w.op = kc->op;
 	c->w.index = index;
 	c->w.len = min_t(u64, kc->len, ch->msg_size);
+	c->w.queued = false;
+	c->w.file = NULL;
 	return c->w.len;
 }
 
 /* Copy in send data and check recv buffers, before anything moves. */
 static int chan_select_stage(struct chan_select_case *cases, const u32 *order,
-			     u32 nactive, u8 *stage)
+			     u32 nactive, u8 *stage, bool small)
 {
+	struct chan_select_case *c;
 	struct chan_waiter *w;
 	u32 k;
 	int ret;
 
 	for (k = 0; k < nactive; k++) {
-		w = &cases[order[k]].w;
+		c = &cases[order[k]];
+		w = &c->w;
 		w->buf = stage;
-		stage += w->len;
+		stage += small ? CHAN_STACK_BYTES : w->len;
 		if (w->op == CHAN_OP_SEND) {
-			if (copy_from_user(w->buf, cases[order[k]].ubuf, w->len))
+			if (small ? chan_copy_in_small(w->buf, c->ubuf, w->len) :
+			    copy_from_user(w->buf, c->ubuf, w->len))
 				return -EFAULT;
 		} else {
-			ret = chan_probe_writable(cases[order[k]].ubuf, w->len);
+			ret = chan_probe_writable(c->ubuf, w->len);
 			if (ret)
 				return ret;
 		}
 	}
 	return 0;
+}
+
+/* Try one case under its channel's lock (pass 0); true once it completed. */
+static bool chan_select_try_one(struct chan_waiter *w)
+{
+	enum chan_try t;
+
+	spin_lock(&w->ch->lock);
+	t = chan_try_locked(w->ch, w);
+	if (t != CHAN_TRY_BLOCK)
+		chan_poll_wake(w->ch, chan_poll_key(w->op));
+	spin_unlock(&w->ch->lock);
+	return t != CHAN_TRY_BLOCK;
 }
 
 /*
@@ -124,12 +184,132 @@ static bool chan_select_visit(struct chan_select_case *cases, const u32 *order,
 	return false;
 }
 
+/* Can @len bytes at @ubuf be read? Reads one byte per page. */
+static int chan_probe_readable(const void __user *ubuf, size_t len)
+{
+	const char __user *p = ubuf;
+	const char __user *end = p + len;
+	char c __maybe_unused;
+
+	if (!len)
+		return 0;
+	if (!user_read_access_begin(ubuf, len))
+		return -EFAULT;
+	do {
+		unsafe_get_user(c, p, efault);
+		p = (const char __user *)PAGE_ALIGN((unsigned long)p + 1);
+	} while (p < end);
+	user_read_access_end();
+	return 0;
+efault:
+	user_read_access_end();
+	return -EFAULT;
+}
+
+static long chan_select_report(struct chan_select __user *us,
+			       struct chan_ioc_case __user *ucases,
+			       struct chan_waiter *w, void __user *ubuf,
+			       bool small);
+
+/*
+ * Pass 0, the fast path (see the top). True when it decided the select,
+ * with its result in *@result; false to take the full path.
+ */
+static noinline_for_stack bool
+chan_select_fast(struct chan_select __user *us,
+		 struct chan_ioc_case __user *ucases, u32 ncases,
+		 struct chan_sel *sel, struct chan_select_rng *rng, long *result)
+{
+	u8 stack_buf[CHAN_STACK_BYTES] __uninitialized;
+	struct chan_ioc_case kc[CHAN_SELECT_CHUNK];
+	size_t staged = 0, max = READ_ONCE(chan_max_select_bytes);
+	struct chan_waiter w = { .sel = sel };
+	void __user *ubuf = NULL;
+	const struct chan_ioc_case *c;
+	u32 i, j, chunk, len, nready = 0;
+	struct fd pick = {}, f;
+	bool done = false;
+	struct chan *ch;
+	bool send;
+
+	for (i = 0; i < ncases; i += chunk) {
+		chunk = min_t(u32, ncases - i, CHAN_SELECT_CHUNK);
+		if (chunk == CHAN_SELECT_CHUNK ?
+		    copy_from_user(kc, &ucases[i], sizeof(kc)) :
+		    copy_from_user(kc, &ucases[i], chunk * sizeof(kc[0])))
+			goto out;
+		for (j = 0; j < chunk; j++) {
+			c = &kc[j];
+			send = c->op == CHAN_OP_SEND;
+			if (c->reserved || (!send && c->op != CHAN_OP_RECV))
+				goto out;
+			if (c->fd == -1)
+				continue;
+			if (c->fd < 0)
+				goto out;
+			f = fdget(c->fd);
+			ch = f.file ? chan_from_file(f.file) : NULL;
+			if (!ch || !(f.file->f_mode & (send ? FMODE_WRITE :
+							       FMODE_READ)) ||
+			    (send && c->len > ch->msg_size))
+				goto out_fdput;
+			len = min_t(u64, c->len, ch->msg_size);
+			staged += len;
+			if (staged > max ||
+			    (send ? chan_probe_readable(u64_to_user_ptr(c->buf),
+							len) :
+			     chan_probe_writable(u64_to_user_ptr(c->buf), len)))
+				goto out_fdput;
+			if (!chan_ready_hint(ch, c->op) ||
+			    (nready++ && chan_select_below(rng, nready))) {
+				fdput(f);
+				continue;
+			}
+			fdput(pick);
+			pick = f;
+			w.ch = ch;
+			w.op = c->op;
+			w.index = i + j;
+			w.len = len;
+			ubuf = u64_to_user_ptr(c->buf);
+		}
+	}
+	if (!pick.file)
+		goto out;
+
+	w.buf = stack_buf;
+	if (w.len > sizeof(stack_buf)) {
+		w.buf = kvmalloc(w.len, GFP_KERNEL_ACCOUNT);
+		if (!w.buf)
+			goto out;
+	}
+	if (w.op == CHAN_OP_SEND &&
+	    (w.buf == stack_buf ? chan_copy_in_small(w.buf, ubuf, w.len) :
+	     copy_from_user(w.buf, ubuf, w.len)))
+		goto out_free;
+	if (!chan_select_try_one(&w))
+		goto out_free;
+	*result = chan_select_report(us, ucases, &w, ubuf,
+				     w.buf == stack_buf);
+	done = true;
+out_free:
+	if (w.buf != stack_buf)
+		kvfree(w.buf);
+out:
+	fdput(pick);
+	return done;
+out_fdput:
+	fdput(f);
+	goto out;
+}
+
 /* Write the fired case back to userspace; returns its index or an error. */
 static long chan_select_report(struct chan_select __user *us,
 			       struct chan_ioc_case __user *ucases,
-			       struct chan_select_case *c)
+			       struct chan_waiter *w, void __user *ubuf,
+			       bool small)
 {
-	struct chan_waiter *w = &c->w;
+	struct chan_ioc_case __user *uc;
 	u32 index = w->index;
 	long ret = index;
 	u32 ok = 0;
@@ -145,7 +325,8 @@ static long chan_select_report(struct chan_select __user *us,
 		if (w->op == CHAN_OP_SEND)
 			break;
 		len = w->len;
-		if (copy_to_user(c->ubuf, w->buf, w->len)) {
+		if (small ? chan_copy_out_small(ubuf, w->buf, w->len) :
+		    copy_to_user(ubuf, w->buf, w->len)) {
 			chan_putback(w->ch, w);
 			return -EFAULT;
 		}
@@ -158,34 +339,50 @@ static long chan_select_report(struct chan_select __user *us,
 		chan_inflight_fput(w->file);
 		w->file = NULL;
 	}
+	uc = &ucases[index];
+	if (!user_access_begin(uc, sizeof(*uc)))
+		return -EFAULT;
 	/* A send case's len is the caller's input: leave it alone. */
-	if ((w->op == CHAN_OP_RECV && put_user(len, &ucases[index].len)) ||
-	    put_user(ok, &ucases[index].ok) ||
-	    put_user((s32)index, &us->index))
+	if (w->op == CHAN_OP_RECV)
+		unsafe_put_user(len, &uc->len, efault);
+	unsafe_put_user(ok, &uc->ok, efault);
+	user_access_end();
+	if (put_user((s32)index, &us->index))
 		return -EFAULT;
 	return ret;
+efault:
+	user_access_end();
+	return -EFAULT;
 }
 
 long chan_select_ioctl(void __user *uarg)
 {
+	struct chan_select_case stack_cases[CHAN_SELECT_STACK_CASES];
+	u8 stack_stage[CHAN_SELECT_STACK_CASES * CHAN_STACK_BYTES]
+		__uninitialized;
+	u32 stack_order[CHAN_SELECT_STACK_CASES];
+	struct chan_ioc_case kc[CHAN_SELECT_CHUNK];
 	struct chan_select __user *us = uarg;
 	struct chan_ioc_case __user *ucases;
 	struct chan_sel sel = {
 		.state = ATOMIC_INIT(CHAN_SEL_WAITING),
 		.task = current,
 	};
-	struct chan_select_case *cases;
-	struct chan_ioc_case kc;
-	struct chan_select s;
-	u32 i, nactive = 0;
-	u8 *stage = NULL;
+	struct chan_select_rng rng = {};
+	struct chan_select_case *cases = stack_cases;
+	u32 *order = stack_order;
+	u8 *stage = stack_stage;
+	void *block = NULL;
+	u8 *big_stage = NULL;
+	u32 i, j, chunk, ninit = 0, nactive = 0;
 	size_t staged = 0;
 	ktime_t deadline = 0;
+	bool small = true;
+	struct chan_select s;
 	bool timed;
-	u32 *order;
 	long ret;
 
-	ret = chan_copy_struct(&s, sizeof(s), us, CHAN_SELECT_SIZE_VER0);
+	ret = chan_get_struct(&s, sizeof(s), us, CHAN_SELECT_SIZE_VER0);
 	if (ret)
 		return ret;
 	if (s.flags || s.ncases > READ_ONCE(chan_max_select_cases))
@@ -194,40 +391,68 @@ long chan_select_ioctl(void __user *uarg)
 		return -EFAULT;
 	ucases = u64_to_user_ptr(s.cases);
 
-	cases = kvcalloc(s.ncases, sizeof(*cases), GFP_KERNEL_ACCOUNT);
-	order = kvmalloc_array(s.ncases, sizeof(*order), GFP_KERNEL_ACCOUNT);
-	ret = -ENOMEM;
-	if (!cases || !order)
-		goto out;
+	if (chan_select_fast(us, ucases, s.ncases, &sel, &rng, &ret)) {
+		trace_chan_select(s.ncases, ret >= 0 ? (int)ret : -1, ret);
+		return ret;
+	}
 
-	for (i = 0; i < s.ncases; i++) {
+	/*
+	 * One allocation for a larger select: the cases, the visiting order
+	 * and CHAN_STACK_BYTES of staging per case (a case that stages more
+	 * sends the whole select to a separate staging buffer).
+	 */
+	if (s.ncases > CHAN_SELECT_STACK_CASES) {
+		block = kvmalloc_array(s.ncases, sizeof(*cases) +
+				       sizeof(*order) + CHAN_STACK_BYTES,
+				       GFP_KERNEL_ACCOUNT);
+		if (!block)
+			return -ENOMEM;
+		cases = block;
+		order = (u32 *)(cases + s.ncases);
+		stage = (u8 *)(order + s.ncases);
+	}
+
+	for (i = 0; i < s.ncases; i += chunk) {
+		chunk = min_t(u32, s.ncases - i, CHAN_SELECT_CHUNK);
 		ret = -EFAULT;
-		if (copy_from_user(&kc, &ucases[i], sizeof(kc)))
-			goto out;
-		ret = chan_select_prepare(&cases[i], &kc, i, &sel);
-		if (ret < 0)
-			goto out;
-		staged += ret;
-		ret = -E2BIG;
-		if (staged > READ_ONCE(chan_max_select_bytes))
-			goto out;
-		if (cases[i].w.ch)
-			order[nactive++] = i;
+		/* A fault part-way: case by case, so errors come in order. */
+		if (chunk == CHAN_SELECT_CHUNK ?
+		    copy_from_user(kc, &ucases[i], sizeof(kc)) :
+		    copy_from_user(kc, &ucases[i], chunk * sizeof(kc[0]))) {
+			chunk = 1;
+			if (copy_from_user(kc, &ucases[i], sizeof(kc[0])))
+				goto out;
+		}
+		for (j = 0; j < chunk; j++) {
+			ret = chan_select_prepare(&cases[i + j], &kc[j], i + j,
+						  &sel);
+			ninit++;
+			if (ret < 0)
+				goto out;
+			staged += ret;
+			if (ret > CHAN_STACK_BYTES)
+				small = false;
+			ret = -E2BIG;
+			if (staged > READ_ONCE(chan_max_select_bytes))
+				goto out;
+			if (cases[i + j].w.ch)
+				order[nactive++] = i + j;
+		}
 	}
-	if (staged) {
+	if (!small) {
 		ret = -ENOMEM;
-		stage = kvmalloc(staged, GFP_KERNEL_ACCOUNT);
-		if (!stage)
+		big_stage = kvmalloc(staged, GFP_KERNEL_ACCOUNT);
+		if (!big_stage)
 			goto out;
+		stage = big_stage;
 	}
-	ret = chan_select_stage(cases, order, nactive, stage);
+	ret = chan_select_stage(cases, order, nactive, stage, small);
 	if (ret)
 		goto out;
 
 	/* Fisher-Yates; swap() evaluates its arguments twice. */
 	for (i = nactive; i > 1; i--) {
-		u32 j = get_random_u32_below(i);
-
+		j = chan_select_below(&rng, i);
 		swap(order[i - 1], order[j]);
 	}
 
@@ -248,16 +473,13 @@ long chan_select_ioctl(void __user *uarg)
 		if (ret)
 			goto out;
 	}
-	ret = chan_select_report(us, ucases, &cases[sel.fired->index]);
+	ret = chan_select_report(us, ucases, sel.fired,
+				 cases[sel.fired->index].ubuf, small);
 out:
 	trace_chan_select(s.ncases, ret >= 0 ? (int)ret : -1, ret);
-	if (cases) {
-		for (i = 0; i < s.ncases; i++)
-			if (cases[i].file)
-				fput(cases[i].file);
-	}
-	kvfree(stage);
-	kvfree(order);
-	kvfree(cases);
+	for (i = 0; i < ninit; i++)
+		fdput(cases[i].f);
+	kvfree(big_stage);
+	kvfree(block);
 	return ret;
 }

@@ -23,7 +23,7 @@
 #define API __attribute__((visibility("default")))
 
 /* Cases / batch entries translated on the stack before falling back to malloc. */
-#define STACK_CASES	16
+#define STACK_CASES	64
 #define STACK_BUFS	64
 
 static int open_dev(void)

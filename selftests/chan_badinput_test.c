@@ -1211,4 +1211,94 @@ TEST(batch_bad_message_buffers_efault)
 	close(fd);
 }
 
+/*
+ * The kernel writes len (and ok) back into a select case and a receive
+ * batch's iovec: arrays it cannot write fail EFAULT with nothing moved,
+ * like a read-only struct chan_msg (found by chan_fuzz_test).
+ */
+static void *readonly_copy(const void *src, size_t len)
+{
+	void *p = mmap(NULL, PAGE, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED)
+		return NULL;
+	memcpy(p, src, len);
+	if (mprotect(p, PAGE, PROT_READ)) {
+		munmap(p, PAGE);
+		return NULL;
+	}
+	return p;
+}
+
+TEST(select_readonly_recv_case_efault_message_stays)
+{
+	struct chan_select s = { .size = sizeof(s), .ncases = 1 };
+	struct chan_case c = { .op = CHAN_OP_RECV, .len = 4 };
+	uint32_t v = 0, in = 0;
+	int fd = kc_create(2, 4);
+	void *ro;
+
+	ASSERT_GE(fd, 0);
+	ASSERT_EQ(0, kc_send_u32(fd, 7, 0));
+	c.fd = fd;
+	c.buf = (uintptr_t)&v;
+	ro = readonly_copy(&c, sizeof(c));
+	ASSERT_NE(NULL, ro);
+	s.cases = (uintptr_t)ro;
+	EXPECT_EQ(-1, ioctl(fd, CHAN_IOC_SELECT, &s));
+	EXPECT_EQ(EFAULT, errno);
+	EXPECT_EQ(1, KC_INFO(fd, len));
+	EXPECT_EQ(0, KC_INFO(fd, received));
+	EXPECT_EQ(1, kc_recv_u32(fd, &in, 0));
+	EXPECT_EQ(7, in);
+	munmap(ro, PAGE);
+	close(fd);
+}
+
+TEST(select_readonly_send_case_efault_nothing_sent)
+{
+	struct chan_select s = { .size = sizeof(s), .ncases = 1 };
+	struct chan_case c = { .op = CHAN_OP_SEND, .len = 4 };
+	uint32_t v = 9;
+	int fd = kc_create(2, 4);
+	void *ro;
+
+	ASSERT_GE(fd, 0);
+	c.fd = fd;
+	c.buf = (uintptr_t)&v;
+	ro = readonly_copy(&c, sizeof(c));
+	ASSERT_NE(NULL, ro);
+	s.cases = (uintptr_t)ro;
+	EXPECT_EQ(-1, ioctl(fd, CHAN_IOC_SELECT, &s));
+	EXPECT_EQ(EFAULT, errno);
+	EXPECT_EQ(0, KC_INFO(fd, len));
+	EXPECT_EQ(0, KC_INFO(fd, sent));
+	munmap(ro, PAGE);
+	close(fd);
+}
+
+TEST(recv_batch_readonly_iovecs_efault_message_stays)
+{
+	struct chan_iovec iov = { 0, 4 };
+	uint32_t v = 0, in = 0;
+	int fd = kc_create(2, 4);
+	void *ro;
+
+	ASSERT_GE(fd, 0);
+	ASSERT_EQ(0, kc_send_u32(fd, 5, 0));
+	iov.buf = (uintptr_t)&v;
+	ro = readonly_copy(&iov, sizeof(iov));
+	ASSERT_NE(NULL, ro);
+	EXPECT_EQ(-EFAULT, kc_batch(fd, 0, ro, 1, 0, 0));
+	EXPECT_EQ(1, KC_INFO(fd, len));
+	EXPECT_EQ(0, KC_INFO(fd, received));
+	EXPECT_EQ(1, kc_recv_u32(fd, &in, 0));
+	EXPECT_EQ(5, in);
+	/* a send batch writes nothing back: read-only iovecs are fine */
+	EXPECT_EQ(1, kc_batch(fd, 1, ro, 1, 0, 0));
+	munmap(ro, PAGE);
+	close(fd);
+}
+
 TEST_HARNESS_MAIN

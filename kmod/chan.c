@@ -75,18 +75,18 @@ struct chan *chan_alloc(u32 capacity, u32 msg_size, u32 flags)
 	ret = -ENOMEM;
 	if (capacity) {
 		ch->lens = kvcalloc(capacity, sizeof(*ch->lens),
-				    GFP_KERNEL_ACCOUNT);
+				    CHAN_GFP_USER_SIZED);
 		if (!ch->lens)
 			goto err_uncharge;
 		if (msg_size) {
 			ch->data = kvmalloc(array_size(capacity, msg_size),
-					    GFP_KERNEL_ACCOUNT);
+					    CHAN_GFP_USER_SIZED);
 			if (!ch->data)
 				goto err_uncharge;
 		}
 		if (flags & CHAN_FDPASS) {
 			ch->files = kvcalloc(capacity, sizeof(*ch->files),
-					     GFP_KERNEL_ACCOUNT);
+					     CHAN_GFP_USER_SIZED);
 			if (!ch->files)
 				goto err_uncharge;
 		}
@@ -594,7 +594,7 @@ static int chan_send(struct chan *ch, struct chan_xfer *x)
 	if (x->fd != -1 && !(ch->flags & CHAN_FDPASS))
 		return -EINVAL;
 	if (x->ulen > sizeof(stack_buf)) {
-		w.buf = kvmalloc(x->ulen, GFP_KERNEL_ACCOUNT);
+		w.buf = kvmalloc(x->ulen, CHAN_GFP_USER_SIZED);
 		if (!w.buf)
 			return -ENOMEM;
 	}
@@ -705,7 +705,7 @@ static int chan_recv(struct chan *ch, struct chan_xfer *x)
 	if (ret)
 		return ret;
 	if (w.len > sizeof(stack_buf)) {
-		w.buf = kvmalloc(w.len, GFP_KERNEL_ACCOUNT);
+		w.buf = kvmalloc(w.len, CHAN_GFP_USER_SIZED);
 		if (!w.buf)
 			return -ENOMEM;
 	}

@@ -203,6 +203,14 @@ static __always_inline int chan_get_struct(void *dst, size_t ksize,
 #define CHAN_STACK_BYTES	64
 
 /*
+ * Allocations whose size the caller chooses (rings, staging buffers, select
+ * arrays): charged to the caller's memcg, and when that is at memory.max
+ * they fail (ENOMEM) instead of waking the memcg OOM killer, which would
+ * kill the caller for asking; no allocation-failure splat either.
+ */
+#define CHAN_GFP_USER_SIZED	(GFP_KERNEL_ACCOUNT | __GFP_RETRY_MAYFAIL | __GFP_NOWARN)
+
+/*
  * User copies to and from a bounded kernel buffer (a staging buffer of at
  * most CHAN_STACK_BYTES, @len checked against it by the caller): what
  * hardened usercopy's object walk would prove on every message is already

@@ -87,7 +87,8 @@ static long chan_select_prepare(struct chan_select_case *c,
 	struct chan *ch;
 	bool send;
 
-	c->f.file = NULL;
+	/* Not just .file: the exit path's fdput() reads .flags too. */
+	c->f = (struct fd){};
 	c->w.ch = NULL;
 	if (kc->reserved || (kc->op != CHAN_OP_SEND && kc->op != CHAN_OP_RECV))
 		return -EINVAL;
@@ -279,7 +280,7 @@ chan_select_fast(struct chan_select __user *us,
 
 	w.buf = stack_buf;
 	if (w.len > sizeof(stack_buf)) {
-		w.buf = kvmalloc(w.len, GFP_KERNEL_ACCOUNT);
+		w.buf = kvmalloc(w.len, CHAN_GFP_USER_SIZED);
 		if (!w.buf)
 			goto out;
 	}
@@ -390,6 +391,13 @@ long chan_select_ioctl(void __user *uarg)
 	if (put_user(-1, &us->index))
 		return -EFAULT;
 	ucases = u64_to_user_ptr(s.cases);
+	/*
+	 * The fired case's len and ok are written back after it moved: a
+	 * read-only case array must fail here, before anything moves.
+	 */
+	if (s.ncases &&
+	    chan_probe_writable(ucases, array_size(s.ncases, sizeof(*ucases))))
+		return -EFAULT;
 
 	if (chan_select_fast(us, ucases, s.ncases, &sel, &rng, &ret)) {
 		trace_chan_select(s.ncases, ret >= 0 ? (int)ret : -1, ret);
@@ -404,7 +412,7 @@ long chan_select_ioctl(void __user *uarg)
 	if (s.ncases > CHAN_SELECT_STACK_CASES) {
 		block = kvmalloc_array(s.ncases, sizeof(*cases) +
 				       sizeof(*order) + CHAN_STACK_BYTES,
-				       GFP_KERNEL_ACCOUNT);
+				       CHAN_GFP_USER_SIZED);
 		if (!block)
 			return -ENOMEM;
 		cases = block;
@@ -441,7 +449,7 @@ long chan_select_ioctl(void __user *uarg)
 	}
 	if (!small) {
 		ret = -ENOMEM;
-		big_stage = kvmalloc(staged, GFP_KERNEL_ACCOUNT);
+		big_stage = kvmalloc(staged, CHAN_GFP_USER_SIZED);
 		if (!big_stage)
 			goto out;
 		stage = big_stage;

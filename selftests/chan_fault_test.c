@@ -1234,7 +1234,13 @@ struct t4_shared {
 	int step;
 	long long cur0, cur1, cur2;	/* memory.current around the big channel */
 	int nmid, errmid;		/* 1 MiB channels made, then the errno */
-	int err_sel_full, err_send_full, err_sel_after;
+	int nsmall, errsmall;		/* then 64 KiB ones, then the errno */
+	/* at the brim: a 64 KiB send, a 64 KiB batch, 4 MiB of select staging */
+	int err_send_brim, err_batch_brim, err_sel_brim;
+	/* 1 MiB free: the same select, the send */
+	int err_sel_full, err_send_full;
+	/* everything closed: the select, the batch */
+	int err_sel_after, err_batch_after;
 };
 
 static struct t4_shared *t4;
@@ -1292,17 +1298,40 @@ static int file_has_word(const char *path, const char *word)
 	return 0;
 }
 
+/* CHAN_IOC_SEND_BATCH of one message: 0 when it moved, or -errno. */
+static int send_batch1(int c, void *buf, size_t len, int64_t timeout_ns)
+{
+	struct chan_iovec iov = { (uintptr_t)buf, len };
+	struct chan_batch b;
+	int r;
+
+	memset(&b, 0, sizeof(b));
+	b.size = sizeof(b);
+	b.msgs = (uintptr_t)&iov;
+	b.n = 1;
+	b.timeout_ns = timeout_ns;
+	r = ioctl(c, CHAN_IOC_SEND_BATCH, &b);
+	if (r < 0)
+		return -errno;
+	return r == 1 ? 0 : -EPROTO;
+}
+
 /*
  * In the cgroup: a 4 MiB channel (memory.current must rise by that much
  * and fall back when it is closed), then 1 MiB channels until creating
- * one fails, then a select staging 4 MiB and a 64 KiB send while memory
- * is full, then the same select once everything is closed again.
+ * one fails, then 64 KiB ones until that fails too. At that brim a 64 KiB
+ * send, a 64 KiB batch and a select staging 4 MiB must fail ENOMEM or
+ * (when what is left happens to be enough) time out; with one 1 MiB
+ * channel closed again the select still fails; with everything closed it
+ * all works again. Only user-sized allocations may fail here: the test
+ * allocates nothing else once memory is short.
  */
 static void t4_child(const char *cur_path, int go)
 {
-	int big, mids[T4_MID_MAX], sel[T4_SEL_CASES], i, n;
+	int big, mids[T4_MID_MAX], smalls[T4_MID_MAX], sel[T4_SEL_CASES];
 	struct chan_case cs[T4_SEL_CASES];
 	static char msg[T4_MSG];
+	int i, n, ns;
 
 	child_role = 4;
 	if (kc_pipe_get(go) != 1)
@@ -1314,6 +1343,8 @@ static void t4_child(const char *cur_path, int go)
 		case_set(&cs[i], sel[i], CHAN_OP_SEND, msg, sizeof(msg));
 	}
 	memset(msg, 'm', sizeof(msg));
+	memset(mids, 0, sizeof(mids));
+	memset(smalls, 0, sizeof(smalls));
 
 	t4->step = 1;
 	t4->cur0 = read_ll(cur_path);
@@ -1332,22 +1363,43 @@ static void t4_child(const char *cur_path, int go)
 	}
 	t4->errmid = n < T4_MID_MAX ? -mids[n] : 0;
 
+	t4->step = 3;
+	for (ns = 0; ns < T4_MID_MAX; ns++) {
+		smalls[ns] = kc_create(1, T4_MSG);
+		if (smalls[ns] < 0)
+			break;
+		t4->nsmall = ns + 1;
+	}
+	t4->errsmall = ns < T4_MID_MAX ? -smalls[ns] : 0;
+
+	/* at the brim: less than 64 KiB left */
+	t4->step = 4;
+	t4->err_send_brim = -kc_send(sel[0], msg, sizeof(msg), 1000000);
+	t4->step = 5;
+	t4->err_batch_brim = -send_batch1(sel[0], msg, sizeof(msg), 1000000);
+	t4->step = 6;
+	t4->err_sel_brim = -do_select(sel[0], cs, T4_SEL_CASES, 1000000);
+
 	/*
-	 * One channel less leaves room for small allocations (a 64 KiB
-	 * message may fit or not), not for 4 MiB of select staging.
+	 * Room for small allocations (a 64 KiB message may fit or not), not
+	 * for 4 MiB of select staging.
 	 */
+	for (i = 0; i < ns; i++)
+		close(smalls[i]);
 	if (n)
 		close(mids[--n]);
-	t4->step = 3;
+	t4->step = 7;
 	t4->err_sel_full = -do_select(sel[0], cs, T4_SEL_CASES, 1000000);
-	t4->step = 4;
+	t4->step = 8;
 	t4->err_send_full = -kc_send(sel[0], msg, sizeof(msg), 1000000);
 
 	for (i = 0; i < n; i++)
 		close(mids[i]);
-	t4->step = 5;
+	t4->step = 9;
 	t4->err_sel_after = -do_select(sel[0], cs, T4_SEL_CASES, 1000000);
-	t4->step = 6;
+	t4->step = 10;
+	t4->err_batch_after = -send_batch1(sel[0], msg, sizeof(msg), 1000000);
+	t4->step = 11;
 	_exit(KC_OK);
 }
 
@@ -1417,10 +1469,13 @@ TEST_F_TIMEOUT(fault, memcg_pressure, 120)
 	if (mounted)
 		umount2(CG_ROOT, MNT_DETACH);
 
-	TH_LOG("status %d at step %d; memory.current %lld -> %lld (4 MiB channel) -> %lld; %d x 1 MiB channels, then errno %d; select %d, send %d while full; select %d after; %lld after the exit",
-	       st, t4->step, t4->cur0, t4->cur1, t4->cur2, t4->nmid,
-	       t4->errmid, t4->err_sel_full, t4->err_send_full,
-	       t4->err_sel_after, cur_after);
+	TH_LOG("status %d at step %d; memory.current %lld -> %lld (4 MiB channel) -> %lld, %lld after the exit",
+	       st, t4->step, t4->cur0, t4->cur1, t4->cur2, cur_after);
+	TH_LOG("%d x 1 MiB channels, then errno %d; %d x 64 KiB, then errno %d; at the brim: send %d, batch %d, select %d; 1 MiB free: select %d, send %d; all free: select %d, batch %d",
+	       t4->nmid, t4->errmid, t4->nsmall, t4->errsmall,
+	       t4->err_send_brim, t4->err_batch_brim, t4->err_sel_brim,
+	       t4->err_sel_full, t4->err_send_full, t4->err_sel_after,
+	       t4->err_batch_after);
 	ASSERT_EQ(0, hung);
 	EXPECT_EQ(base, n);
 	EXPECT_LE(cur_after, 1 << 20);
@@ -1440,11 +1495,20 @@ TEST_F_TIMEOUT(fault, memcg_pressure, 120)
 	EXPECT_GE(t4->nmid, 1);
 	EXPECT_LT(t4->nmid, T4_MID_MAX);
 	EXPECT_EQ(ENOMEM, t4->errmid);
+	EXPECT_LT(t4->nsmall, T4_MID_MAX);
+	EXPECT_EQ(ENOMEM, t4->errsmall);
+	/* at the brim: ENOMEM, or a timeout when it happened to fit */
+	EXPECT_TRUE(t4->err_send_brim == ENOMEM ||
+		    t4->err_send_brim == ETIMEDOUT);
+	EXPECT_TRUE(t4->err_batch_brim == ENOMEM ||
+		    t4->err_batch_brim == ETIMEDOUT);
+	EXPECT_EQ(ENOMEM, t4->err_sel_brim);
 	/* 4 MiB of select staging with about 1 MiB free */
 	EXPECT_EQ(ENOMEM, t4->err_sel_full);
 	EXPECT_TRUE(t4->err_send_full == ENOMEM ||
 		    t4->err_send_full == ETIMEDOUT);
-	/* and the same select once the memory is back */
+	/* and all of it once the memory is back */
+	EXPECT_EQ(ETIMEDOUT, t4->err_batch_after);
 	EXPECT_EQ(ETIMEDOUT, t4->err_sel_after);
 }
 

@@ -1169,7 +1169,7 @@ static long chan_ioctl_batch(struct file *file, struct chan_batch __user *ub,
 	stage_size = min_t(size_t, stage_size,
 			   max_t(size_t, CHAN_BATCH_STAGE, ch->msg_size));
 	if (stage_size) {
-		stage = kvmalloc(stage_size, GFP_KERNEL_ACCOUNT);
+		stage = kvmalloc(stage_size, CHAN_GFP_USER_SIZED);
 		if (!stage)
 			return -ENOMEM;
 	}

@@ -71,6 +71,28 @@ icount)
 	$kb mem eventfd 10000
 	$kb mem kchan-buf 1000
 	;;
+quick)
+	# A subset for trying a kernel change (not used by make bench):
+	# KBENCH_QUICK="pingpong tput batch select micro" picks parts.
+	for part in ${KBENCH_QUICK:-micro pingpong tput batch select}; do
+		case "$part" in
+		micro)	$kb micro "$(n 100000)" ;;
+		pingpong)
+			for m in kchan kchan-rw eventfd; do
+				$kb pingpong $m "$(n 20000)"
+			done ;;
+		tput)	$kb tput kchan 64 "$(n 50000)"
+			$kb tput pipe 64 "$(n 50000)"
+			$kb tput kchan 4096 "$(n 20000)" ;;
+		batch)	$kb batch 64 "$(n 100000)" 64
+			$kb batch 4096 "$(n 20000)" 64 ;;
+		select)	$kb selbase "$(n 10000)"
+			$kb select 64 "$(n 2562)"
+			$kb select 1024 "$(n 1097)"
+			$kb epoll 64 "$(n 10000)" ;;
+		esac
+	done
+	;;
 smp)
 	for i in $(seq "$repeat"); do
 		$kb m2m kchan "$(n 50000)"

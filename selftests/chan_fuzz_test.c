@@ -127,7 +127,7 @@ static const struct pool_spec pool_specs[NPOOL] = {
 	X(create_ok) X(probe) X(garbage) X(fork) X(kid_killed)		\
 	X(sibling_killed) X(sibling_stopped) X(storm)			\
 	X(eagain) X(etimedout) X(eintr) X(epipe) X(emsgsize) X(efault)	\
-	X(sigalrm) X(sigusr1) X(unmap_race) X(unmap_efault)
+	X(sigalrm) X(sigstorm) X(unmap_race) X(unmap_efault)
 
 #define X_ENUM(n) ST_##n,
 enum { FZ_STATS(X_ENUM) ST_N };
@@ -207,10 +207,18 @@ struct fz {
 	bool storm_made, storm_on;
 	int64_t next_storm, next_kill, next_stop;
 	unsigned long max_msg, max_cap, max_chan_bytes, max_cases;
-	unsigned int alrm_seen, usr1_seen;
+	unsigned int alrm_seen, storm_seen;
 };
 
-static volatile sig_atomic_t n_alrm, n_usr1;
+static volatile sig_atomic_t n_alrm, n_storm;
+
+/*
+ * The storm's signal is a real-time one: the kernel delivers the lowest
+ * pending signal first, so when both are pending SIGALRM decides that the
+ * interrupted call fails EINTR; with SIGUSR1 (10 < 14) a storm could keep
+ * restarting a call that only SIGALRM was to end.
+ */
+#define SIG_STORM	(SIGRTMIN + 2)
 
 static void on_alrm(int sig)
 {
@@ -218,10 +226,10 @@ static void on_alrm(int sig)
 	n_alrm++;
 }
 
-static void on_usr1(int sig)
+static void on_storm(int sig)
 {
 	(void)sig;
-	n_usr1++;
+	n_storm++;
 }
 
 /* Message buffers: static, so that a fork copies them cheaply. */
@@ -348,6 +356,12 @@ static void tally(struct fz *z, int p, int dir, uint64_t n)
 	else
 		z->t->closes[p] += n;
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+}
+
+/* The test process extends the run while it falls short of its targets. */
+static int64_t deadline(void)
+{
+	return __atomic_load_n(&S->deadline_ns, __ATOMIC_RELAXED);
 }
 
 static int pool_of(uint64_t id)
@@ -1499,8 +1513,9 @@ static void op_select(struct fz *z)
 
 static void op_batch(struct fz *z, bool send)
 {
-	static struct chan_iovec v[8], vo[8];
-	uint32_t n = 1 + rn(z, 8), i, d = rn(z, 100), k = UINT32_MAX;
+	static struct chan_iovec v[40], vo[40];
+	uint32_t n = pct(z, 20) ? 1 + rn(z, 40) : 1 + rn(z, 8);
+	uint32_t i, d = rn(z, 100), k = UINT32_MAX;
 	const char *what = send ? "SEND_BATCH" : "RECV_BATCH";
 	int want = 0, e, p, hk;
 	bool closed, drained;
@@ -1520,6 +1535,10 @@ static void op_batch(struct fz *z, bool send)
 			sz = msg_len(z, h->msg_size);
 		else
 			sz = pct(z, 88) ? h->msg_size : rn(z, h->msg_size + 1);
+		if (used + sz > sizeof(arena)) {
+			n = i;	/* i >= 1: one message always fits */
+			break;
+		}
 		v[i].buf = (uintptr_t)(arena + used);
 		v[i].len = sz;
 		if (send)
@@ -1656,101 +1675,147 @@ static void *unmapper_fn(void *arg)
 }
 
 /*
- * Another thread unmaps (or write-protects) the buffer of a receive that
- * may be waiting: a message it took then cannot be copied out and is put
- * back at the head, or dropped when there is no room (chan_putback()).
- * The caller sees EFAULT and counts nothing.
+ * Another thread unmaps (or write-protects) part or all of the buffers of
+ * a receive (RECV, read() or a RECV_BATCH, whose iovecs may be in the
+ * region too) that may be waiting: a message it took then cannot be copied
+ * out and goes back to the head, or is dropped when there is no room
+ * (chan_putback()); a batch puts back the rest of its chunk too. The
+ * caller sees EFAULT or a batch's shorter count, and counts only what it
+ * was told it got.
  */
 static void op_unmap_race(struct fz *z)
 {
 	struct hd *h = pick(z);
 	bool closed = known_closed(z, h), drained = known_drained(z, h);
-	int p = h->pool, e, r, hk, fd = -1;
-	bool use_read, ok = false;
+	int p = h->pool, e, r, hk, fd = -1, mode = rn(z, 3);
+	uint32_t n = 1, i, pages, first;
+	struct chan_iovec *v = NULL;
+	bool ok = false, iov_in = false;
+	size_t slot, len;
 	struct unmapper u;
+	struct chan_batch b;
 	sigset_t all, old;
 	struct chan_msg m;
 	struct tmo t;
 	pthread_t th;
-	uint64_t tok;
-	ssize_t n = 0;
-	void *buf;
+	uint64_t tok, mlen = 0;
+	ssize_t got = 0;
+	char what[40];
+	uint8_t *buf;
 
 	if (!h->msg_size || !(h->rights & CHAN_RIGHT_RECV))
 		return;
-	u.len = ((size_t)h->msg_size + 4095) & ~(size_t)4095;
-	buf = mmap(NULL, u.len, PROT_READ | PROT_WRITE,
+	slot = h->msg_size;
+	if (mode == 2)
+		n = 1 + rn(z, (1 << 20) / slot < 24 ? (1 << 20) / slot : 24);
+	len = (n * slot + 4096 + 4095) & ~(size_t)4095;
+	buf = mmap(NULL, len, PROT_READ | PROT_WRITE,
 		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (buf == MAP_FAILED)
 		return;
-	u.addr = buf;
+	if (mode == 2) {
+		static struct chan_iovec vs[24];
+
+		/* the iovecs in the region (its last page) or elsewhere */
+		iov_in = pct(z, 30);
+		v = iov_in ? (struct chan_iovec *)(buf + len - 4096) : vs;
+		for (i = 0; i < n; i++) {
+			v[i].buf = (uintptr_t)(buf + i * slot);
+			v[i].len = slot;
+		}
+	}
+	/* all of it, or some of its pages */
+	pages = len / 4096;
+	first = pct(z, 50) ? 0 : rn(z, pages);
+	u.addr = buf + (size_t)first * 4096;
+	u.len = (size_t)(first ? 1 + rn(z, pages - first) : pages) * 4096;
 	u.delay_us = rn(z, 4000);
 	u.protect = pct(z, 40);
-	use_read = pct(z, 30);
 	tmo_pick(z, &t, h->nonblock);
-	if (use_read) {
+	if (mode == 1) {
 		t.ns = -1;
 		t.nb = h->nonblock;
 		t.forever = !t.nb;
 	}
+	snprintf(what, sizeof(what), "%s (racing an %s)",
+		 mode == 0 ? "RECV" : mode == 1 ? "read()" : "RECV_BATCH",
+		 u.protect ? "mprotect" : "unmap");
 	/* Signals are for the thread that waits in the kernel. */
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &old);
 	r = pthread_create(&th, NULL, unmapper_fn, &u);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (r) {
-		munmap(buf, u.len);
+		munmap(buf, len);
 		return;
 	}
 
 	ST(z, unmap_race);
-	pend(z, p, RECV_DIR, 1);
+	pend(z, p, RECV_DIR, n);
 	tmo_start(z, &t);
-	if (use_read) {
-		n = read(h->fd, buf, h->msg_size);
-		r = n < 0 ? -1 : 0;
-		ok = n > 0;
-	} else {
-		kc_msg_init(&m, buf, h->msg_size, t.ns);
+	if (mode == 0) {
+		kc_msg_init(&m, buf, slot, t.ns);
 		r = ioctl(h->fd, CHAN_IOC_RECV, &m);
 		if (!r) {
 			ok = m.ok == 1;
-			n = m.len;
+			got = ok;
+			mlen = m.len;
 			fd = m.fd;
+			if (m.len > slot || (!ok && m.len))
+				fz_fail(z, "%s: len %llu ok %u", what,
+					(unsigned long long)m.len, m.ok);
 		}
+	} else if (mode == 1) {
+		got = read(h->fd, buf, slot);
+		r = got < 0 ? -1 : 0;
+		ok = got > 0;
+		mlen = got;
+		got = ok;
+	} else {
+		memset(&b, 0, sizeof(b));
+		b.size = sizeof(b);
+		b.msgs = (uintptr_t)v;
+		b.n = n;
+		b.timeout_ns = t.ns;
+		got = ioctl(h->fd, CHAN_IOC_RECV_BATCH, &b);
+		r = got < 0 ? -1 : 0;
+		ok = got > 0;
 	}
 	e = errno;
 	tmo_end(&t);
 	pthread_join(th, NULL);
 	if (r == 0 && ok) {
-		tally(z, p, RECV_DIR, 1);
+		if (got > n)
+			fz_fail(z, "%s: %zd of %u messages", what, got, n);
+		tally(z, p, RECV_DIR, got);
 		ST(z, recv_ok);
-		/* the message is readable unless the buffer is gone */
-		if (u.protect)
-			got_msg(z, h, buf, n, h->msg_size, "RECV (racing an mprotect)",
-				drained, &hk, &tok);
-		else if (n > h->msg_size)
-			fz_fail(z, "RECV: a message of %zd bytes (msg_size %u)", n,
-				h->msg_size);
+		/* What it says it got is there, unless the pages are gone. */
+		for (i = 0; u.protect && i < got; i++)
+			got_msg(z, h, buf + i * slot, mode == 2 ? v[i].len : mlen,
+				slot, what, drained, &hk, &tok);
 		if (!(h->flags & CHAN_FDPASS) && fd != -1)
-			fz_fail(z, "RECV gave fd %d on a channel without CHAN_FDPASS",
-				fd);
+			fz_fail(z, "%s: fd %d on a channel without CHAN_FDPASS",
+				what, fd);
 		if (fd >= 0)
 			close(fd);
 	} else if (r == 0) {
-		if (n || fd != -1)
-			fz_fail(z, "RECV closed: len %zd fd %d", n, fd);
+		if (fd != -1)
+			fz_fail(z, "%s closed: fd %d", what, fd);
 		latch_drained(z, h, "a receive said closed and drained");
 	} else if (e == EFAULT) {
 		ST(z, unmap_efault);
-	} else if (!wait_err(z, use_read ? "read() (racing an unmap)" :
-			     "RECV (racing an unmap)", h, e, &t, closed)) {
-		fz_fail(z, "%s on pool %d with a vanishing buffer: unexpected %s",
-			use_read ? "read()" : "RECV", p, en(e));
+	} else if (!wait_err(z, what, h, e, &t, closed)) {
+		fz_fail(z, "%s on pool %d: unexpected %s", what, p, en(e));
 	}
 	unpend(z);
-	if (u.protect)
-		munmap(buf, u.len);
+	/* not the pages the thread unmapped: something else may live there */
+	if (u.protect) {
+		munmap(buf, len);
+	} else {
+		munmap(buf, (uint8_t *)u.addr - buf);
+		munmap((uint8_t *)u.addr + u.len,
+		       buf + len - ((uint8_t *)u.addr + u.len));
+	}
 }
 
 /* ---- readiness ------------------------------------------------------------ */
@@ -2174,7 +2239,7 @@ static void op_hclose(struct fz *z)
 static void op_close(struct fz *z)
 {
 	int64_t el = kc_now_ns() - S->start_ns;
-	int64_t dur = S->deadline_ns - S->start_ns;
+	int64_t dur = deadline() - S->start_ns;
 	int cand[MAX_H], n = 0, i, p, r, e;
 	bool closed;
 	struct hd *h;
@@ -2865,7 +2930,7 @@ static void kid_main(struct fz *z, int slot, pid_t parent)
 	for (i = 0; i < z->nh; i++)
 		z->h[i].ep = false;
 	n = 1 + rn(z, 40);
-	for (i = 0; i < n && !S->stop && kc_now_ns() < S->deadline_ns; i++)
+	for (i = 0; i < n && !S->stop && kc_now_ns() < deadline(); i++)
 		one_op(z);
 	_exit(0);
 }
@@ -2938,15 +3003,16 @@ static void tick_siblings(struct fz *z, int64_t now)
 	}
 }
 
-/* Turn a storm of SA_RESTART SIGUSR1 on or off. */
+/* Turn a storm of SA_RESTART signals on or off. */
 static void tick_storm(struct fz *z, int64_t now)
 {
 	struct sigevent sev = {
-		.sigev_notify = SIGEV_SIGNAL, .sigev_signo = SIGUSR1,
+		.sigev_notify = SIGEV_SIGNAL,
 	};
 	struct itimerspec its = {};
 	long iv;
 
+	sev.sigev_signo = SIG_STORM;
 	if (now < z->next_storm)
 		return;
 	if (!z->storm_made) {
@@ -2956,14 +3022,14 @@ static void tick_storm(struct fz *z, int64_t now)
 	}
 	z->storm_on = !z->storm_on;
 	if (z->storm_on) {
-		iv = 500000 + rn(z, 3500000);
+		iv = 2000000 + rn(z, 6000000);
 		its.it_value.tv_nsec = iv;
 		its.it_interval.tv_nsec = iv;
 		ST(z, storm);
 	}
 	timer_settime(z->storm, 0, &its, NULL);
-	z->next_storm = now + ms(z->storm_on ? 200 + rn(z, 1500) :
-					       500 + rn(z, 3000));
+	z->next_storm = now + ms(z->storm_on ? 200 + rn(z, 1300) :
+					       1000 + rn(z, 3000));
 }
 
 /* ---- the engine ------------------------------------------------------------ */
@@ -3023,9 +3089,9 @@ static void one_op(struct fz *z)
 	}
 	ops[i].fn(z);
 	STN(z, sigalrm, n_alrm - z->alrm_seen);
-	STN(z, sigusr1, n_usr1 - z->usr1_seen);
+	STN(z, sigstorm, n_storm - z->storm_seen);
 	z->alrm_seen = n_alrm;
-	z->usr1_seen = n_usr1;
+	z->storm_seen = n_storm;
 }
 
 static void fz_setup(struct fz *z)
@@ -3037,9 +3103,9 @@ static void fz_setup(struct fz *z)
 	sigemptyset(&sa.sa_mask);
 	sa.sa_handler = on_alrm;	/* no SA_RESTART: bounds "forever" */
 	sigaction(SIGALRM, &sa, NULL);
-	sa.sa_handler = on_usr1;
+	sa.sa_handler = on_storm;
 	sa.sa_flags = SA_RESTART;
-	sigaction(SIGUSR1, &sa, NULL);
+	sigaction(SIG_STORM, &sa, NULL);
 	signal(SIGCHLD, SIG_DFL);
 	signal(SIGPIPE, SIG_IGN);
 
@@ -3092,7 +3158,7 @@ static void worker_main(int w, int gen, int slot, pid_t parent)
 	z->next_storm = now + ms(rn(z, 2000));
 	while (!S->stop) {
 		now = kc_now_ns();
-		if (now >= S->deadline_ns)
+		if (now >= deadline())
 			break;
 		tick_siblings(z, now);
 		tick_storm(z, now);
@@ -3289,6 +3355,63 @@ static int ours(const struct kline *kl, int n)
 	return k;
 }
 
+/*
+ * What a run must have done, scaled to its length: a run that falls short
+ * is extended (up to three times its length) before the test gives up.
+ * Returns the number of targets missed, listed in why.
+ */
+static int shortfall(const uint64_t *st, int secs, char *why, size_t sz)
+{
+	uint64_t t = 2000ULL * (secs < 60 ? secs : 60) / 60;
+	struct {
+		const char *what;
+		uint64_t have, want;
+	} tg[] = {
+		{ "messages sent", st[ST_send_ok] + st[ST_write_ok] +
+		  st[ST_select_send] + st[ST_bsend_msgs], t },
+		{ "messages received", st[ST_recv_ok] + st[ST_read_ok] +
+		  st[ST_select_recv] + st[ST_brecv_msgs], t },
+		{ "selects that moved a message",
+		  st[ST_select_send] + st[ST_select_recv], t / 20 },
+		{ "fds sent", st[ST_fd_sent], t / 40 },
+		{ "channel fds sent", st[ST_chanfd_sent], t / 200 },
+		{ "fds received", st[ST_fd_recv], t / 200 },
+		{ "channel fds received", st[ST_chanfd_recv], t / 400 },
+		{ "garbage ioctls", st[ST_garbage], t / 20 },
+		{ "dups", st[ST_dup_ok], t / 40 },
+		{ "children", st[ST_fork], t / 200 },
+		{ "siblings killed", st[ST_sibling_killed], secs >= 20 },
+		{ "EINTRs", st[ST_eintr], secs >= 20 },
+		{ "channels closed", st[ST_close_ok], secs >= 20 },
+		{ "receives whose buffer went away", st[ST_unmap_efault],
+		  secs >= 20 },
+	};
+	int i, n = 0, len = 0;
+
+	why[0] = 0;
+	for (i = 0; i < (int)(sizeof(tg) / sizeof(tg[0])); i++) {
+		if (tg[i].have >= tg[i].want)
+			continue;
+		n++;
+		if (len < (int)sz)
+			len += snprintf(why + len, sz - len, "%s%s %llu < %llu",
+					n > 1 ? ", " : "", tg[i].what,
+					(unsigned long long)tg[i].have,
+					(unsigned long long)tg[i].want);
+	}
+	return n;
+}
+
+static void sum_stats(uint64_t *st)
+{
+	int j, i, n = __atomic_load_n(&S->next_slot, __ATOMIC_RELAXED);
+
+	memset(st, 0, ST_N * sizeof(*st));
+	for (j = 0; j < n && j < MAX_SLOTS; j++)
+		for (i = 0; i < ST_N; i++)
+			st[i] += S->slot[j].st[i];
+}
+
 #define MAX_KLINES 8192
 static struct kline kl[MAX_KLINES];
 
@@ -3297,9 +3420,10 @@ TEST(fuzz)
 	uint64_t st[ST_N] = {}, us[NPOOL] = {}, ur[NPOOL] = {}, uc[NPOOL] = {};
 	uint64_t ss[NPOOL] = {}, sr[NPOOL] = {}, sc[NPOOL] = {};
 	int secs = fuzz_seconds(), nprocs, i, j, w, n, base_n, respawns = 0;
-	uint64_t seed, last_prog[MAX_PROCS] = {}, sent_all, recv_all, drops = 0;
+	int extended = 0;
+	uint64_t seed, last_prog[MAX_PROCS] = {}, drops = 0;
 	int64_t now, last_move[MAX_PROCS], end, next_check;
-	char name[64], info[600];
+	char name[64], info[1000];
 	struct chan_unlink u;
 	struct chan_info in;
 	int dev, fd, nslots;
@@ -3367,8 +3491,20 @@ TEST(fuzz)
 	for (w = 0; w < nprocs; w++)
 		last_move[w] = now;
 	next_check = now;
-	while ((now = kc_now_ns()) < S->deadline_ns) {
-		reap_ready(now < S->deadline_ns - 500000000LL, &respawns);
+	for (;;) {
+		now = kc_now_ns();
+		if (now >= deadline()) {
+			sum_stats(st);
+			if (!shortfall(st, secs, info, sizeof(info)) ||
+			    now >= S->start_ns + 3LL * secs * 1000000000LL)
+				break;
+			if (!extended++)
+				ksft_print_msg("chan_fuzz: extending the run: %s\n",
+					       info);
+			__atomic_store_n(&S->deadline_ns, now + 2000000000LL,
+					 __ATOMIC_RELAXED);
+		}
+		reap_ready(now < deadline() - 500000000LL, &respawns);
 		if (now >= next_check) {
 			next_check = now + 1000000000LL;
 			for (w = 0; w < nprocs; w++) {
@@ -3399,8 +3535,11 @@ TEST(fuzz)
 	end = kc_now_ns() + 5000000000LL;
 	for (;;) {
 		reap_ready(false, &respawns);
-		for (n = 0, w = 0; w < nprocs; w++)
+		for (n = 0, w = 0; w < nprocs; w++) {
+			if (S->wpid[w] > 0)
+				kill(S->wpid[w], SIGCONT);	/* a sibling's SIGSTOP */
 			n += S->wpid[w] > 0;
+		}
 		if (!n || kc_now_ns() > end)
 			break;
 		kc_sleep_ms(10);
@@ -3440,9 +3579,8 @@ TEST(fuzz)
 			sr[i] += t->pend_recvd[i];
 			sc[i] += t->pend_close[i];
 		}
-		for (i = 0; i < ST_N; i++)
-			st[i] += t->st[i];
 	}
+	sum_stats(st);
 	ksft_print_msg("chan_fuzz: %d processes ran (%d workers respawned); operations:\n",
 		       nslots, respawns);
 	print_stats(st);
@@ -3521,30 +3659,12 @@ TEST(fuzz)
 				      (unsigned long long)seed);
 
 	/* It did real work. */
-	sent_all = st[ST_send_ok] + st[ST_write_ok] + st[ST_select_send] +
-		   st[ST_bsend_msgs];
-	recv_all = st[ST_recv_ok] + st[ST_read_ok] + st[ST_select_recv] +
-		   st[ST_brecv_msgs];
-	EXPECT_LE(20ULL * secs, sent_all) TH_LOG("only %llu messages sent",
-						 (unsigned long long)sent_all);
-	EXPECT_LE(20ULL * secs, recv_all) TH_LOG("only %llu messages received",
-						 (unsigned long long)recv_all);
-	EXPECT_LE(secs, st[ST_select_send] + st[ST_select_recv]);
-	EXPECT_LE(secs / 4 + 1, st[ST_fd_sent]);
-	EXPECT_LE(secs / 10 + 1, st[ST_chanfd_sent]);
-	EXPECT_LE(secs / 10 + 1, st[ST_fd_recv]);
-	EXPECT_LE(secs / 10 + 1, st[ST_chanfd_recv]);
-	EXPECT_LE(secs, st[ST_garbage]);
-	EXPECT_LE(secs / 4 + 1, st[ST_dup_ok]);
-	EXPECT_LE(secs / 10 + 1, st[ST_fork]);
+	EXPECT_EQ(0, shortfall(st, secs, info, sizeof(info)))
+		TH_LOG("the run fell short even after %lld s: %s",
+		       (long long)((deadline() - S->start_ns) / 1000000000LL),
+		       info);
 	ksft_print_msg("chan_fuzz: %llu messages dropped by receives whose buffer went away\n",
 		       (unsigned long long)drops);
-	if (secs >= 20) {
-		EXPECT_LE(1, st[ST_unmap_efault]);
-		EXPECT_LE(1, st[ST_sibling_killed]);
-		EXPECT_LE(1, st[ST_eintr]);
-		EXPECT_LE(1, st[ST_close_ok]);
-	}
 
 	/* Drop everything: every channel of the run must go. */
 	for (i = 0; i < NPOOL; i++)
@@ -3585,10 +3705,10 @@ TEST(fuzz)
 		       (unsigned long long)seed, S->nfails);
 }
 
-/* The harness's limit for the test: the run plus a margin for the checks. */
+/* The harness's limit: the run, extended at most 3x, and the checks. */
 static void __attribute__((constructor)) fuzz_timeout(void)
 {
-	_fuzz_object.timeout = fuzz_seconds() + 240;
+	_fuzz_object.timeout = 3 * fuzz_seconds() + 240;
 }
 
 TEST_HARNESS_MAIN

@@ -213,6 +213,30 @@ static long chan_select_report(struct chan_select __user *us,
 			       bool small);
 
 /*
+ * Pass 0's buffer check: probe @len bytes at @buf, readable (send) or
+ * writable (recv), unless they lie in a page this call has already found
+ * so: pages[0] is the last page found writable, pages[1] readable (a
+ * select's buffers are often neighbours). Permissions are per page, and a
+ * mapping changed meanwhile by another thread is a race the full path
+ * could lose as well (a failing copy out puts the message back).
+ */
+static int chan_select_probe(u64 buf, u32 len, bool send,
+			     unsigned long *pages)
+{
+	unsigned long page = buf & PAGE_MASK;
+	bool one_page = len && ((buf + len - 1) & PAGE_MASK) == page;
+	int ret;
+
+	if (one_page && (page == pages[0] || (send && page == pages[1])))
+		return 0;
+	ret = send ? chan_probe_readable(u64_to_user_ptr(buf), len) :
+		     chan_probe_writable(u64_to_user_ptr(buf), len);
+	if (!ret && one_page)
+		pages[send] = page;
+	return ret;
+}
+
+/*
  * Pass 0, the fast path (see the top). True when it decided the select,
  * with its result in *@result; false to take the full path.
  */
@@ -228,6 +252,7 @@ chan_select_fast(struct chan_select __user *us,
 	void __user *ubuf = NULL;
 	const struct chan_ioc_case *c;
 	u32 i, j, chunk, len, nready = 0;
+	unsigned long pages[2] = { ~0UL, ~0UL };
 	struct fd pick = {}, f;
 	bool done = false;
 	struct chan *ch;
@@ -257,9 +282,7 @@ chan_select_fast(struct chan_select __user *us,
 			len = min_t(u64, c->len, ch->msg_size);
 			staged += len;
 			if (staged > max ||
-			    (send ? chan_probe_readable(u64_to_user_ptr(c->buf),
-							len) :
-			     chan_probe_writable(u64_to_user_ptr(c->buf), len)))
+			    chan_select_probe(c->buf, len, send, pages))
 				goto out_fdput;
 			if (!chan_ready_hint(ch, c->op) ||
 			    (nready++ && chan_select_below(rng, nready))) {

@@ -199,7 +199,7 @@ struct fz {
 	int nh;
 	int dev, ep, usock[2];
 	bool closed[NPOOL], drained[NPOOL];
-	uint64_t last_sent[NPOOL], last_recv[NPOOL];
+	uint64_t last_sent[NPOOL];
 	pid_t kids[MAX_KIDS];
 	int kid_ttl[MAX_KIDS], nkids;
 	char *ro, *hole, *edge;	/* read-only page, unmapped page, 8 bytes before a hole */
@@ -1703,7 +1703,13 @@ static void op_unmap_race(struct fz *z)
 	char what[40];
 	uint8_t *buf;
 
-	if (!h->msg_size || !(h->rights & CHAN_RIGHT_RECV))
+	/*
+	 * Not on the pool channels that get closed: a message put back
+	 * after a receiver saw the channel closed and drained would make it
+	 * non-empty again, and the checks take "drained" as final.
+	 */
+	if (!h->msg_size || !(h->rights & CHAN_RIGHT_RECV) ||
+	    (h->pool >= 0 && pool_specs[h->pool].close_pct))
 		return;
 	slot = h->msg_size;
 	if (mode == 2)
@@ -1998,14 +2004,12 @@ static void check_info(struct fz *z, struct hd *h, const struct chan_info *in,
 	if (!in->send_handles || !in->recv_handles)
 		fz_fail(z, "pool %d: INFO handles send %u recv %u (the test process holds both)",
 			p, in->send_handles, in->recv_handles);
-	if (in->sent < z->last_sent[p] || in->received < z->last_recv[p])
-		fz_fail(z, "pool %d: counters went back: sent %llu -> %llu, received %llu -> %llu",
-			p, (unsigned long long)z->last_sent[p],
-			(unsigned long long)in->sent,
-			(unsigned long long)z->last_recv[p],
-			(unsigned long long)in->received);
+	/* received may go back: chan_putback() returns a message */
+	if (in->sent < z->last_sent[p])
+		fz_fail(z, "pool %d: sent went back: %llu -> %llu", p,
+			(unsigned long long)z->last_sent[p],
+			(unsigned long long)in->sent);
 	z->last_sent[p] = in->sent;
-	z->last_recv[p] = in->received;
 	if (closed && !in->closed)
 		fz_fail(z, "pool %d: open again after it was closed", p);
 	if (drained && in->len)
@@ -3699,7 +3703,8 @@ TEST(fuzz)
 			       kl[i].sh, kl[i].rh);
 	}
 	EXPECT_EQ(0, ours(kl, n < MAX_KLINES ? n : MAX_KLINES));
-	EXPECT_EQ(base_n, n) TH_LOG("/proc/kchan had %d channels before, %d now",
+	/* (others' channels may have gone meanwhile: namespace sweeps) */
+	EXPECT_LE(n, base_n) TH_LOG("/proc/kchan had %d channels before, %d now",
 				    base_n, n);
 	ksft_print_msg("chan_fuzz: seed %#llx: %d violations\n",
 		       (unsigned long long)seed, S->nfails);

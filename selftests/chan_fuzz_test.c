@@ -49,10 +49,8 @@
  *   KCHAN_FUZZ_SEED     master seed (default from getrandom); printed first,
  *                       with the line that replays the run
  *   KCHAN_FUZZ_PROCS    worker processes (default 6, at most 32)
- *   KCHAN_FUZZ_NO_RO_ARRAYS=1  skip the probes of read-only select case
- *                       arrays and recv batch iovecs, while the module
- *                       fails them (chan_badinput_test's
- *                       select_readonly_* and recv_batch_readonly_*)
+ *   KCHAN_FUZZ_OPS      only these operations, e.g. "send,recv_batch,fork"
+ *                       (names as in ops[] and the stuck-worker report)
  * The same seed replays every worker's sequence of operations; the
  * interleaving of the processes is up to the scheduler.
  */
@@ -74,10 +72,8 @@
 
 #define NPOOL		16
 #define MAX_PROCS	32
-#define MAX_SLOTS	4096	/* tally slots: one per process ever run */
-#define SLOT_RESERVE	256	/* kept for respawned workers */
 #define MAX_FAILS	48
-#define FAIL_LEN	360
+#define FAIL_LEN	1200
 #define MAX_KINDS	64	/* distinct violations counted */
 #define PER_KIND	3	/* messages kept of each */
 #define MAX_H		40	/* handles per process */
@@ -154,7 +150,6 @@ struct shm {
 	int64_t start_ns, deadline_ns;
 	int nprocs;
 	pid_t tag;			/* the test process: in names */
-	bool no_ro_arrays;
 	uint64_t base_id;		/* channels with a larger id are ours */
 	uint64_t pool_id[NPOOL];
 	int pool_fd[NPOOL];
@@ -162,6 +157,9 @@ struct shm {
 	volatile pid_t wpid[MAX_PROCS];
 	volatile uint64_t wprog[MAX_PROCS];
 	volatile int wop[MAX_PROCS];
+	volatile int64_t wtmo[MAX_PROCS];	/* the call in progress: timeout */
+	volatile int wfd[MAX_PROCS];		/* and fd, for a hang report */
+	volatile bool wforever[MAX_PROCS];
 	int wgen[MAX_PROCS];
 	int next_slot;
 	int nfails;
@@ -171,7 +169,9 @@ struct shm {
 		const char *fmt;
 		int count;
 	} kinds[MAX_KINDS];
-	struct tally slot[MAX_SLOTS];
+	uint32_t op_mask;		/* KCHAN_FUZZ_OPS */
+	int max_slots;			/* one tally per process ever run */
+	struct tally slot[];
 };
 
 static struct shm *S;
@@ -376,9 +376,16 @@ static int pool_of(uint64_t id)
 
 static int alloc_slot(int reserve)
 {
-	int s = __atomic_fetch_add(&S->next_slot, 1, __ATOMIC_RELAXED);
+	int s = __atomic_load_n(&S->next_slot, __ATOMIC_RELAXED);
 
-	return s < MAX_SLOTS - reserve ? s : -1;
+	/* never past the limit: a failed try must not eat the reserve */
+	do {
+		if (s >= S->max_slots - reserve)
+			return -1;
+	} while (!__atomic_compare_exchange_n(&S->next_slot, &s, s + 1, false,
+					      __ATOMIC_RELAXED,
+					      __ATOMIC_RELAXED));
+	return s;
 }
 
 static void scratch_name(char *buf, size_t sz, int k)
@@ -437,6 +444,19 @@ static void *badptr(struct fz *z, bool write, size_t len)
 				return z->ro;
 			break;
 		}
+	}
+}
+
+/* A pointer that faults for any access: NULL, a hole, a kernel address. */
+static void *faultptr(struct fz *z)
+{
+	switch (rn(z, 3)) {
+	case 0:
+		return NULL;
+	case 1:
+		return z->hole;
+	default:
+		return (void *)0xffff888000001000UL;
 	}
 }
 
@@ -724,6 +744,10 @@ static void tmo_pick(struct fz *z, struct tmo *t, bool handle_nb)
 
 static void tmo_start(struct fz *z, struct tmo *t)
 {
+	if (!z->kid) {
+		S->wtmo[z->wslot] = t->ns;
+		S->wforever[z->wslot] = t->forever;
+	}
 	if (t->forever)
 		arm(z);
 	t->alrm0 = n_alrm;
@@ -1588,6 +1612,8 @@ static void op_batch(struct fz *z, bool send)
 	else
 		ST(z, brecv);
 	pend(z, p, send ? SEND_DIR : RECV_DIR, n);
+	if (!z->kid)
+		S->wfd[z->wslot] = h->fd;
 	tmo_start(z, &t);
 	r = ioctl(h->fd, send ? CHAN_IOC_SEND_BATCH : CHAN_IOC_RECV_BATCH, &b);
 	e = errno;
@@ -2320,6 +2346,10 @@ static void check_named(struct fz *z, int fd, uint32_t rights, bool nb,
 
 static void op_names(struct fz *z)
 {
+	static const int bad_oflags[] = {
+		O_TRUNC, O_APPEND, O_DIRECTORY, O_NOFOLLOW, O_SYNC, O_NOCTTY,
+	};
+	static const uint32_t sizes[] = { 0, 8, 32, 64, 300 };
 	static const int named[] = { 4, 11 };
 	uint32_t r = rn(z, 100), acc = rn(z, 3), flags = 0, mode;
 	char name[320];
@@ -2366,7 +2396,7 @@ static void op_names(struct fz *z)
 				oflag |= O_EXCL;
 		}
 		fd = fz_open(z, name, oflag, mode, flags, rn(z, 9),
-			     (uint32_t[]){ 0, 8, 32, 64, 300 }[rn(z, 5)]);
+			     sizes[rn(z, 5)]);
 		if (fd >= 0) {
 			ST(z, names_ok);
 			check_named(z, fd, acc_rights[acc], nb, -1, "OPEN");
@@ -2425,17 +2455,14 @@ static void op_names(struct fz *z)
 		break;
 	case 3:
 		/* not the 8 readable bytes before a hole: a valid name */
-		fd = fz_open(z, (char *[]){ NULL, z->hole,
-			     (char *)0xffff888000001000UL }[rn(z, 3)],
-			     oflag | O_CREAT, mode, flags, 1, 8);
+		fd = fz_open(z, faultptr(z), oflag | O_CREAT, mode, flags, 1, 8);
 		if (fd != -EFAULT)
 			fz_fail(z, "OPEN with a bad name pointer: %s", en(-fd));
 		if (fd >= 0)
 			close(fd);
 		return;
 	case 4:
-		oflag |= (int[]){ O_TRUNC, O_APPEND, O_DIRECTORY, O_NOFOLLOW,
-				  O_SYNC, O_NOCTTY }[rn(z, 6)];
+		oflag |= bad_oflags[rn(z, 6)];
 		break;
 	case 5:
 		oflag = (oflag & ~O_ACCMODE) | 3;
@@ -2476,6 +2503,7 @@ static void op_names(struct fz *z)
 
 static void op_create(struct fz *z)
 {
+	static const uint32_t sizes[] = { 0, 16, 40, 64, 4096 };
 	struct chan_create *c = (struct chan_create *)gbuf;
 	uint32_t d = rn(z, 100), size = sizeof(*c);
 	struct chan_info in;
@@ -2488,7 +2516,7 @@ static void op_create(struct fz *z)
 		drop(z, pick_nonbase(z, true));
 	memset(gbuf, 0, sizeof(gbuf));
 	c->capacity = pct(z, 30) ? 0 : rn(z, 17);
-	c->msg_size = (uint32_t[]){ 0, 16, 40, 64, 4096 }[rn(z, 5)];
+	c->msg_size = sizes[rn(z, 5)];
 	if (pct(z, 25))
 		c->flags |= CHAN_FDPASS;
 	if (pct(z, 20))
@@ -2580,8 +2608,6 @@ static void op_probe(struct fz *z)
 	size_t len[4], got = 0;
 	int fd, i, r;
 
-	if (S->no_ro_arrays && kind >= 4)
-		kind = rn(z, 4);
 	what = names[kind];
 	ST(z, probe);
 	fd = kc_create(cap, msz);
@@ -2595,15 +2621,19 @@ static void op_probe(struct fz *z)
 	}
 	switch (kind) {
 	case 0:		/* FIFO, counters, close, drain, EPIPE, EALREADY */
-		for (i = 0; i < (int)cap; i++)
-			if ((r = kc_send(fd, msgs[i], len[i], 0)))
+		for (i = 0; i < (int)cap; i++) {
+			r = kc_send(fd, msgs[i], len[i], 0);
+			if (r)
 				PROBE_FAIL(z, "send %d: %s", i, en(-r));
-		if ((r = kc_send(fd, msgs[0], len[0], 0)) != -EAGAIN)
+		}
+		r = kc_send(fd, msgs[0], len[0], 0);
+		if (r != -EAGAIN)
 			PROBE_FAIL(z, "send to a full channel: %s", en(-r));
 		if (KC_INFO(fd, len) != cap || KC_INFO(fd, sent) != cap)
 			PROBE_FAIL(z, "len %lld sent %lld after %u sends",
 				   KC_INFO(fd, len), KC_INFO(fd, sent), cap);
-		if ((r = kc_close(fd)))
+		r = kc_close(fd);
+		if (r)
 			PROBE_FAIL(z, "close: %s", en(-r));
 		for (i = 0; i < (int)cap; i++) {
 			r = kc_recv(fd, in, sizeof(in), &got, 0);
@@ -2611,11 +2641,14 @@ static void op_probe(struct fz *z)
 				PROBE_FAIL(z, "recv %d: %d, %zu bytes (sent %zu)",
 					   i, r, got, len[i]);
 		}
-		if ((r = kc_recv(fd, in, sizeof(in), &got, -1)) != 0)
+		r = kc_recv(fd, in, sizeof(in), &got, -1);
+		if (r != 0)
 			PROBE_FAIL(z, "recv after drain: %d", r);
-		if ((r = kc_send(fd, msgs[0], len[0], -1)) != -EPIPE)
+		r = kc_send(fd, msgs[0], len[0], -1);
+		if (r != -EPIPE)
 			PROBE_FAIL(z, "send after close: %s", en(-r));
-		if ((r = kc_close(fd)) != -EALREADY)
+		r = kc_close(fd);
+		if (r != -EALREADY)
 			PROBE_FAIL(z, "second close: %s", en(-r));
 		if (KC_INFO(fd, received) != cap || KC_INFO(fd, len))
 			PROBE_FAIL(z, "received %lld len %lld",
@@ -2645,7 +2678,8 @@ static void op_probe(struct fz *z)
 				   en(-r), KC_INFO(fd, sent));
 		if (r)
 			kc_send(fd, msgs[0], len[0], 0);
-		if ((r = ioc(fd, CHAN_IOC_RECV, z->ro + 2048)) != -EFAULT ||
+		r = ioc(fd, CHAN_IOC_RECV, z->ro + 2048);
+		if (r != -EFAULT ||
 		    KC_INFO(fd, received) || KC_INFO(fd, len) != 1)
 			PROBE_FAIL(z, "RECV with a read-only struct: %s, received %lld",
 				   en(-r), KC_INFO(fd, received));
@@ -2815,8 +2849,7 @@ static void op_garbage(struct fz *z)
 		cmd = sized[i].cmd;
 		if (sized[i].dev)
 			fd = z->dev;
-		arg = (void *[]){ NULL, z->hole, (void *)1,
-				  (void *)0xffff888000001000UL }[rn(z, 4)];
+		arg = pct(z, 25) ? (void *)1 : faultptr(z);
 		want = EFAULT;
 		break;
 	case 5:		/* a bad size */
@@ -2947,7 +2980,7 @@ static void op_fork(struct fz *z)
 	reap_kids(z);
 	if (z->kid || z->nkids >= MAX_KIDS)
 		return;
-	slot = alloc_slot(SLOT_RESERVE);
+	slot = alloc_slot(S->max_slots / 4);	/* the rest: respawns */
 	if (slot < 0)
 		return;
 	pid = fork();
@@ -3070,17 +3103,22 @@ static const struct fz_op ops[] = {
 };
 #define NOPS ((int)(sizeof(ops) / sizeof(ops[0])))
 
+static bool op_on(struct fz *z, int i)
+{
+	return (S->op_mask & (1u << i)) && (!z->kid || ops[i].kid_too);
+}
+
 static void one_op(struct fz *z)
 {
 	unsigned int total = 0, r;
 	int i;
 
 	for (i = 0; i < NOPS; i++)
-		if (!z->kid || ops[i].kid_too)
+		if (op_on(z, i))
 			total += ops[i].weight;
 	r = rn(z, total);
 	for (i = 0; i < NOPS; i++) {
-		if (z->kid && !ops[i].kid_too)
+		if (!op_on(z, i))
 			continue;
 		if (r < ops[i].weight)
 			break;
@@ -3088,6 +3126,7 @@ static void one_op(struct fz *z)
 	}
 	z->opno++;
 	if (!z->kid) {
+		S->wfd[z->wslot] = -1;
 		S->wop[z->wslot] = i;
 		S->wprog[z->wslot]++;
 	}
@@ -3193,6 +3232,26 @@ static int fuzz_seconds(void)
 	return s < 1 ? 1 : s > 86400 ? 86400 : (int)s;
 }
 
+/* KCHAN_FUZZ_OPS: a comma-separated list of ops[] names; all by default. */
+static uint32_t op_mask(const char *list)
+{
+	uint32_t mask = 0;
+	size_t len;
+	int i;
+
+	if (!list || !*list)
+		return (1u << NOPS) - 1;
+	while (*list) {
+		len = strcspn(list, ",");
+		for (i = 0; i < NOPS; i++)
+			if (strlen(ops[i].name) == len &&
+			    !strncmp(ops[i].name, list, len))
+				mask |= 1u << i;
+		list += len + (list[len] == ',');
+	}
+	return mask;
+}
+
 static struct fz parent_z = { .wslot = -1 };
 
 static void spawn_worker(int w)
@@ -3227,10 +3286,11 @@ static int worker_of(pid_t pid)
 }
 
 /* Where a process sleeps: wchan and the top of its kernel stack. */
-static void where(pid_t pid, char *out, size_t sz)
+static void where(pid_t pid, int chfd, char *out, size_t sz)
 {
 	char path[64], buf[512] = "";
 	size_t n = 0;
+	FILE *f;
 	ssize_t r;
 	int fd;
 
@@ -3241,17 +3301,38 @@ static void where(pid_t pid, char *out, size_t sz)
 		buf[r > 0 ? r : 0] = 0;
 		close(fd);
 	}
-	n = snprintf(out, sz, "wchan %s; stack:", buf);
+	n = snprintf(out, sz, "wchan %s;", buf);
+	/* state and signals: pending (thread, process), blocked, caught */
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	f = fopen(path, "re");
+	while (f && fgets(buf, sizeof(buf), f) && n < sz) {
+		if (strncmp(buf, "State:", 6) && strncmp(buf, "SigPnd:", 7) &&
+		    strncmp(buf, "ShdPnd:", 7) && strncmp(buf, "SigBlk:", 7) &&
+		    strncmp(buf, "SigCgt:", 7))
+			continue;
+		buf[strcspn(buf, "\n")] = 0;
+		n += snprintf(out + n, sz - n, " %s;", buf);
+	}
+	if (f)
+		fclose(f);
+	/* the channel fd's flags (O_NONBLOCK) and state */
+	snprintf(path, sizeof(path), "/proc/%d/fdinfo/%d", pid, chfd);
+	f = chfd >= 0 ? fopen(path, "re") : NULL;
+	while (f && fgets(buf, sizeof(buf), f) && n < sz) {
+		buf[strcspn(buf, "\n")] = 0;
+		n += snprintf(out + n, sz - n, " %s;", buf);
+	}
+	if (f)
+		fclose(f);
 	snprintf(path, sizeof(path), "/proc/%d/stack", pid);
 	fd = open(path, O_RDONLY);
 	if (fd >= 0 && n < sz) {
 		r = read(fd, buf, sizeof(buf) - 1);
 		buf[r > 0 ? r : 0] = 0;
-		close(fd);
 		for (r = 0; buf[r]; r++)
 			if (buf[r] == '\n')
 				buf[r] = ' ';
-		snprintf(out + n, sz - n, " %s", buf);
+		snprintf(out + n, sz - n, " stack: %s", buf);
 	}
 	if (fd >= 0)
 		close(fd);
@@ -3393,6 +3474,8 @@ static int shortfall(const uint64_t *st, int secs, char *why, size_t sz)
 	int i, n = 0, len = 0;
 
 	why[0] = 0;
+	if (S->op_mask != (1u << NOPS) - 1)
+		return 0;	/* KCHAN_FUZZ_OPS: no targets */
 	for (i = 0; i < (int)(sizeof(tg) / sizeof(tg[0])); i++) {
 		if (tg[i].have >= tg[i].want)
 			continue;
@@ -3411,7 +3494,7 @@ static void sum_stats(uint64_t *st)
 	int j, i, n = __atomic_load_n(&S->next_slot, __ATOMIC_RELAXED);
 
 	memset(st, 0, ST_N * sizeof(*st));
-	for (j = 0; j < n && j < MAX_SLOTS; j++)
+	for (j = 0; j < n && j < S->max_slots; j++)
 		for (i = 0; i < ST_N; i++)
 			st[i] += S->slot[j].st[i];
 }
@@ -3427,7 +3510,7 @@ TEST(fuzz)
 	int extended = 0;
 	uint64_t seed, last_prog[MAX_PROCS] = {}, drops = 0;
 	int64_t now, last_move[MAX_PROCS], end, next_check;
-	char name[64], info[1000];
+	char name[64], info[2000];
 	struct chan_unlink u;
 	struct chan_info in;
 	int dev, fd, nslots;
@@ -3444,13 +3527,19 @@ TEST(fuzz)
 		       (unsigned long long)seed, secs, nprocs,
 		       (unsigned long long)seed, secs, nprocs);
 
-	S = mmap(NULL, sizeof(*S), PROT_READ | PROT_WRITE,
-		 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	/* A tally per process: a few children per worker and second. */
+	nslots = 5 * secs * nprocs + 1024;
+	if (nslots > 65536)
+		nslots = 65536;
+	S = mmap(NULL, sizeof(*S) + nslots * sizeof(struct tally),
+		 PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	ASSERT_NE(MAP_FAILED, S);
+	S->max_slots = nslots;
 	S->seed = seed;
 	S->nprocs = nprocs;
 	S->tag = getpid();
-	S->no_ro_arrays = env_ull("KCHAN_FUZZ_NO_RO_ARRAYS", 0);
+	S->op_mask = op_mask(getenv("KCHAN_FUZZ_OPS"));
+	ASSERT_NE(0, S->op_mask) TH_LOG("KCHAN_FUZZ_OPS names no operation");
 	ASSERT_EQ(0, prctl(PR_SET_CHILD_SUBREAPER, 1));
 
 	/* Baseline: every channel made from now on has a larger id. */
@@ -3521,9 +3610,12 @@ TEST(fuzz)
 				}
 				if (now - last_move[w] < STUCK_S * 1000000000LL)
 					continue;
-				where(pid, info, sizeof(info));
-				fz_fail(&parent_z, "worker %d (pid %d) made no progress for %d s in %s: %s",
-					w, pid, STUCK_S, ops[S->wop[w]].name, info);
+				where(pid, S->wfd[w], info, sizeof(info));
+				fz_fail(&parent_z, "worker %d (pid %d) made no progress for %d s in %s (timeout %lld%s, fd %d): %s",
+					w, pid, STUCK_S, ops[S->wop[w]].name,
+					(long long)S->wtmo[w],
+					S->wforever[w] ? ", SIGALRM armed" : "",
+					S->wfd[w], info);
 				kill(pid, SIGKILL);
 				last_move[w] = now;
 			}
@@ -3550,7 +3642,7 @@ TEST(fuzz)
 	}
 	for (w = 0; w < nprocs; w++) {
 		if (S->wpid[w] > 0) {
-			where(S->wpid[w], info, sizeof(info));
+			where(S->wpid[w], -1, info, sizeof(info));
 			ksft_print_msg("worker %d did not stop in time (in %s: %s): SIGKILL\n",
 				       w, ops[S->wop[w]].name, info);
 			kill(S->wpid[w], SIGKILL);
@@ -3571,7 +3663,7 @@ TEST(fuzz)
 			kill_children());
 
 	/* Sum what every process counted. */
-	nslots = S->next_slot < MAX_SLOTS ? S->next_slot : MAX_SLOTS;
+	nslots = S->next_slot < S->max_slots ? S->next_slot : S->max_slots;
 	for (j = 0; j < nslots; j++) {
 		struct tally *t = &S->slot[j];
 

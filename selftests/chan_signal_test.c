@@ -332,8 +332,21 @@ TEST(ignored_signal_does_not_interrupt)
  * would run until the signals stop (>= 3.5 s + 1 s). The bound (3 s)
  * leaves room for a slow emulated guest.
  */
+/* One message by CHAN_IOC_SEND_BATCH / RECV_BATCH: 1, or -errno. */
+static int batch_one(int fd, int send, uint32_t *v, int64_t timeout_ns)
+{
+	struct chan_iovec iov = { (uintptr_t)v, sizeof(*v) };
+	struct chan_batch b = {
+		.size = sizeof(b), .msgs = (uintptr_t)&iov, .n = 1,
+		.timeout_ns = timeout_ns,
+	};
+	int r = ioctl(fd, send ? CHAN_IOC_SEND_BATCH : CHAN_IOC_RECV_BATCH, &b);
+
+	return r < 0 ? -errno : r;
+}
+
 static int64_t timed_wait_under_signals(struct __test_metadata *_metadata,
-					int send, int *err)
+					int send, int batch, int *err)
 {
 	const int64_t t = 1000000000LL;
 	int fd = kc_create(send ? 0 : 1, 4);
@@ -360,7 +373,11 @@ static int64_t timed_wait_under_signals(struct __test_metadata *_metadata,
 		_exit(KC_OK);
 	}
 	t0 = kc_now_ns();
-	*err = send ? kc_send_u32(fd, 1, t) : kc_recv_u32(fd, &v, t);
+	v = 1;
+	if (batch)
+		*err = batch_one(fd, send, &v, t);
+	else
+		*err = send ? kc_send_u32(fd, 1, t) : kc_recv_u32(fd, &v, t);
 	el = kc_now_ns() - t0;
 	kill(pid, SIGKILL);
 	kc_reap(pid);
@@ -374,7 +391,7 @@ static int64_t timed_wait_under_signals(struct __test_metadata *_metadata,
 TEST(timed_recv_sa_restart_keeps_deadline)
 {
 	int err;
-	int64_t el = timed_wait_under_signals(_metadata, 0, &err);
+	int64_t el = timed_wait_under_signals(_metadata, 0, 0, &err);
 
 	ASSERT_GE(el, 0);
 	EXPECT_EQ(-ETIMEDOUT, err);
@@ -385,7 +402,30 @@ TEST(timed_recv_sa_restart_keeps_deadline)
 TEST(timed_send_sa_restart_keeps_deadline)
 {
 	int err;
-	int64_t el = timed_wait_under_signals(_metadata, 1, &err);
+	int64_t el = timed_wait_under_signals(_metadata, 1, 0, &err);
+
+	ASSERT_GE(el, 0);
+	EXPECT_EQ(-ETIMEDOUT, err);
+	EXPECT_GE(el, 1000000000LL);
+	EXPECT_LT(el, 3000000000LL);
+}
+
+/* The same for a batch's first message (found by chan_fuzz_test). */
+TEST(timed_recv_batch_sa_restart_keeps_deadline)
+{
+	int err;
+	int64_t el = timed_wait_under_signals(_metadata, 0, 1, &err);
+
+	ASSERT_GE(el, 0);
+	EXPECT_EQ(-ETIMEDOUT, err);
+	EXPECT_GE(el, 1000000000LL);
+	EXPECT_LT(el, 3000000000LL);
+}
+
+TEST(timed_send_batch_sa_restart_keeps_deadline)
+{
+	int err;
+	int64_t el = timed_wait_under_signals(_metadata, 1, 1, &err);
 
 	ASSERT_GE(el, 0);
 	EXPECT_EQ(-ETIMEDOUT, err);

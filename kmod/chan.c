@@ -1042,7 +1042,8 @@ static long chan_batch_send(struct chan *ch, struct chan_iovec __user *uv,
 		}
 		done += i;
 	}
-	return done ? done : err;
+	/* (long): with a u32 "done", err would convert to a huge count */
+	return done ? (long)done : err;
 }
 
 static long chan_batch_recv(struct chan *ch, struct chan_iovec __user *uv,
@@ -1139,7 +1140,8 @@ static long chan_batch_recv(struct chan *ch, struct chan_iovec __user *uv,
 				chan_inflight_fput(files[j]);
 		done += i;
 	}
-	return done ? done : err;
+	/* (long): with a u32 "done", err would convert to a huge count */
+	return done ? (long)done : err;
 }
 
 static long chan_ioctl_batch(struct file *file, struct chan_batch __user *ub,

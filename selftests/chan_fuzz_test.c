@@ -625,6 +625,13 @@ static struct hd *adopt(struct fz *z, int fd, bool base)
 
 static void drop(struct fz *z, struct hd *h)
 {
+	/*
+	 * Closing the fd removes the epoll item only with the file's last
+	 * reference; the file may live on (in a message, in a child) and
+	 * come back under the same number: EEXIST.
+	 */
+	if (h->ep)
+		epoll_ctl(z->ep, EPOLL_CTL_DEL, h->fd, NULL);
 	close(h->fd);
 	*h = z->h[--z->nh];
 }

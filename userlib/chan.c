@@ -150,41 +150,18 @@ API int chan_unlink(const char *name)
 
 /* ---- one message ---- */
 
+/* The descriptor-carrying calls (chan_fd.c) with no descriptor: one that
+ * comes along anyway (a CHAN_FDPASS channel) is closed, and close-on-exec
+ * until then so that no concurrent exec inherits it. */
 static int do_send(int ch, const void *msg, size_t len, int64_t timeout_ns)
 {
-	struct chan_msg m;
-
-	memset(&m, 0, sizeof(m));
-	m.size = sizeof(m);
-	m.buf = (__u64)(uintptr_t)msg;
-	m.len = len;
-	m.timeout_ns = timeout_ns;
-	m.fd = -1;
-	return ioctl(ch, CHAN_IOC_SEND, &m) < 0 ? -1 : 0;
+	return chan_send_fd(ch, msg, len, -1, timeout_ns);
 }
 
 static ssize_t do_recv(int ch, void *buf, size_t size, bool *ok,
 		       int64_t timeout_ns)
 {
-	struct chan_msg m;
-
-	memset(&m, 0, sizeof(m));
-	m.size = sizeof(m);
-	m.buf = (__u64)(uintptr_t)buf;
-	m.len = size;
-	m.timeout_ns = timeout_ns;
-	m.fd = -1;
-	/* Only a CHAN_FDPASS channel carries descriptors, and this API has
-	 * nowhere to return one: one that comes along is closed, and
-	 * close-on-exec until then so that no concurrent exec inherits it. */
-	m.flags = CHAN_MSG_FD_CLOEXEC;
-	if (ioctl(ch, CHAN_IOC_RECV, &m) < 0)
-		return -1;
-	if (m.ok && m.fd >= 0)
-		close(m.fd);
-	if (ok)
-		*ok = m.ok != 0;
-	return m.ok ? (ssize_t)m.len : 0;
+	return chan_recv_fd(ch, buf, size, ok, NULL, CHAN_CLOEXEC, timeout_ns);
 }
 
 API int chan_send(int ch, const void *msg, size_t len)

@@ -30,6 +30,7 @@
  * take no channel lock).
  * The module-wide locks come first: chan_names_mutex (names.c) ->
  * chan_list_lock (proc.c) -> ch->lock. chan_free() may run under the first.
+ * A select set's mutex (selset.c) comes before ch->lock too.
  *
  * Lifetime: a channel lives while a file or a name holds a reference. A
  * chan_sel and its waiters belong to the blocked task and stay valid while

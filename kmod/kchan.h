@@ -6,6 +6,7 @@
  * chan.c    the channel object: buffer, wait queues, send/recv/close,
  *           handles, poll, fdinfo, the channel fd's file operations
  * select.c  CHAN_IOC_SELECT
+ * selset.c  select sets (CHAN_IOC_SELSET_*): registered select cases
  * names.c   named channels (CHAN_IOC_OPEN, CHAN_IOC_UNLINK), which files
  *           may travel in a message
  * proc.c    /proc/kchan, the tracepoints of trace.h
@@ -16,6 +17,7 @@
 #define _KCHAN_H
 
 #include <linux/atomic.h>
+#include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/instrumented.h>
 #include <linux/list.h>
@@ -265,8 +267,43 @@ void chan_putback(struct chan *ch, struct chan_waiter *w);
 int chan_charge(struct chan *ch, unsigned long bytes);
 void chan_uncharge(struct chan *ch);
 
-/* select.c */
+/* select.c, and what a select set (selset.c) shares of it */
+struct chan_select_case {
+	struct chan_waiter w;
+	struct fd f;		/* pinned for the call; NULL file: nil case */
+	void __user *ubuf;
+};
+
+/*
+ * Per case of a select that does not fit on the stack: the case, its place
+ * in the visiting order and CHAN_STACK_BYTES of staging.
+ */
+#define CHAN_SELECT_CASE_BYTES \
+	(sizeof(struct chan_select_case) + sizeof(u32) + CHAN_STACK_BYTES)
+
+/*
+ * Randomness for a select: one get_random_u32() seeds a xorshift32, drawn
+ * only when a choice has to be made (more than one ready case, or the
+ * shuffle of pass 1).
+ */
+struct chan_select_rng {
+	u32 x;
+};
+
+u32 chan_select_below(struct chan_select_rng *rng, u32 n);
+int chan_select_stage(struct chan_select_case *cases, const u32 *order,
+		      u32 nactive, u8 *stage, bool small);
+bool chan_select_try_one(struct chan_waiter *w);
+long chan_select_run(struct chan_select_case *cases, u32 *order, u32 nactive,
+		     struct chan_sel *sel, struct chan_select_rng *rng,
+		     s64 timeout_ns, s64 __user *utimeout);
+long chan_select_finish(struct chan_waiter *w, void __user *ubuf, bool small,
+			u64 *len, u32 *ok);
 long chan_select_ioctl(void __user *uarg);
+
+/* selset.c */
+long chan_selset_create_ioctl(struct chan_selset_create __user *uc);
+bool chan_is_selset(const struct file *file);
 
 /* names.c */
 extern struct mutex chan_names_mutex;

@@ -87,6 +87,8 @@ static long chan_dev_ioctl(struct file *file, unsigned int cmd,
 		return chan_ioctl_create(uarg);
 	case CHAN_IOC_SELECT:
 		return chan_select_ioctl(uarg);
+	case CHAN_IOC_SELSET_CREATE:
+		return chan_selset_create_ioctl(uarg);
 	case CHAN_IOC_OPEN:
 		return chan_open_ioctl(uarg);
 	case CHAN_IOC_UNLINK:

@@ -657,6 +657,7 @@ void chan_inflight_fput(struct file *file)
  *    references our buffer holds;
  *  - an io_uring instance: its registered-file table may hold this
  *    channel's fd.
+ *  - a select set (selset.c): its cases hold channel files.
  * A plain channel holds no files, so it may travel (a reply channel).
  */
 static bool chan_file_passable(struct file *file)
@@ -667,6 +668,8 @@ static bool chan_file_passable(struct file *file)
 
 	if (ch)
 		return !(ch->flags & CHAN_FDPASS);
+	if (chan_is_selset(file))
+		return false;
 	sock = sock_from_file(file);
 	if (sock)
 		return sock->ops->family != PF_UNIX;

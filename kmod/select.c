@@ -46,27 +46,13 @@
 #include "kchan.h"
 #include "trace.h"
 
-struct chan_select_case {
-	struct chan_waiter w;
-	struct fd f;		/* pinned for the call; NULL file: nil case */
-	void __user *ubuf;
-};
-
 /* Cases of a select this small live on the stack. */
 #define CHAN_SELECT_STACK_CASES	4
 /* Cases read from userspace at a time. */
 #define CHAN_SELECT_CHUNK	8
 
-/*
- * Randomness for one select: one get_random_u32() seeds a xorshift32, drawn
- * only when a choice has to be made (more than one ready case, or the
- * shuffle of pass 1).
- */
-struct chan_select_rng {
-	u32 x;
-};
-
-static u32 chan_select_below(struct chan_select_rng *rng, u32 n)
+/* A number below @n, uniformly, from @rng (seeded on first use). */
+u32 chan_select_below(struct chan_select_rng *rng, u32 n)
 {
 	u32 x = rng->x;
 
@@ -120,8 +106,8 @@ static long chan_select_prepare(struct chan_select_case *c,
 }
 
 /* Copy in send data and check recv buffers, before anything moves. */
-static int chan_select_stage(struct chan_select_case *cases, const u32 *order,
-			     u32 nactive, u8 *stage, bool small)
+int chan_select_stage(struct chan_select_case *cases, const u32 *order,
+		      u32 nactive, u8 *stage, bool small)
 {
 	struct chan_select_case *c;
 	struct chan_waiter *w;
@@ -147,7 +133,7 @@ static int chan_select_stage(struct chan_select_case *cases, const u32 *order,
 }
 
 /* Try one case under its channel's lock (pass 0); true once it completed. */
-static bool chan_select_try_one(struct chan_waiter *w)
+bool chan_select_try_one(struct chan_waiter *w)
 {
 	enum chan_try t;
 
@@ -327,28 +313,29 @@ out_fdput:
 	goto out;
 }
 
-/* Write the fired case back to userspace; returns its index or an error. */
-static long chan_select_report(struct chan_select __user *us,
-			       struct chan_ioc_case __user *ucases,
-			       struct chan_waiter *w, void __user *ubuf,
-			       bool small)
+/*
+ * Finish the case that fired: copy a received message out (putting it back
+ * on failure) and drop a descriptor that came along, since select carries
+ * none. Returns the case's index, -EMSGSIZE (*@len: the size needed) or
+ * -EFAULT; *@len and *@ok are what to report for the case.
+ */
+long chan_select_finish(struct chan_waiter *w, void __user *ubuf, bool small,
+			u64 *len, u32 *ok)
 {
-	struct chan_ioc_case __user *uc;
-	u32 index = w->index;
-	long ret = index;
-	u32 ok = 0;
-	u64 len = 0;
+	long ret = w->index;
 
+	*ok = 0;
+	*len = 0;
 	switch (w->outcome) {
 	case CHAN_TOOBIG:
 		ret = -EMSGSIZE;
-		len = w->len;	/* the size the message needs */
+		*len = w->len;	/* the size the message needs */
 		break;
 	case CHAN_MOVED:
-		ok = 1;
+		*ok = 1;
+		*len = w->len;
 		if (w->op == CHAN_OP_SEND)
 			break;
-		len = w->len;
 		if (small ? chan_copy_out_small(ubuf, w->buf, w->len) :
 		    copy_to_user(ubuf, w->buf, w->len)) {
 			chan_putback(w->ch, w);
@@ -359,11 +346,26 @@ static long chan_select_report(struct chan_select __user *us,
 		break;
 	}
 	if (w->file) {
-		/* select carries no descriptors: drop one that came along */
 		chan_inflight_fput(w->file);
 		w->file = NULL;
 	}
-	uc = &ucases[index];
+	return ret;
+}
+
+/* Write the fired case back to userspace; returns its index or an error. */
+static long chan_select_report(struct chan_select __user *us,
+			       struct chan_ioc_case __user *ucases,
+			       struct chan_waiter *w, void __user *ubuf,
+			       bool small)
+{
+	struct chan_ioc_case __user *uc = &ucases[w->index];
+	long ret;
+	u64 len;
+	u32 ok;
+
+	ret = chan_select_finish(w, ubuf, small, &len, &ok);
+	if (ret == -EFAULT)
+		return ret;
 	if (!user_access_begin(uc, sizeof(*uc)))
 		return -EFAULT;
 	/* A send case's len is the caller's input: leave it alone. */
@@ -371,12 +373,49 @@ static long chan_select_report(struct chan_select __user *us,
 		unsafe_put_user(len, &uc->len, efault);
 	unsafe_put_user(ok, &uc->ok, efault);
 	user_access_end();
-	if (put_user((s32)index, &us->index))
+	if (put_user((s32)w->index, &us->index))
 		return -EFAULT;
 	return ret;
 efault:
 	user_access_end();
 	return -EFAULT;
+}
+
+/*
+ * Passes 1 to 3 of a select whose cases are checked and staged: shuffle,
+ * try each, and unless @timeout_ns is 0 queue on every channel and sleep.
+ * 0 once a case fired (sel->fired), else an error; the time left goes to
+ * @utimeout when a signal restarts a timed wait.
+ */
+long chan_select_run(struct chan_select_case *cases, u32 *order, u32 nactive,
+		     struct chan_sel *sel, struct chan_select_rng *rng,
+		     s64 timeout_ns, s64 __user *utimeout)
+{
+	ktime_t deadline = 0;
+	bool timed;
+	long ret;
+	u32 i, j;
+
+	/* Fisher-Yates; swap() evaluates its arguments twice. */
+	for (i = nactive; i > 1; i--) {
+		j = chan_select_below(rng, i);
+		swap(order[i - 1], order[j]);
+	}
+
+	if (chan_select_visit(cases, order, nactive, false))
+		return 0;
+	if (timeout_ns == 0)
+		return -EAGAIN;
+	timed = timeout_ns > 0;
+	if (timed)
+		deadline = ktime_add_safe(ktime_get(), ns_to_ktime(timeout_ns));
+	chan_select_visit(cases, order, nactive, true);
+	ret = chan_sel_wait(sel, deadline, timed);
+	for (i = 0; i < nactive; i++)
+		chan_dequeue(&cases[order[i]].w);
+	if (ret == -ERESTARTSYS && timed)
+		ret = chan_restart_timed(deadline, utimeout);
+	return ret;
 }
 
 long chan_select_ioctl(void __user *uarg)
@@ -400,10 +439,8 @@ long chan_select_ioctl(void __user *uarg)
 	u8 *big_stage = NULL;
 	u32 i, j, chunk, ninit = 0, nactive = 0;
 	size_t staged = 0;
-	ktime_t deadline = 0;
 	bool small = true;
 	struct chan_select s;
-	bool timed;
 	long ret;
 
 	ret = chan_get_struct(&s, sizeof(s), us, CHAN_SELECT_SIZE_VER0);
@@ -433,8 +470,7 @@ long chan_select_ioctl(void __user *uarg)
 	 * sends the whole select to a separate staging buffer).
 	 */
 	if (s.ncases > CHAN_SELECT_STACK_CASES) {
-		block = kvmalloc_array(s.ncases, sizeof(*cases) +
-				       sizeof(*order) + CHAN_STACK_BYTES,
+		block = kvmalloc_array(s.ncases, CHAN_SELECT_CASE_BYTES,
 				       CHAN_GFP_USER_SIZED);
 		if (!block)
 			return -ENOMEM;
@@ -480,30 +516,10 @@ long chan_select_ioctl(void __user *uarg)
 	ret = chan_select_stage(cases, order, nactive, stage, small);
 	if (ret)
 		goto out;
-
-	/* Fisher-Yates; swap() evaluates its arguments twice. */
-	for (i = nactive; i > 1; i--) {
-		j = chan_select_below(&rng, i);
-		swap(order[i - 1], order[j]);
-	}
-
-	if (!chan_select_visit(cases, order, nactive, false)) {
-		ret = -EAGAIN;
-		if (s.timeout_ns == 0)
-			goto out;
-		timed = s.timeout_ns > 0;
-		if (timed)
-			deadline = ktime_add_safe(ktime_get(),
-						  ns_to_ktime(s.timeout_ns));
-		chan_select_visit(cases, order, nactive, true);
-		ret = chan_sel_wait(&sel, deadline, timed);
-		for (i = 0; i < nactive; i++)
-			chan_dequeue(&cases[order[i]].w);
-		if (ret == -ERESTARTSYS && timed)
-			ret = chan_restart_timed(deadline, &us->timeout_ns);
-		if (ret)
-			goto out;
-	}
+	ret = chan_select_run(cases, order, nactive, &sel, &rng, s.timeout_ns,
+			      &us->timeout_ns);
+	if (ret)
+		goto out;
 	ret = chan_select_report(us, ucases, sel.fired,
 				 cases[sel.fired->index].ubuf, small);
 out:

@@ -172,6 +172,58 @@ struct chan_select {
 };
 #define CHAN_SELECT_SIZE_VER0	32
 
+/*
+ * Select sets: a select whose cases are registered once, as with an epoll
+ * set, so that a wait with a case ready costs a short scan of the
+ * registered channels instead of reading, looking up and checking every
+ * case again. A wait has CHAN_IOC_SELECT's semantics over the set's cases.
+ *
+ * CHAN_IOC_SELSET_CREATE on /dev/chan: returns the new set's fd. The set
+ * starts with no cases; closing the fd frees it.
+ */
+struct chan_selset_create {
+	__u32 size;		/* sizeof(struct chan_selset_create) */
+	__u32 flags;		/* CHAN_CLOEXEC */
+};
+#define CHAN_SELSET_CREATE_SIZE_VER0	8
+
+/*
+ * CHAN_IOC_SELSET_CTL on a select set fd: make case @index a send or recv
+ * on channel fd @fd with the message at / the buffer at @buf, or with fd
+ * -1 a nil case (one that never fires). The set's cases are 0 up to its
+ * highest non-nil index. A case names a descriptor and the channel it
+ * referred to when it was set: a wait fails EBADF once the descriptor no
+ * longer refers to that channel. The set pins the channel, not the
+ * descriptor: closing the fd still closes the channel as usual.
+ */
+struct chan_selset_ctl {
+	__u32 size;		/* sizeof(struct chan_selset_ctl) */
+	__u32 index;		/* case number, below max_select_cases */
+	__s32 fd;		/* channel fd, or -1: a nil case */
+	__u32 op;		/* CHAN_OP_SEND or CHAN_OP_RECV */
+	__aligned_u64 buf;	/* void *: message to send / buffer to fill */
+	__u64 len;		/* send: message length; recv: buffer size */
+	__u32 flags;		/* must be 0 */
+	__u32 reserved;		/* must be 0 */
+};
+#define CHAN_SELSET_CTL_SIZE_VER0	40
+
+/*
+ * CHAN_IOC_SELSET_WAIT on a select set fd: wait until exactly one of the
+ * set's cases completes; returns (and stores in index) its index, with ok
+ * and, for a recv case, the message length (on EMSGSIZE the size the
+ * message needs) in len. timeout_ns as for CHAN_IOC_SELECT.
+ */
+struct chan_selset_wait {
+	__u32 size;		/* sizeof(struct chan_selset_wait) */
+	__u32 flags;		/* must be 0 */
+	__s64 timeout_ns;	/* written back when a signal restarts the wait */
+	__s32 index;		/* out: the case that fired, -1 if none */
+	__u32 ok;		/* out: 1 a message moved, 0 the channel is closed */
+	__u64 len;		/* out: recv: the message length */
+};
+#define CHAN_SELSET_WAIT_SIZE_VER0	32
+
 /* One message of a batch. */
 struct chan_iovec {
 	__aligned_u64 buf;	/* void * */
@@ -203,6 +255,9 @@ struct chan_batch {
 #define CHAN_IOC_INFO		_IOWR(CHAN_IOC_MAGIC, 0x13, struct chan_info)
 #define CHAN_IOC_DUP		_IOW(CHAN_IOC_MAGIC, 0x14, struct chan_dup)
 #define CHAN_IOC_SELECT		_IOWR(CHAN_IOC_MAGIC, 0x20, struct chan_select)
+#define CHAN_IOC_SELSET_CREATE	_IOW(CHAN_IOC_MAGIC, 0x21, struct chan_selset_create)
+#define CHAN_IOC_SELSET_CTL	_IOW(CHAN_IOC_MAGIC, 0x22, struct chan_selset_ctl)
+#define CHAN_IOC_SELSET_WAIT	_IOWR(CHAN_IOC_MAGIC, 0x23, struct chan_selset_wait)
 #define CHAN_IOC_SEND_BATCH	_IOWR(CHAN_IOC_MAGIC, 0x30, struct chan_batch)
 #define CHAN_IOC_RECV_BATCH	_IOWR(CHAN_IOC_MAGIC, 0x31, struct chan_batch)
 

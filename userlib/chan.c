@@ -3,8 +3,9 @@
  * libchan: thin wrappers over the /dev/chan ioctls.
  *
  * No global state: calls that need /dev/chan (make, pipe, open, unlink, a
- * select whose cases are all nil) open it with O_CLOEXEC and close it again;
- * everything else is an ioctl on the channel fd the caller gives. Errors are
+ * select whose cases are all nil, chan_selset_make in chan_selset.c) open it
+ * with O_CLOEXEC and close it again; everything else is an ioctl on the
+ * descriptor the caller gives. Errors are
  * the kernel's, passed through as -1/errno. EINTR too: with SA_RESTART the
  * kernel restarts the call itself and keeps the deadline (it writes the time
  * left into the struct on our stack, which the restarted call reads again).

@@ -40,7 +40,7 @@ extern "C" {
 #endif
 
 #define LIBCHAN_VERSION_MAJOR	1
-#define LIBCHAN_VERSION_MINOR	1
+#define LIBCHAN_VERSION_MINOR	2
 
 /* flags for chan_make() and chan_pipe(): CHAN_CLOEXEC, CHAN_NONBLOCK (and
  * CHAN_FDPASS), from <linux/chan.h>. */
@@ -93,6 +93,20 @@ struct chan_case {
 };
 
 int	chan_select(struct chan_case *cases, size_t n, int64_t timeout_ns);
+
+/* Select sets (since 1.2): cases registered once, then waited on many
+ * times; a wait is chan_select() over the set's cases. */
+
+/* A new, empty set; flags: CHAN_CLOEXEC. Returns its descriptor. */
+int	chan_selset_make(int flags);
+/* Make case index a send or recv (c->ch, c->op, c->buf, c->len; c->ok is
+ * not used), or a nil case when c is NULL or c->ch is -1. The set holds
+ * its own reference to the channel, as dup() would. */
+int	chan_selset_set(int set, unsigned index, const struct chan_case *c);
+/* Wait until one case fires; returns its index. *len: the length moved
+ * (0 when *ok is false); *ok: false when the channel is closed. Either
+ * may be NULL. */
+int	chan_selset_wait(int set, int64_t timeout_ns, size_t *len, bool *ok);
 
 /* Batches */
 struct chan_buf {

@@ -2,7 +2,7 @@
 /*
  * libchan through its public API (userlib/chan.h): every function, every
  * error path, select, batches, signals (EINTR and SA_RESTART), and the
- * cross-process behaviour the library promises.
+ * cross-process behaviour the library promises; select sets (libchan 1.2).
  *
  * Tests named select_* need CHAN_IOC_SELECT in the module: when it answers
  * ENOTTY they fail (they do not skip). Tests of chan_open/chan_unlink skip
@@ -1938,6 +1938,801 @@ TEST(send_fd_errors)
 	close(other);
 	close(fdpass);
 	close(plain);
+}
+
+/* ---- select sets (libchan 1.2) ------------------------------------------ */
+
+static struct chan_case recv_case(int ch, void *buf, size_t len)
+{
+	return (struct chan_case){ .ch = ch, .op = CHAN_RECV, .buf = buf, .len = len };
+}
+
+static struct chan_case send_case(int ch, const void *msg, size_t len)
+{
+	return (struct chan_case){ .ch = ch, .op = CHAN_SEND, .buf = (void *)msg,
+				   .len = len };
+}
+
+TEST(selset_make)
+{
+	char link[64], path[64];
+	int set, cl, after;
+	char c;
+
+	ASSERT_OK(set = chan_selset_make(0));
+	ASSERT_OK(cl = chan_selset_make(CHAN_CLOEXEC));
+	EXPECT_EQ(0, fd_cloexec(set));
+	EXPECT_NE(0, fd_cloexec(cl));
+	EXPECT_EQ(O_RDWR, fd_flags(set) & O_ACCMODE);
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", set);
+	memset(link, 0, sizeof(link));
+	ASSERT_LT(0, readlink(path, link, sizeof(link) - 1));
+	EXPECT_STREQ("anon_inode:[chan_selset]", link);
+	/* CHAN_CLOEXEC is the only flag */
+	EXPECT_ERR(EINVAL, chan_selset_make(CHAN_NONBLOCK));
+	EXPECT_ERR(EINVAL, chan_selset_make(CHAN_FDPASS));
+	EXPECT_ERR(EINVAL, chan_selset_make(1 << 20));
+	EXPECT_ERR(EINVAL, chan_selset_make(-1));
+	/* a set is no channel: no read/write, no channel ioctls */
+	EXPECT_ERR(EINVAL, read(set, &c, 1));
+	EXPECT_ERR(EINVAL, write(set, "x", 1));
+	EXPECT_ERR(ENOTTY, chan_len(set));
+	EXPECT_ERR(ENOTTY, chan_send(set, "x", 1));
+	EXPECT_ERR(ENOTTY, chan_close(set));
+	/* /dev/chan is opened for the call only, also when it fails */
+	close(cl);
+	for (int i = 0; i < 50; i++) {
+		ASSERT_OK(cl = chan_selset_make(0));
+		close(cl);
+		EXPECT_ERR(EINVAL, chan_selset_make(CHAN_NONBLOCK));
+	}
+	ASSERT_OK(after = chan_selset_make(0));
+	EXPECT_EQ(set + 1, after);
+	close(after);
+	close(set);
+}
+
+TEST(selset_recv_ready)
+{
+	int a = chan_make(8, 2, 0), b = chan_make(8, 2, 0), set;
+	char ba[8] = "", bb[8] = "";
+	struct chan_case c;
+	size_t len = 99;
+	bool ok = false;
+
+	ASSERT_OK(a);
+	ASSERT_OK(b);
+	ASSERT_OK(set = chan_selset_make(CHAN_CLOEXEC));
+	c = recv_case(a, ba, sizeof(ba));
+	ASSERT_EQ(0, chan_selset_set(set, 0, &c));
+	c = recv_case(b, bb, sizeof(bb));
+	ASSERT_EQ(0, chan_selset_set(set, 1, &c));
+	c = recv_case(-1, NULL, 0);	/* the set copied the case */
+
+	ASSERT_EQ(0, chan_send(b, "hello", 5));
+	ASSERT_EQ(1, chan_selset_wait(set, -1, &len, &ok));
+	EXPECT_TRUE(ok);
+	EXPECT_EQ(5, len);
+	EXPECT_EQ(0, memcmp(bb, "hello", 5));
+	EXPECT_EQ(0, chan_len(b));
+	/* registered once, waited on again and again */
+	for (int i = 0; i < 10; i++) {
+		ASSERT_EQ(0, chan_send(a, "ab", 2));
+		ASSERT_EQ(0, chan_selset_wait(set, 0, &len, &ok));
+		EXPECT_TRUE(ok);
+		EXPECT_EQ(2, len);
+		EXPECT_EQ(0, memcmp(ba, "ab", 2));
+	}
+	ASSERT_EQ(0, chan_send(b, "bye", 3));
+	ASSERT_EQ(1, chan_selset_wait(set, 0, &len, &ok));
+	EXPECT_EQ(3, len);
+	EXPECT_EQ(0, memcmp(bb, "bye", 3));
+	close(set);
+	close(a);
+	close(b);
+}
+
+TEST(selset_send_ready)
+{
+	int full = chan_make(4, 1, 0), room = chan_make(4, 1, 0), set;
+	struct chan_case c;
+	int v = 42, got = 0;
+	size_t len = 0;
+	bool ok = false;
+
+	ASSERT_OK(full);
+	ASSERT_OK(room);
+	ASSERT_OK(set = chan_selset_make(0));
+	ASSERT_EQ(0, chan_send(full, "f", 1));
+	c = send_case(full, "x", 1);
+	ASSERT_EQ(0, chan_selset_set(set, 0, &c));
+	c = send_case(room, &v, sizeof(v));
+	ASSERT_EQ(0, chan_selset_set(set, 1, &c));
+	ASSERT_EQ(1, chan_selset_wait(set, 0, &len, &ok));
+	EXPECT_TRUE(ok);
+	EXPECT_EQ(sizeof(v), len);	/* a send case reports its own length */
+	EXPECT_EQ(1, chan_len(full));
+	ASSERT_EQ((ssize_t)sizeof(got), chan_recv(room, &got, sizeof(got), &ok));
+	EXPECT_EQ(42, got);
+	/* the message is read at wait time, not when the case was set */
+	v = 43;
+	ASSERT_EQ(1, chan_selset_wait(set, 0, NULL, NULL));
+	ASSERT_EQ((ssize_t)sizeof(got), chan_recv(room, &got, sizeof(got), &ok));
+	EXPECT_EQ(43, got);
+	close(set);
+	close(full);
+	close(room);
+}
+
+TEST(selset_len_ok_may_be_null)
+{
+	int a = chan_make(8, 4, 0), set;
+	char buf[8];
+	struct chan_case c = recv_case(a, buf, sizeof(buf));
+	size_t len = 0;
+	bool ok = false;
+
+	ASSERT_OK(a);
+	ASSERT_OK(set = chan_selset_make(0));
+	ASSERT_EQ(0, chan_selset_set(set, 3, &c));
+	for (int i = 0; i < 3; i++)
+		ASSERT_EQ(0, chan_send(a, "abc", 3));
+	EXPECT_EQ(3, chan_selset_wait(set, 0, NULL, NULL));
+	EXPECT_EQ(3, chan_selset_wait(set, 0, &len, NULL));
+	EXPECT_EQ(3, len);
+	EXPECT_EQ(3, chan_selset_wait(set, 0, NULL, &ok));
+	EXPECT_TRUE(ok);
+	EXPECT_EQ(0, chan_len(a));
+	/* closed: ok false, length 0 */
+	ASSERT_EQ(0, chan_close(a));
+	len = 7;
+	EXPECT_EQ(3, chan_selset_wait(set, 0, NULL, NULL));
+	EXPECT_EQ(3, chan_selset_wait(set, 0, &len, &ok));
+	EXPECT_FALSE(ok);
+	EXPECT_EQ(0, len);
+	close(set);
+	close(a);
+}
+
+TEST(selset_default_timeout_and_empty)
+{
+	int a = chan_make(4, 1, 0), b = chan_make(4, 0, 0), set;
+	char buf[4];
+	struct chan_case c;
+	size_t len = 123;
+	bool ok = true;
+	int64_t t0, el;
+
+	ASSERT_OK(a);
+	ASSERT_OK(b);
+	ASSERT_OK(set = chan_selset_make(0));
+	/* an empty set never fires: Go's empty select */
+	EXPECT_ERR(EAGAIN, chan_selset_wait(set, 0, &len, &ok));
+	t0 = now_ns();
+	EXPECT_ERR(ETIMEDOUT, chan_selset_wait(set, MS(50), &len, &ok));
+	EXPECT_GE(now_ns() - t0, MS(50));
+	/* nothing ready */
+	c = recv_case(a, buf, sizeof(buf));
+	ASSERT_EQ(0, chan_selset_set(set, 0, &c));
+	c = send_case(b, "x", 1);
+	ASSERT_EQ(0, chan_selset_set(set, 1, &c));
+	EXPECT_ERR(EAGAIN, chan_selset_wait(set, 0, &len, &ok));
+	t0 = now_ns();
+	EXPECT_ERR(ETIMEDOUT, chan_selset_wait(set, MS(100), &len, &ok));
+	el = now_ns() - t0;
+	EXPECT_GE(el, MS(100));
+	EXPECT_LT(el, MS(5000));
+	/* failures leave *len and *ok alone */
+	EXPECT_EQ(123, len);
+	EXPECT_TRUE(ok);
+	EXPECT_EQ(0, wait_waiters(a, 0, 0));	/* nothing left queued */
+	EXPECT_EQ(0, wait_waiters(b, 0, 0));
+	close(set);
+	close(a);
+	close(b);
+}
+
+/* The set's timeout decides, not an O_NONBLOCK on a case's descriptor. */
+TEST(selset_nonblocking_case_fd_still_waits)
+{
+	int a = chan_make(4, 1, CHAN_NONBLOCK), set;
+	char buf[4];
+	struct chan_case c = recv_case(a, buf, sizeof(buf));
+	int64_t t0;
+
+	ASSERT_OK(a);
+	ASSERT_OK(set = chan_selset_make(0));
+	ASSERT_EQ(0, chan_selset_set(set, 0, &c));
+	t0 = now_ns();
+	EXPECT_ERR(ETIMEDOUT, chan_selset_wait(set, MS(50), NULL, NULL));
+	EXPECT_GE(now_ns() - t0, MS(50));
+	close(set);
+	close(a);
+}
+
+TEST(selset_closed_cases)
+{
+	int r = chan_make(4, 1, 0), s = chan_make(4, 1, 0), set;
+	char buf[4] = "zzz";
+	struct chan_case c;
+	size_t len = 9;
+	bool ok = true;
+
+	ASSERT_OK(r);
+	ASSERT_OK(s);
+	ASSERT_OK(set = chan_selset_make(0));
+	c = recv_case(r, buf, sizeof(buf));
+	ASSERT_EQ(0, chan_selset_set(set, 0, &c));
+	ASSERT_EQ(0, chan_send(r, "m", 1));
+	ASSERT_EQ(0, chan_close(r));
+	/* drains first, then reports closed, again and again */
+	ASSERT_EQ(0, chan_selset_wait(set, -1, &len, &ok));
+	EXPECT_TRUE(ok);
+	EXPECT_EQ(1, len);
+	for (int i = 0; i < 3; i++) {
+		ok = true;
+		len = 9;
+		ASSERT_EQ(0, chan_selset_wait(set, -1, &len, &ok));
+		EXPECT_FALSE(ok);
+		EXPECT_EQ(0, len);
+	}
+	/* a send case on a closed channel fires with ok false, sends nothing */
+	ASSERT_EQ(0, chan_selset_set(set, 0, NULL));
+	c = send_case(s, "x", 1);
+	ASSERT_EQ(0, chan_selset_set(set, 1, &c));
+	ASSERT_EQ(0, chan_close(s));
+	ok = true;
+	len = 9;
+	ASSERT_EQ(1, chan_selset_wait(set, -1, &len, &ok));
+	EXPECT_FALSE(ok);
+	EXPECT_EQ(0, len);
+	EXPECT_EQ(0, chan_len(s));
+	close(set);
+	close(r);
+	close(s);
+}
+
+TEST(selset_nil_cases)
+{
+	int a = chan_make(4, 4, 0), set;
+	char buf[4];
+	struct chan_case c;
+
+	ASSERT_OK(a);
+	ASSERT_OK(set = chan_selset_make(0));
+	/* nil, also at an index never set; NULL or ch -1, either op */
+	EXPECT_EQ(0, chan_selset_set(set, 0, NULL));
+	EXPECT_EQ(0, chan_selset_set(set, 77, NULL));
+	c = (struct chan_case){ .ch = -1, .op = CHAN_SEND };
+	EXPECT_EQ(0, chan_selset_set(set, 5, &c));
+	c = (struct chan_case){ .ch = -1, .op = CHAN_RECV, .buf = buf, .len = 4 };
+	EXPECT_EQ(0, chan_selset_set(set, 6, &c));
+	EXPECT_ERR(EAGAIN, chan_selset_wait(set, 0, NULL, NULL));
+	/* a sparse set: only case 100 is live */
+	c = recv_case(a, buf, sizeof(buf));
+	ASSERT_EQ(0, chan_selset_set(set, 100, &c));
+	ASSERT_EQ(0, chan_send(a, "a", 1));
+	ASSERT_EQ(0, chan_send(a, "b", 1));
+	EXPECT_EQ(100, chan_selset_wait(set, 0, NULL, NULL));
+	/* nil again: never fires, though a message waits */
+	c.ch = -1;
+	ASSERT_EQ(0, chan_selset_set(set, 100, &c));
+	EXPECT_ERR(EAGAIN, chan_selset_wait(set, 0, NULL, NULL));
+	EXPECT_EQ(1, chan_len(a));
+	/* the same channel in two cases */
+	c = recv_case(a, buf, sizeof(buf));
+	ASSERT_EQ(0, chan_selset_set(set, 1, &c));
+	ASSERT_EQ(0, chan_selset_set(set, 2, &c));
+	int idx = chan_selset_wait(set, 0, NULL, NULL);
+
+	EXPECT_TRUE(idx == 1 || idx == 2);
+	EXPECT_EQ(0, chan_len(a));
+	close(set);
+	close(a);
+}
+
+TEST(selset_errors)
+{
+	unsigned long max_cases = param("max_select_cases", 4096);
+	int ch = chan_make(4, 1, 0), fds[2], p[2], gone, set, dev;
+	char buf[8];
+	struct chan_case c;
+	size_t len = 5;
+	bool ok = true;
+
+	ASSERT_OK(ch);
+	ASSERT_EQ(0, chan_pipe(fds, 4, 1, 0));
+	ASSERT_EQ(0, pipe(p));
+	ASSERT_OK(dev = open("/dev/chan", O_RDWR | O_CLOEXEC));
+	ASSERT_OK(set = chan_selset_make(0));
+	ASSERT_OK(gone = chan_make(4, 1, 0));
+	close(gone);	/* last: nothing below reuses its number */
+	c = recv_case(ch, buf, 4);
+
+	/* the set descriptor */
+	EXPECT_ERR(EBADF, chan_selset_set(-1, 0, &c));
+	EXPECT_ERR(EBADF, chan_selset_set(gone, 0, &c));
+	EXPECT_ERR(ENOTTY, chan_selset_set(ch, 0, &c));		/* a channel */
+	EXPECT_ERR(ENOTTY, chan_selset_set(dev, 0, &c));	/* /dev/chan */
+	EXPECT_ERR(ENOTTY, chan_selset_set(p[0], 0, &c));	/* a pipe */
+	EXPECT_ERR(EBADF, chan_selset_wait(-1, 0, &len, &ok));
+	EXPECT_ERR(EBADF, chan_selset_wait(gone, 0, &len, &ok));
+	EXPECT_ERR(ENOTTY, chan_selset_wait(ch, 0, &len, &ok));
+	EXPECT_ERR(ENOTTY, chan_selset_wait(dev, 0, &len, &ok));
+	EXPECT_ERR(ENOTTY, chan_selset_wait(p[0], 0, &len, &ok));
+	EXPECT_EQ(5, len);
+	EXPECT_TRUE(ok);
+
+	/* the index */
+	EXPECT_ERR(EINVAL, chan_selset_set(set, (unsigned)max_cases, &c));
+	EXPECT_ERR(EINVAL, chan_selset_set(set, UINT_MAX, &c));
+	EXPECT_ERR(EINVAL, chan_selset_set(set, UINT_MAX, NULL));
+	EXPECT_EQ(0, chan_selset_set(set, (unsigned)max_cases - 1, NULL));
+
+	/* the op, checked for a nil case too */
+	c.op = 3;
+	EXPECT_ERR(EINVAL, chan_selset_set(set, 0, &c));
+	c.op = 0;
+	EXPECT_ERR(EINVAL, chan_selset_set(set, 0, &c));
+	c.ch = -1;
+	EXPECT_ERR(EINVAL, chan_selset_set(set, 0, &c));
+
+	/* the case's descriptor */
+	c = recv_case(gone, buf, 4);
+	EXPECT_ERR(EBADF, chan_selset_set(set, 0, &c));		/* not open */
+	c.ch = -2;
+	EXPECT_ERR(EBADF, chan_selset_set(set, 0, &c));		/* below -1 */
+	c.ch = INT_MIN;
+	EXPECT_ERR(EBADF, chan_selset_set(set, 0, &c));
+	c.ch = p[0];
+	EXPECT_ERR(EBADF, chan_selset_set(set, 0, &c));		/* not a channel */
+	c.ch = dev;
+	EXPECT_ERR(EBADF, chan_selset_set(set, 0, &c));
+	c.ch = set;
+	EXPECT_ERR(EBADF, chan_selset_set(set, 0, &c));		/* a set */
+
+	/* the wrong direction */
+	c = send_case(fds[0], "x", 1);
+	EXPECT_ERR(EBADF, chan_selset_set(set, 0, &c));		/* no send right */
+	c = recv_case(fds[1], buf, 4);
+	EXPECT_ERR(EBADF, chan_selset_set(set, 0, &c));		/* no recv right */
+	c = send_case(fds[1], "x", 1);
+	EXPECT_EQ(0, chan_selset_set(set, 0, &c));
+	c = recv_case(fds[0], buf, 4);
+	EXPECT_EQ(0, chan_selset_set(set, 1, &c));
+
+	/* a message longer than msg_size; a recv buffer may be longer */
+	c = send_case(ch, buf, 5);
+	EXPECT_ERR(EMSGSIZE, chan_selset_set(set, 2, &c));
+	c = recv_case(ch, buf, sizeof(buf));
+	EXPECT_EQ(0, chan_selset_set(set, 2, &c));
+
+	/* a select set is not a case of a select, nor a passed descriptor */
+	c = recv_case(set, buf, 4);
+	EXPECT_ERR(EBADF, chan_select(&c, 1, 0));
+	int fp = chan_make(4, 1, CHAN_FDPASS);
+
+	ASSERT_OK(fp);
+	EXPECT_ERR(EINVAL, chan_send_fd(fp, "s", 1, set, 0));
+	EXPECT_EQ(0, chan_len(fp));
+	close(fp);
+
+	close(set);
+	close(dev);
+	close(ch);
+	close(fds[0]);
+	close(fds[1]);
+	close(p[0]);
+	close(p[1]);
+}
+
+/* A failed chan_selset_set() leaves the case as it was. */
+TEST(selset_failed_set_changes_nothing)
+{
+	int a = chan_make(4, 2, 0), b = chan_make(2, 2, 0), set;
+	char buf[4];
+	struct chan_case c = recv_case(a, buf, sizeof(buf)), bad;
+	size_t len;
+	bool ok;
+
+	ASSERT_OK(a);
+	ASSERT_OK(b);
+	ASSERT_OK(set = chan_selset_make(0));
+	ASSERT_EQ(0, chan_selset_set(set, 0, &c));
+	bad = send_case(b, "toolong", 7);
+	EXPECT_ERR(EMSGSIZE, chan_selset_set(set, 0, &bad));
+	bad = recv_case(-5, buf, 4);
+	EXPECT_ERR(EBADF, chan_selset_set(set, 0, &bad));
+	bad = recv_case(b, buf, 4);
+	bad.op = 9;
+	EXPECT_ERR(EINVAL, chan_selset_set(set, 0, &bad));
+	ASSERT_EQ(0, chan_send(a, "kept", 4));
+	ASSERT_EQ(0, chan_selset_wait(set, 0, &len, &ok));
+	EXPECT_TRUE(ok);
+	EXPECT_EQ(4, len);
+	EXPECT_EQ(0, memcmp(buf, "kept", 4));
+	/* and no case appeared where the failed one was aimed */
+	ASSERT_EQ(0, chan_send(b, "b", 1));
+	EXPECT_ERR(EAGAIN, chan_selset_wait(set, 0, &len, &ok));
+	close(set);
+	close(a);
+	close(b);
+}
+
+TEST(selset_recv_buffer_too_short)
+{
+	int a = chan_make(8, 1, 0), set;
+	char small[2], buf[8];
+	struct chan_case c = recv_case(a, small, sizeof(small));
+	size_t len = 0;
+	bool ok = true;
+
+	ASSERT_OK(a);
+	ASSERT_OK(set = chan_selset_make(0));
+	ASSERT_EQ(0, chan_selset_set(set, 0, &c));
+	ASSERT_EQ(0, chan_send(a, "abcde", 5));
+	EXPECT_ERR(EMSGSIZE, chan_selset_wait(set, 0, &len, &ok));
+	EXPECT_EQ(5, len);	/* the size the message needs */
+	EXPECT_TRUE(ok);	/* untouched */
+	EXPECT_ERR(EMSGSIZE, chan_selset_wait(set, 0, NULL, NULL));
+	EXPECT_EQ(1, chan_len(a));	/* the message stays */
+	c = recv_case(a, buf, sizeof(buf));
+	ASSERT_EQ(0, chan_selset_set(set, 0, &c));
+	ASSERT_EQ(0, chan_selset_wait(set, 0, &len, &ok));
+	EXPECT_EQ(5, len);
+	EXPECT_EQ(0, memcmp(buf, "abcde", 5));
+	close(set);
+	close(a);
+}
+
+/* Buffers are used at wait time: a bad one fails EFAULT, nothing moves. */
+TEST(selset_bad_buffer_efault)
+{
+	int a = chan_make(4, 1, 0), b = chan_make(4, 1, 0), set;
+	void *bad = (void *)8;
+	struct chan_case c = recv_case(a, bad, 4);
+
+	ASSERT_OK(a);
+	ASSERT_OK(b);
+	ASSERT_OK(set = chan_selset_make(0));
+	ASSERT_EQ(0, chan_selset_set(set, 0, &c));	/* not read here */
+	ASSERT_EQ(0, chan_send(a, "m", 1));
+	EXPECT_ERR(EFAULT, chan_selset_wait(set, 0, NULL, NULL));
+	EXPECT_EQ(1, chan_len(a));
+	ASSERT_EQ(0, chan_selset_set(set, 0, NULL));
+	c = send_case(b, bad, 4);
+	ASSERT_EQ(0, chan_selset_set(set, 0, &c));
+	EXPECT_ERR(EFAULT, chan_selset_wait(set, 0, NULL, NULL));
+	EXPECT_EQ(0, chan_len(b));
+	close(set);
+	close(a);
+	close(b);
+}
+
+TEST(selset_limits)
+{
+	unsigned long max_bytes = param("max_select_bytes", 16UL << 20);
+	unsigned long msg = param("max_msg_size", 65536);
+	unsigned long max_cases = param("max_select_cases", 4096);
+	size_t n = max_bytes / msg + 1;
+	char *buf = malloc(msg);
+	int ch = chan_make(msg, 0, 0), small = chan_make(1, 1, 0), set;
+	struct chan_case c;
+
+	ASSERT_NE(NULL, buf);
+	ASSERT_OK(ch);
+	ASSERT_OK(small);
+	ASSERT_OK(set = chan_selset_make(0));
+	if (n > max_cases)
+		SKIP(goto out, "max_select_bytes not reachable in max_select_cases cases");
+	/* recv buffers count up to msg_size each, the same channel or not */
+	c = recv_case(ch, buf, msg * 4);
+	for (size_t i = 0; i < n - 1; i++)
+		ASSERT_EQ(0, chan_selset_set(set, (unsigned)i, &c));
+	EXPECT_ERR(E2BIG, chan_selset_set(set, (unsigned)(n - 1), &c));
+	EXPECT_ERR(EAGAIN, chan_selset_wait(set, 0, NULL, NULL));
+	/* replacing a case frees its bytes first */
+	c = recv_case(small, buf, 1);
+	ASSERT_EQ(0, chan_selset_set(set, 0, &c));
+	c = recv_case(ch, buf, msg - 1);
+	EXPECT_EQ(0, chan_selset_set(set, (unsigned)(n - 1), &c));
+	ASSERT_EQ(0, chan_send(small, "s", 1));
+	EXPECT_EQ(0, chan_selset_wait(set, 0, NULL, NULL));
+	EXPECT_EQ('s', buf[0]);
+out:
+	close(set);
+	free(buf);
+	close(ch);
+	close(small);
+}
+
+TEST(selset_random_choice)
+{
+	int a = chan_make(1, 1, 0), b = chan_make(1, 1, 0), set;
+	int hits[2] = { 0, 0 };
+	char ba[1], bb[1];
+	struct chan_case c;
+
+	ASSERT_OK(a);
+	ASSERT_OK(b);
+	ASSERT_OK(set = chan_selset_make(0));
+	c = recv_case(a, ba, 1);
+	ASSERT_EQ(0, chan_selset_set(set, 0, &c));
+	c = recv_case(b, bb, 1);
+	ASSERT_EQ(0, chan_selset_set(set, 1, &c));
+	for (int i = 0; i < 400; i++) {
+		if (chan_len(a) == 0)
+			ASSERT_EQ(0, chan_send(a, "a", 1));
+		if (chan_len(b) == 0)
+			ASSERT_EQ(0, chan_send(b, "b", 1));
+		int idx = chan_selset_wait(set, 0, NULL, NULL);
+
+		ASSERT_TRUE(idx == 0 || idx == 1);
+		hits[idx]++;
+	}
+	/* uniform: each near 200; 100 is > 10 sigma away */
+	EXPECT_GT(hits[0], 100);
+	EXPECT_GT(hits[1], 100);
+	close(set);
+	close(a);
+	close(b);
+}
+
+TEST(selset_blocks_until_a_peer)
+{
+	int a = chan_make(sizeof(int), 0, 0), b = chan_make(sizeof(int), 0, 0), set;
+	int ga = 0, gb = 0, va = 1;
+	struct chan_case c;
+	size_t len = 0;
+	bool ok = false;
+	pid_t pid;
+
+	ASSERT_OK(a);
+	ASSERT_OK(b);
+	ASSERT_OK(set = chan_selset_make(0));
+	c = send_case(a, &va, sizeof(va));
+	ASSERT_EQ(0, chan_selset_set(set, 0, &c));
+	c = recv_case(b, &gb, sizeof(gb));
+	ASSERT_EQ(0, chan_selset_set(set, 1, &c));
+	pid = child();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		int v = 77;
+
+		/* the wait is parked on both channels */
+		if (wait_waiters(b, 0, 1) || wait_waiters(a, 1, 0))
+			_exit(2);
+		_exit(chan_send(b, &v, sizeof(v)) ? 1 : 0);
+	}
+	ASSERT_EQ(1, chan_selset_wait(set, MS(WAIT_MS), &len, &ok));
+	EXPECT_TRUE(ok);
+	EXPECT_EQ(sizeof(int), len);
+	EXPECT_EQ(77, gb);
+	EXPECT_EQ(0, reap(pid));
+	EXPECT_EQ(0, wait_waiters(a, 0, 0));	/* the send case was dequeued */
+	EXPECT_ERR(EAGAIN, chan_tryrecv(a, &ga, sizeof(ga), &ok));
+	close(set);
+	close(a);
+	close(b);
+}
+
+/*
+ * The set holds its own handle of each channel in a case, as dup() would:
+ * closing the caller's descriptor does not release the channel, setting
+ * the case to nil or closing the set does.
+ */
+TEST(selset_holds_its_own_handle)
+{
+	int fds[2], set;
+	struct chan_case c;
+	struct chan_info info;
+	char buf[4];
+	bool ok = true;
+
+	ASSERT_EQ(0, chan_pipe(fds, 4, 1, 0));
+	ASSERT_OK(set = chan_selset_make(0));
+	c = send_case(fds[1], "s", 1);
+	ASSERT_EQ(0, chan_selset_set(set, 0, &c));
+	ASSERT_EQ(0, chan_info(fds[0], &info));
+	EXPECT_EQ(1, info.send_handles);	/* one handle, two holders */
+	close(fds[1]);				/* the set still holds it */
+	ASSERT_EQ(0, chan_info(fds[0], &info));
+	EXPECT_EQ(0, info.closed);
+	EXPECT_EQ(1, info.send_handles);
+	EXPECT_ERR(EAGAIN, chan_tryrecv(fds[0], buf, sizeof(buf), &ok));
+	/* and the set can still send on it */
+	ASSERT_EQ(0, chan_selset_wait(set, 0, NULL, NULL));
+	ASSERT_EQ(1, chan_tryrecv(fds[0], buf, sizeof(buf), &ok));
+	EXPECT_TRUE(ok);
+	/* nil drops the set's reference: the last sender is gone */
+	ASSERT_EQ(0, chan_selset_set(set, 0, NULL));
+	ASSERT_EQ(0, chan_info(fds[0], &info));
+	EXPECT_EQ(1, info.closed);
+	EXPECT_EQ(0, info.send_handles);
+	ASSERT_EQ(0, chan_tryrecv(fds[0], buf, sizeof(buf), &ok));
+	EXPECT_FALSE(ok);
+	close(fds[0]);
+
+	/* closing the set drops it too */
+	ASSERT_EQ(0, chan_pipe(fds, 4, 1, 0));
+	c = send_case(fds[1], "s", 1);
+	ASSERT_EQ(0, chan_selset_set(set, 3, &c));
+	close(fds[1]);
+	ASSERT_EQ(0, chan_info(fds[0], &info));
+	EXPECT_EQ(0, info.closed);
+	close(set);
+	ASSERT_EQ(0, chan_info(fds[0], &info));
+	EXPECT_EQ(1, info.closed);
+	close(fds[0]);
+}
+
+TEST(selset_eintr)
+{
+	int a = chan_make(4, 0, 0), set;
+	char buf[4];
+	struct chan_case c = recv_case(a, buf, sizeof(buf));
+	size_t len = 3;
+	pid_t pid;
+
+	ASSERT_OK(a);
+	ASSERT_OK(set = chan_selset_make(0));
+	ASSERT_EQ(0, chan_selset_set(set, 0, &c));
+	ASSERT_EQ(0, set_handler(0));
+	pid = signal_when_waiting(a, 0, 1);
+	ASSERT_LE(0, pid);
+	EXPECT_ERR(EINTR, chan_selset_wait(set, -1, &len, NULL));
+	EXPECT_EQ(3, len);
+	EXPECT_EQ(1, *handled);
+	EXPECT_EQ(0, reap(pid));
+	EXPECT_EQ(0, wait_waiters(a, 0, 0));
+	/* a timed wait too */
+	pid = signal_when_waiting(a, 0, 1);
+	ASSERT_LE(0, pid);
+	EXPECT_ERR(EINTR, chan_selset_wait(set, MS(WAIT_MS), NULL, NULL));
+	EXPECT_EQ(0, reap(pid));
+	close(set);
+	close(a);
+}
+
+TEST(selset_sa_restart_continues)
+{
+	int a = chan_make(sizeof(int), 0, 0), set;
+	pid_t parent = getpid(), pid;
+	struct chan_case c;
+	int got = 0;
+	size_t len = 0;
+	bool ok = false;
+
+	ASSERT_OK(a);
+	ASSERT_OK(set = chan_selset_make(0));
+	c = recv_case(a, &got, sizeof(got));
+	ASSERT_EQ(0, chan_selset_set(set, 0, &c));
+	ASSERT_EQ(0, set_handler(1));
+	pid = child();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		int v = 11;
+
+		if (wait_waiters(a, 0, 1))
+			_exit(2);
+		kill(parent, SIGUSR1);
+		while (!__atomic_load_n(handled, __ATOMIC_SEQ_CST))
+			usleep(500);
+		if (wait_waiters(a, 0, 1))	/* parked again: restarted */
+			_exit(3);
+		_exit(chan_send(a, &v, sizeof(v)) ? 4 : 0);
+	}
+	ASSERT_EQ(0, chan_selset_wait(set, -1, &len, &ok));
+	EXPECT_TRUE(ok);
+	EXPECT_EQ(sizeof(got), len);
+	EXPECT_EQ(11, got);
+	EXPECT_EQ(1, *handled);
+	EXPECT_EQ(0, reap(pid));
+	close(set);
+	close(a);
+}
+
+/* As recv_timeout_sa_restart_keeps_deadline: restarts keep the deadline. */
+TEST(selset_timeout_sa_restart_keeps_deadline)
+{
+	int a = chan_make(4, 0, 0), set;
+	pid_t parent = getpid(), pid;
+	char buf[4];
+	struct chan_case c = recv_case(a, buf, sizeof(buf));
+	int64_t t0, el;
+
+	ASSERT_OK(a);
+	ASSERT_OK(set = chan_selset_make(0));
+	ASSERT_EQ(0, chan_selset_set(set, 0, &c));
+	ASSERT_EQ(0, set_handler(1));
+	pid = child();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		if (wait_waiters(a, 0, 1))
+			_exit(2);
+		for (int i = 0; i < 8; i++) {
+			sleep_ms(100);
+			kill(parent, SIGUSR1);
+		}
+		_exit(0);
+	}
+	t0 = now_ns();
+	EXPECT_ERR(ETIMEDOUT, chan_selset_wait(set, MS(1000), NULL, NULL));
+	el = now_ns() - t0;
+	EXPECT_EQ(0, reap(pid));
+	EXPECT_GE(*handled, 1);
+	EXPECT_GE(el, MS(1000));
+	EXPECT_LT(el, MS(1600)) TH_LOG("timeout took %lld ms", (long long)(el / 1000000));
+	close(set);
+	close(a);
+}
+
+/*
+ * Go's for-select loop over several producers, with a set: register every
+ * input once, wait in a loop, and turn each input that closes into a nil
+ * case. Each producer is a process holding only its send end; its exit
+ * closes its channel. The consumer keeps no descriptor of the inputs
+ * either: the set's own handles are enough.
+ */
+TEST(selset_for_select_over_producers)
+{
+	enum { NPROD = 5, PER = 300 };
+	int fds[NPROD][2], set, live = NPROD;
+	long bufs[NPROD], count[NPROD] = { 0 };
+	pid_t pids[NPROD];
+
+	for (int i = 0; i < NPROD; i++)
+		ASSERT_EQ(0, chan_pipe(fds[i], sizeof(long), 4, CHAN_CLOEXEC));
+	for (int i = 0; i < NPROD; i++) {
+		pids[i] = child();
+		ASSERT_LE(0, pids[i]);
+		if (pids[i] == 0) {
+			for (int j = 0; j < NPROD; j++) {
+				close(fds[j][0]);
+				if (j != i)
+					close(fds[j][1]);
+			}
+			for (long v = 1; v <= PER; v++) {
+				long m = i * 1000000L + v;
+
+				if (chan_send(fds[i][1], &m, sizeof(m)))
+					_exit(1);
+			}
+			_exit(0);	/* the last sender: the channel closes */
+		}
+	}
+	ASSERT_OK(set = chan_selset_make(CHAN_CLOEXEC));
+	for (int i = 0; i < NPROD; i++) {
+		struct chan_case c = recv_case(fds[i][0], &bufs[i], sizeof(bufs[i]));
+
+		close(fds[i][1]);
+		ASSERT_EQ(0, chan_selset_set(set, (unsigned)i, &c));
+		close(fds[i][0]);	/* the set holds its own handle */
+	}
+	while (live > 0) {
+		size_t len;
+		bool ok;
+		int k = chan_selset_wait(set, MS(WAIT_MS), &len, &ok);
+
+		ASSERT_LE(0, k) TH_LOG("chan_selset_wait: %s", strerror(errno));
+		ASSERT_LT(k, NPROD);
+		if (!ok) {
+			EXPECT_EQ(0, len);
+			ASSERT_EQ(0, chan_selset_set(set, (unsigned)k, NULL));
+			live--;
+			continue;
+		}
+		ASSERT_EQ(sizeof(long), len);
+		count[k]++;
+		/* each input arrives in order */
+		ASSERT_EQ(k * 1000000L + count[k], bufs[k]);
+	}
+	for (int i = 0; i < NPROD; i++) {
+		EXPECT_EQ(PER, count[i]);
+		EXPECT_EQ(0, reap(pids[i]));
+	}
+	EXPECT_ERR(EAGAIN, chan_selset_wait(set, 0, NULL, NULL));
+	close(set);
 }
 
 TEST_HARNESS_MAIN

@@ -6,7 +6,9 @@
  *   kbench tput MECH MSGSIZE COUNT       1 producer -> 1 consumer, capacity 1024
  *   kbench batch MSGSIZE COUNT BATCH     kchan chan_send_batch/chan_recv_batch
  *   kbench m2m MECH COUNT                4 producers x 4 consumers, one queue
- *   kbench select NCASES ITERS           trysend + select over NCASES channels
+ *   kbench select NCASES ITERS           trysend + select over NCASES channels,
+ *                                        then the same with a select set
+ *   kbench selset NCASES ITERS           trysend + chan_selset_wait, NCASES cases
  *   kbench selbase ITERS                 trysend + tryrecv (select's baseline)
  *   kbench epoll NCASES ITERS            write + epoll_wait + read, NCASES pipes
  *   kbench epollbase ITERS               write + read (epoll's baseline)
@@ -709,6 +711,54 @@ static void bench_select(int n, long iters)
 	close_all(fds, n);
 }
 
+/*
+ * The same with a select set: the N recv cases are registered once; an
+ * iteration is the trysend and one chan_selset_wait(). Skipped (an INFO
+ * line) when the module has no select sets.
+ */
+static void bench_selset(int n, long iters)
+{
+	int *fds = make_chans(n, 1);
+	uint64_t bufs[n > 0 ? n : 1];
+	uint64_t msg = 42, t0, t1;
+	int ready = n / 2, set;
+	size_t len;
+	bool ok;
+
+	set = chan_selset_make(CHAN_CLOEXEC);
+	if (set < 0 && errno == ENOTTY) {
+		printf("INFO selset unsupported by this module: %s\n", strerror(errno));
+		close_all(fds, n);
+		return;
+	}
+	if (set < 0)
+		die("chan_selset_make");
+	for (int i = 0; i < n; i++) {
+		struct chan_case c = { .ch = fds[i], .op = CHAN_RECV,
+				       .buf = &bufs[i], .len = 8 };
+
+		if (chan_selset_set(set, (unsigned)i, &c) < 0)
+			die("chan_selset_set");
+	}
+	t0 = 0;
+	for (long i = -iters / 10 - 1; i < iters; i++) {
+		if (i == 0)
+			t0 = now_ns();
+		if (chan_trysend(fds[ready], &msg, 8) < 0)
+			die("chan_trysend");
+		if (chan_selset_wait(set, -1, &len, &ok) != ready || !ok || len != 8)
+			die("chan_selset_wait");
+	}
+	t1 = now_ns();
+
+	char key[64];
+
+	snprintf(key, sizeof(key), "selset.kchan.%d", n);
+	result(key, (double)(t1 - t0) / (double)iters / 1000.0, "us/op");
+	close(set);
+	close_all(fds, n);
+}
+
 static void bench_selbase(long iters)
 {
 	int *fds = make_chans(1, 1);
@@ -1041,6 +1091,10 @@ int main(int argc, char **argv)
 	else if (argc >= 4 && !strcmp(argv[1], "select")) {
 		raise_nofile(4096);
 		bench_select((int)arg_long(argv[2]), arg_long(argv[3]));
+		bench_selset((int)arg_long(argv[2]), arg_long(argv[3]));
+	} else if (argc >= 4 && !strcmp(argv[1], "selset")) {
+		raise_nofile(4096);
+		bench_selset((int)arg_long(argv[2]), arg_long(argv[3]));
 	} else if (argc >= 3 && !strcmp(argv[1], "selbase"))
 		bench_selbase(arg_long(argv[2]));
 	else if (argc >= 4 && !strcmp(argv[1], "epoll")) {

@@ -5,10 +5,10 @@
  * No global state: calls that need /dev/chan (make, pipe, open, unlink, a
  * select whose cases are all nil, chan_selset_make in chan_selset.c) open it
  * with O_CLOEXEC and close it again; everything else is an ioctl on the
- * descriptor the caller gives. Errors are
- * the kernel's, passed through as -1/errno. EINTR too: with SA_RESTART the
- * kernel restarts the call itself and keeps the deadline (it writes the time
- * left into the struct on our stack, which the restarted call reads again).
+ * descriptor the caller gives. Errors are the kernel's, passed through as
+ * -1/errno. EINTR too: with SA_RESTART the kernel restarts the call itself
+ * and keeps the deadline (it writes the time left into the struct on our
+ * stack, which the restarted call reads again).
  */
 #define _GNU_SOURCE
 #include "chan.h"

@@ -191,10 +191,10 @@ struct chan_selset_create {
  * CHAN_IOC_SELSET_CTL on a select set fd: make case @index a send or recv
  * on channel fd @fd with the message at / the buffer at @buf, or with fd
  * -1 a nil case (one that never fires). The set's cases are 0 up to its
- * highest non-nil index. A case names a descriptor and the channel it
- * referred to when it was set: a wait fails EBADF once the descriptor no
- * longer refers to that channel. The set pins the channel, not the
- * descriptor: closing the fd still closes the channel as usual.
+ * highest non-nil index. A case holds its own reference to the channel
+ * handle @fd names, as dup() would: closing @fd does not close the
+ * channel while the case holds a send handle; a nil case or closing the
+ * set lets it go. The buffers are used at wait time.
  */
 struct chan_selset_ctl {
 	__u32 size;		/* sizeof(struct chan_selset_ctl) */

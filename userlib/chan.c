@@ -151,18 +151,74 @@ API int chan_unlink(const char *name)
 
 /* ---- one message ---- */
 
-/* The descriptor-carrying calls (chan_fd.c) with no descriptor: one that
- * comes along anyway (a CHAN_FDPASS channel) is closed, and close-on-exec
- * until then so that no concurrent exec inherits it. */
+/* Inlined into the plain calls: the send/recv path is one ioctl. */
+static inline int msg_send(int ch, const void *msg, size_t len, int fd,
+			   int64_t timeout_ns)
+{
+	struct chan_msg m;
+
+	memset(&m, 0, sizeof(m));
+	m.size = sizeof(m);
+	m.buf = (__u64)(uintptr_t)msg;
+	m.len = len;
+	m.timeout_ns = timeout_ns;
+	m.fd = fd;
+	return ioctl(ch, CHAN_IOC_SEND, &m) < 0 ? -1 : 0;
+}
+
+static inline ssize_t msg_recv(int ch, void *buf, size_t size, bool *ok,
+			       int *fd, int flags, int64_t timeout_ns)
+{
+	struct chan_msg m;
+
+	/* Checked here: the kernel's own flag word is CHAN_MSG_*, not this. */
+	if (flags & ~(int)CHAN_CLOEXEC) {
+		errno = EINVAL;
+		return -1;
+	}
+	memset(&m, 0, sizeof(m));
+	m.size = sizeof(m);
+	m.buf = (__u64)(uintptr_t)buf;
+	m.len = size;
+	m.timeout_ns = timeout_ns;
+	m.fd = -1;
+	if (flags & CHAN_CLOEXEC)
+		m.flags = CHAN_MSG_FD_CLOEXEC;
+	if (ioctl(ch, CHAN_IOC_RECV, &m) < 0)
+		return -1;
+	if (fd)
+		*fd = m.ok ? m.fd : -1;
+	else if (m.ok && m.fd >= 0)
+		close(m.fd);	/* the caller asked not to have it */
+	if (ok)
+		*ok = m.ok != 0;
+	return m.ok ? (ssize_t)m.len : 0;
+}
+
+API int chan_send_fd(int ch, const void *msg, size_t len, int fd,
+		     int64_t timeout_ns)
+{
+	return msg_send(ch, msg, len, fd, timeout_ns);
+}
+
+API ssize_t chan_recv_fd(int ch, void *buf, size_t size, bool *ok, int *fd,
+			 int flags, int64_t timeout_ns)
+{
+	return msg_recv(ch, buf, size, ok, fd, flags, timeout_ns);
+}
+
+/* The plain calls carry no descriptor: one that comes along anyway (a
+ * CHAN_FDPASS channel) is closed, and close-on-exec until then so that no
+ * concurrent exec inherits it. */
 static int do_send(int ch, const void *msg, size_t len, int64_t timeout_ns)
 {
-	return chan_send_fd(ch, msg, len, -1, timeout_ns);
+	return msg_send(ch, msg, len, -1, timeout_ns);
 }
 
 static ssize_t do_recv(int ch, void *buf, size_t size, bool *ok,
 		       int64_t timeout_ns)
 {
-	return chan_recv_fd(ch, buf, size, ok, NULL, CHAN_CLOEXEC, timeout_ns);
+	return msg_recv(ch, buf, size, ok, NULL, CHAN_CLOEXEC, timeout_ns);
 }
 
 API int chan_send(int ch, const void *msg, size_t len)

@@ -841,6 +841,81 @@ TEST_F(ptr, select_pointers_efault)
 	PTR_EFAULT(ioctl(self->ch, CHAN_IOC_SELECT, &sel), "SELECT recv buf");
 }
 
+/*
+ * Select sets: a bad create/ctl/wait struct, and cases whose buffers are
+ * bad, fail EFAULT at the call that reads them; the fixture's buffered
+ * message stays and nothing is sent.
+ */
+TEST_F(ptr, selset_pointers_efault)
+{
+	struct chan_selset_create sc = { .size = sizeof(sc) };
+	struct chan_selset_ctl ctl = {
+		.size = sizeof(ctl), .fd = self->ch, .len = 4,
+		.buf = (uintptr_t)self->bad,
+	};
+	struct chan_selset_wait w = { .size = sizeof(w) };
+	int set, probe;
+
+	PTR_EFAULT(ioctl(self->dev, CHAN_IOC_SELSET_CREATE, self->bad),
+		   "SELSET_CREATE");
+	set = ioctl(self->dev, CHAN_IOC_SELSET_CREATE, &sc);
+	ASSERT_GE(set, 0);
+	probe = dup(self->dev);	/* the set took the fd the fixture expected */
+	ASSERT_GE(probe, 0);
+	self->next_fd = probe;
+	close(probe);
+
+	PTR_EFAULT(ioctl(set, CHAN_IOC_SELSET_CTL, self->bad), "SELSET_CTL");
+	PTR_EFAULT(ioctl(set, CHAN_IOC_SELSET_WAIT, self->bad), "SELSET_WAIT");
+	/* The case's buffer is not read at ctl time, only when it fires. */
+	ctl.op = CHAN_OP_SEND;
+	ASSERT_EQ(0, ioctl(set, CHAN_IOC_SELSET_CTL, &ctl));
+	PTR_EFAULT(ioctl(set, CHAN_IOC_SELSET_WAIT, &w), "SELSET send buf");
+	EXPECT_EQ(-1, w.index);
+	ctl.op = CHAN_OP_RECV;
+	ASSERT_EQ(0, ioctl(set, CHAN_IOC_SELSET_CTL, &ctl));
+	PTR_EFAULT(ioctl(set, CHAN_IOC_SELSET_WAIT, &w), "SELSET recv buf");
+	EXPECT_EQ(-1, w.index);
+	close(set);
+}
+
+/* A wait struct the kernel cannot write its result into moves nothing. */
+TEST(selset_wait_readonly_struct_efault_message_stays)
+{
+	struct chan_selset_create sc = { .size = sizeof(sc) };
+	struct chan_selset_wait *ro;
+	uint32_t v = 0, in;
+	struct chan_selset_ctl ctl = {
+		.size = sizeof(ctl), .op = CHAN_OP_RECV,
+		.buf = (uintptr_t)&v, .len = sizeof(v),
+	};
+	int dev = dev_open(), fd = kc_create(2, 4), set;
+
+	ASSERT_GE(dev, 0);
+	ASSERT_GE(fd, 0);
+	set = ioctl(dev, CHAN_IOC_SELSET_CREATE, &sc);
+	ASSERT_GE(set, 0);
+	ctl.fd = fd;
+	ASSERT_EQ(0, ioctl(set, CHAN_IOC_SELSET_CTL, &ctl));
+	ASSERT_EQ(0, kc_send_u32(fd, 9, 0));
+	ro = mmap(NULL, PAGE, PROT_READ | PROT_WRITE,
+		  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, ro);
+	ro->size = sizeof(*ro);
+	ASSERT_EQ(0, mprotect(ro, PAGE, PROT_READ));
+	EXPECT_EQ(-1, ioctl(set, CHAN_IOC_SELSET_WAIT, ro));
+	EXPECT_EQ(EFAULT, errno);
+	EXPECT_EQ(1, KC_INFO(fd, len));
+	EXPECT_EQ(0, KC_INFO(fd, received));
+	EXPECT_EQ(0, v);
+	ASSERT_EQ(1, kc_recv_u32(fd, &in, 0));
+	EXPECT_EQ(9, in);
+	munmap(ro, PAGE);
+	close(set);
+	close(fd);
+	close(dev);
+}
+
 TEST_F(ptr, batch_pointers_efault)
 {
 	struct chan_iovec iov = { .buf = (uintptr_t)self->bad, .len = 4 };

@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Faults and races (issue 6): close racing with blocked senders, receivers
- * and selects; SIGKILL of processes blocked in send, recv and select;
- * processes dying with buffered messages and descriptors in flight; memory
- * cgroup pressure; module unload refused while a channel exists.
+ * Faults and races (issue 6): close racing with blocked senders, receivers,
+ * selects and select set waits; SIGKILL of processes blocked in send,
+ * recv, select and a select set's wait; processes dying with buffered
+ * messages and descriptors in flight, or with select sets holding the only
+ * handles of channels (a set's case keeps its channel open); memory cgroup
+ * pressure; module unload refused while a channel or a select set exists.
  *
  * Every blocking operation here waits forever (timeout -1): a hang is
  * caught by the test process, which reaps its children against a
@@ -302,12 +304,73 @@ static int recv_fd_unix(int sock)
 	return fd;
 }
 
+/* ---- select sets (CHAN_IOC_SELSET_*) -------------------------------------- */
+
+/* A new select set; its fd or -errno. */
+static int kf_set_create(unsigned int flags)
+{
+	struct chan_selset_create c;
+	int dev, fd, err;
+
+	dev = open(CHAN_DEVICE, O_RDWR | O_CLOEXEC);
+	if (dev < 0)
+		return -errno;
+	memset(&c, 0, sizeof(c));
+	c.size = sizeof(c);
+	c.flags = flags;
+	fd = ioctl(dev, CHAN_IOC_SELSET_CREATE, &c);
+	err = errno;
+	close(dev);
+	return fd < 0 ? -err : fd;
+}
+
+/* Case @index of @set: op on channel fd @fd (-1: nil); 0 or -errno. */
+static int kf_set_ctl(int set, unsigned int index, int fd, unsigned int op,
+		      void *buf, size_t len)
+{
+	struct chan_selset_ctl c;
+
+	memset(&c, 0, sizeof(c));
+	c.size = sizeof(c);
+	c.index = index;
+	c.fd = fd;
+	c.op = op;
+	c.buf = (uintptr_t)buf;
+	c.len = len;
+	return ioctl(set, CHAN_IOC_SELSET_CTL, &c) ? -errno : 0;
+}
+
+/*
+ * CHAN_IOC_SELSET_WAIT: the index of the case that fired (its ok and len
+ * in *w), or -errno; -EPROTO when the index stored differs from the one
+ * returned.
+ */
+static int kf_set_wait(int set, struct chan_selset_wait *w,
+		       int64_t timeout_ns)
+{
+	int r;
+
+	memset(w, 0, sizeof(*w));
+	w->size = sizeof(*w);
+	w->timeout_ns = timeout_ns;
+	w->index = 12345;
+	w->ok = 7;
+	r = ioctl(set, CHAN_IOC_SELSET_WAIT, w);
+	if (r < 0)
+		return -errno;
+	return r == w->index ? r : -EPROTO;
+}
+
 /* ---- 1. close racing with blocked senders, receivers and selects ---------- */
 
 #define T1_NS		3	/* senders */
 #define T1_NR		3	/* receivers */
 #define T1_NK		2	/* selectors */
-#define T1_NP		(T1_NS + T1_NK)	/* producers: senders, then selectors */
+#define T1_NSS		2	/* select set waiters */
+/* producers: senders, then selectors, then set waiters */
+#define T1_NP		(T1_NS + T1_NK + T1_NSS)
+#define T1_NPROCS	(T1_NS + T1_NR + T1_NK + T1_NSS)
+#define T1_SET_SLOTS	8	/* a set's cases lie at random indices below */
 #define T1_MAXSEQ	4096
 #define T1_ROUNDS	60	/* per (mode, capacity): 3 x 2 x 60 iterations */
 /*
@@ -433,6 +496,128 @@ static void t1_selector(int c, int empty, int full, uint32_t p, int mode)
 	_exit(KC_OK);
 }
 
+/*
+ * Where the cases of a t1 select set are: the racing channel's recv (not
+ * in T1_SEND) and send (not in T1_RECV), and three that never fire: recv
+ * on "empty", send on "full" and a nil case, at distinct random indices;
+ * the other indices are never set. -1: no such case.
+ */
+struct t1_layout {
+	int recv_at, send_at, empty_at, full_at, nil_at;
+};
+
+/* A set's buffers: at the same address in every process of the test. */
+static struct t1_msg t1_out, t1_in, t1_junk;
+
+/* A select set with @mode's cases on @c; its fd or -errno. */
+static int t1_set_build(int c, int empty, int full, int mode,
+			struct t1_layout *l)
+{
+	int slots[T1_SET_SLOTS], i, j, t, set, r;
+
+	for (i = 0; i < T1_SET_SLOTS; i++)
+		slots[i] = i;
+	for (i = T1_SET_SLOTS - 1; i > 0; i--) {
+		j = rnd_below(i + 1);
+		t = slots[i];
+		slots[i] = slots[j];
+		slots[j] = t;
+	}
+	l->recv_at = mode != T1_SEND ? slots[0] : -1;
+	l->send_at = mode != T1_RECV ? slots[1] : -1;
+	l->empty_at = slots[2];
+	l->full_at = slots[3];
+	l->nil_at = slots[4];
+	set = kf_set_create(rnd_below(2) ? CHAN_CLOEXEC : 0);
+	if (set < 0)
+		return set;
+	r = kf_set_ctl(set, l->empty_at, empty, CHAN_OP_RECV, &t1_junk,
+		       sizeof(t1_junk));
+	if (!r)
+		r = kf_set_ctl(set, l->full_at, full, CHAN_OP_SEND, &t1_junk,
+			       sizeof(t1_junk));
+	if (!r)
+		r = kf_set_ctl(set, l->nil_at, -1, CHAN_OP_RECV, NULL, 0);
+	if (!r && l->recv_at >= 0)
+		r = kf_set_ctl(set, l->recv_at, c, CHAN_OP_RECV, &t1_in,
+			       sizeof(t1_in));
+	if (!r && l->send_at >= 0)
+		r = kf_set_ctl(set, l->send_at, c, CHAN_OP_SEND, &t1_out,
+			       sizeof(t1_out));
+	if (r) {
+		close(set);
+		return r;
+	}
+	return set;
+}
+
+/*
+ * t1_selector with a select set: the cases registered once, by the test
+ * process in a set both set waiters share (concurrent waits on one set),
+ * or here in a set of its own, after which it closes its channel fds so
+ * that only the set holds them. The send case's message is read at each
+ * wait, so bumping t1_out.seq is enough. Once a case fired closed, the
+ * set answers at once: a send case closed, a recv case with what is left
+ * in the buffer, then closed and drained for good.
+ */
+static void t1_set_waiter(int set, int c, int empty, int full, uint32_t p,
+			  int mode, const struct t1_layout *shared)
+{
+	struct chan_selset_wait w;
+	struct t1_layout l;
+	bool drained;
+	int r, i;
+
+	if (set < 0) {
+		set = t1_set_build(c, empty, full, mode, &l);
+		CCHECK(set >= 0, set);
+		close(c);
+		close(empty);
+		close(full);
+	} else {
+		l = *shared;
+	}
+	t1_out.producer = p;
+	t1_out.seq = 0;
+	for (;;) {
+		if (t1_out.seq >= T1_MAXSEQ)
+			_exit(KC_OK);	/* sent all it may */
+		r = kf_set_wait(set, &w, -1);
+		CCHECK(r >= 0, r);
+		CCHECK(r == l.send_at || r == l.recv_at, 100 + r);
+		CCHECK(w.ok <= 1, w.ok);
+		if (!w.ok)
+			break;
+		if (r == l.send_at) {
+			CCHECK(w.len == sizeof(t1_out), w.len);
+			t1_out.seq++;
+			__atomic_store_n(&t1->sent[p], t1_out.seq,
+					 __ATOMIC_SEQ_CST);
+		} else {
+			t1_record(&t1_in, w.len);
+		}
+	}
+	CCHECK(r != l.recv_at || !w.len, w.len);
+	drained = r == l.recv_at;
+	for (i = 0; i < 2 * T1_MAXSEQ; i++) {
+		r = kf_set_wait(set, &w, 0);
+		CCHECK(r == l.send_at || r == l.recv_at, 300 + r);
+		CCHECK(w.ok <= 1, w.ok);
+		if (r == l.send_at) {
+			CCHECK(!w.ok, 500);	/* never a send once closed */
+			_exit(KC_OK);
+		}
+		if (w.ok) {
+			CCHECK(!drained, 600);	/* drained stays drained */
+			t1_record(&t1_in, w.len);
+		} else if (l.send_at < 0) {
+			_exit(KC_OK);	/* drained, and again */
+		}
+		drained = !w.ok;
+	}
+	CFAIL(700);
+}
+
 static const char *const t1_mode_name[] = { "send", "recv", "mixed" };
 
 /*
@@ -443,9 +628,10 @@ static const char *const t1_mode_name[] = { "send", "recv", "mixed" };
 static void t1_iteration(struct __test_metadata *_metadata, int mode,
 			 unsigned int cap, int iter)
 {
-	pid_t pids[T1_NS + T1_NR + T1_NK];
-	int st[T1_NS + T1_NR + T1_NK];
-	int c, empty, full, np = 0, i, r, hung;
+	pid_t pids[T1_NPROCS];
+	int st[T1_NPROCS];
+	int c, empty, full, np = 0, i, r, hung, set = -1;
+	struct t1_layout layout;
 	uint64_t sum_sent = 0, sum_got = 0;
 	struct chan_info info;
 	unsigned int waiters = 0;
@@ -486,7 +672,7 @@ static void t1_iteration(struct __test_metadata *_metadata, int mode,
 		}
 		waiters += T1_NR;
 	}
-	for (p = T1_NS; p < T1_NP; p++) {
+	for (p = T1_NS; p < T1_NS + T1_NK; p++) {
 		pids[np] = kc_fork();
 		ASSERT_GE(pids[np], 0);
 		if (pids[np] == 0) {
@@ -496,6 +682,23 @@ static void t1_iteration(struct __test_metadata *_metadata, int mode,
 		np++;
 	}
 	waiters += T1_NK;
+	/* one set for both set waiters, or a set each */
+	if (rnd_below(2)) {
+		set = t1_set_build(c, empty, full, mode, &layout);
+		ASSERT_LE(0, set) TH_LOG("select set: %s", strerror(-set));
+	}
+	for (; p < T1_NP; p++) {
+		pids[np] = kc_fork();
+		ASSERT_GE(pids[np], 0);
+		if (pids[np] == 0) {
+			child_role = np;
+			t1_set_waiter(set, c, empty, full, p, mode, &layout);
+		}
+		np++;
+	}
+	if (set >= 0)
+		close(set);
+	waiters += T1_NSS;
 
 	if (mode == T1_SEND) {
 		/* everybody parked (buffered: once the buffer is full) */
@@ -590,7 +793,7 @@ static void t1_iteration(struct __test_metadata *_metadata, int mode,
 TEST_F_TIMEOUT(fault, close_races_blocked_ops, 500)
 {
 	uint64_t seed = test_seed();
-	int iter = 0, round, mode, ci;
+	int iter = 0, round, mode, ci, base;
 	int64_t t0;
 
 	rnd_seed(seed);
@@ -598,6 +801,8 @@ TEST_F_TIMEOUT(fault, close_races_blocked_ops, 500)
 	t1 = kc_shared(sizeof(*t1));
 	ASSERT_NE(NULL, t1);
 	failrec = &t1->fr;
+	base = kchan_count();
+	ASSERT_LE(0, base);
 
 	t0 = kc_now_ns();
 	for (round = 0; round < T1_ROUNDS; round++) {
@@ -615,6 +820,8 @@ TEST_F_TIMEOUT(fault, close_races_blocked_ops, 500)
 	}
 	TH_LOG("%d iterations in %.1f s", iter,
 	       (kc_now_ns() - t0) / 1e9);
+	/* the select sets let go of every channel with their last process */
+	EXPECT_EQ(base, kchan_wait_count(base, 5000));
 }
 
 /* ---- 2. SIGKILL of processes blocked in send, recv, select ---------------- */
@@ -639,6 +846,7 @@ struct t2_shared {
 	uint32_t v_sent[T2_KILLS + 1];		/* victim k's messages 0..v_sent-1 went in */
 	uint32_t v_attempt[T2_KILLS + 1];	/* > v_sent: one send may have gone in */
 	uint32_t v_inrecv[T2_KILLS + 1];	/* a receive may have taken one */
+	uint8_t v_where[T2_KILLS + 1];		/* T2_IN_*: the op under way */
 	uint8_t got_p[T2_PSEQ];
 	uint8_t got_v[T2_KILLS + 1][T2_VSEQ];
 };
@@ -722,20 +930,45 @@ static void t2_partner_receiver(int h)
 	_exit(KC_OK);
 }
 
-/* A victim: blocking sends, receives and selects until it is killed. */
+/* What a victim was doing when it was killed. */
+enum { T2_IN_SETUP, T2_IN_SEND, T2_IN_RECV, T2_IN_SELECT, T2_IN_SET,
+	T2_NWHERE };
+
+static const char *const t2_where_name[T2_NWHERE] = {
+	"elsewhere", "send", "recv", "select", "set wait",
+};
+
+static void t2_where(uint32_t k, int where)
+{
+	__atomic_store_n(&t2->v_where[k], where, __ATOMIC_SEQ_CST);
+}
+
+/*
+ * A victim: blocking sends, receives, selects and select set waits until
+ * it is killed. Its set (made on its first set wait) has a send and a
+ * recv case on the channel and a recv case on "empty" at random indices;
+ * half the time the channel's cases hold a handle of their own that the
+ * victim does not keep (only the set does), which its death must release
+ * like any other.
+ */
 static void t2_victim(int h, int empty, uint32_t k)
 {
 	struct t2_msg out, in, junk;
+	struct chan_selset_wait w;
 	struct chan_case cs[3];
+	int set = -1, s_send = 0, s_recv = 0, s_empty, hold;
+	bool send_nil = false;
 	uint32_t seq = 0;
 	size_t len;
 	int r;
 
 	for (;;) {
-		switch (rnd_below(3)) {
+		t2_where(k, T2_IN_SETUP);
+		switch (rnd_below(5)) {
 		case 0:
 			if (seq >= T2_VSEQ)
 				continue;
+			t2_where(k, T2_IN_SEND);
 			t2_fill(&out, k, seq);
 			__atomic_store_n(&t2->v_attempt[k], seq + 1,
 					 __ATOMIC_SEQ_CST);
@@ -745,6 +978,7 @@ static void t2_victim(int h, int empty, uint32_t k)
 					 __ATOMIC_SEQ_CST);
 			break;
 		case 1:
+			t2_where(k, T2_IN_RECV);
 			__atomic_store_n(&t2->v_inrecv[k], 1, __ATOMIC_SEQ_CST);
 			len = 0;
 			r = kc_recv(h, &in, sizeof(in), &len, -1);
@@ -753,7 +987,8 @@ static void t2_victim(int h, int empty, uint32_t k)
 			CCHECK(r == 0, r);
 			__atomic_store_n(&t2->v_inrecv[k], 0, __ATOMIC_SEQ_CST);
 			break;
-		default:
+		case 2:
+			t2_where(k, T2_IN_SELECT);
 			t2_fill(&out, k, seq);
 			case_set(&cs[0], seq < T2_VSEQ ? h : -1, CHAN_OP_SEND,
 				 &out, sizeof(out));
@@ -778,16 +1013,98 @@ static void t2_victim(int h, int empty, uint32_t k)
 					 __ATOMIC_SEQ_CST);
 			__atomic_store_n(&t2->v_inrecv[k], 0, __ATOMIC_SEQ_CST);
 			break;
+		default:
+			if (set < 0) {
+				set = kf_set_create(rnd_below(2) ? CHAN_CLOEXEC : 0);
+				CCHECK(set >= 0, set);
+				hold = rnd_below(2) ? kc_dup(h, CHAN_RIGHT_BOTH) : h;
+				CCHECK(hold >= 0, hold);
+				s_send = rnd_below(3);
+				s_recv = 3 + rnd_below(3);
+				s_empty = rnd_below(2) ? 6 + rnd_below(3) : 0;
+				if (!s_empty) {
+					s_send++;
+					s_recv++;
+				}
+				if (rnd_below(2)) {
+					r = s_send;
+					s_send = s_recv;
+					s_recv = r;
+				}
+				r = kf_set_ctl(set, s_send, hold, CHAN_OP_SEND,
+					       &out, sizeof(out));
+				CCHECK(r == 0, r);
+				r = kf_set_ctl(set, s_recv, hold, CHAN_OP_RECV,
+					       &in, sizeof(in));
+				CCHECK(r == 0, r);
+				r = kf_set_ctl(set, s_empty, empty, CHAN_OP_RECV,
+					       &junk, sizeof(junk));
+				CCHECK(r == 0, r);
+				if (hold != h)
+					close(hold);
+			}
+			if (seq >= T2_VSEQ && !send_nil) {
+				r = kf_set_ctl(set, s_send, -1, CHAN_OP_SEND,
+					       NULL, 0);
+				CCHECK(r == 0, r);
+				send_nil = true;
+			}
+			t2_where(k, T2_IN_SET);
+			t2_fill(&out, k, seq);	/* read at the wait */
+			__atomic_store_n(&t2->v_attempt[k],
+					 send_nil ? seq : seq + 1,
+					 __ATOMIC_SEQ_CST);
+			__atomic_store_n(&t2->v_inrecv[k], 1, __ATOMIC_SEQ_CST);
+			r = kf_set_wait(set, &w, -1);
+			CCHECK(r == s_send || r == s_recv, r);
+			CCHECK(w.ok == 1, w.ok);
+			if (r == s_send) {
+				CCHECK(w.len == sizeof(out), w.len);
+				__atomic_store_n(&t2->v_sent[k], ++seq,
+						 __ATOMIC_SEQ_CST);
+			} else {
+				r = t2_take(&in, w.len);
+				CCHECK(r == 0, r);
+			}
+			__atomic_store_n(&t2->v_attempt[k], seq,
+					 __ATOMIC_SEQ_CST);
+			__atomic_store_n(&t2->v_inrecv[k], 0, __ATOMIC_SEQ_CST);
+			break;
 		}
 	}
 }
 
+/* The state letter of /proc/PID/stat ('S' asleep), 0 if unreadable. */
+static char proc_state(pid_t pid)
+{
+	char path[64], buf[512], *p;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = 0;
+	p = strrchr(buf, ')');
+	return p && p[1] == ' ' ? p[2] : 0;
+}
+
+/* Kills that found the victim asleep in a set wait, over both phases. */
+static unsigned int t2_set_kills;
+
 static void t2_phase(struct __test_metadata *_metadata, unsigned int cap)
 {
 	unsigned int uncertain = 0, lost_max = 0, lost, missing = 0;
+	unsigned int asleep_in[T2_NWHERE] = {};
 	uint64_t committed, recorded = 0;
 	pid_t partners[2], victim;
-	int c, empty, h, k, r, st[2], kills;
+	int c, empty, h, k, r, st[2], kills, asleep;
+	int64_t t1_end;
 	int64_t t0;
 	struct chan_info info;
 	struct t2_msg m;
@@ -840,15 +1157,31 @@ static void t2_phase(struct __test_metadata *_metadata, unsigned int cap)
 			t2_victim(h, empty, k);
 		}
 		close(h);
-		switch (rnd_below(3)) {
+		asleep = 0;
+		switch (cap ? 1 + rnd_below(2) : rnd_below(4)) {
 		case 0:		/* anywhere, often before it even started */
 			sleep_us(rnd_below(3000));
 			break;
+		case 3:		/* aimed: asleep in a set wait, if it comes soon */
+			t1_end = kc_now_ns() + 300000000LL;
+			while (kc_now_ns() < t1_end) {
+				if (t2->v_where[k] == T2_IN_SET &&
+				    proc_state(victim) == 'S') {
+					asleep = 1;
+					break;
+				}
+				sleep_us(100);
+			}
+			break;
 		default:	/* parked in the kernel, or just after */
-			if (kc_wait_sleeping(victim) == 0)
+			asleep = kc_wait_sleeping(victim) == 0;
+			if (asleep && rnd_below(2))
 				sleep_us(rnd_below(150));
 			break;
 		}
+		/* (what it was doing when last seen asleep: a rough census) */
+		if (asleep)
+			asleep_in[t2->v_where[k] % T2_NWHERE]++;
 		kill(victim, SIGKILL);
 		ASSERT_EQ(0, reap_deadline(&victim, st, 1, REAP_MS));
 		if (st[0] != 128 + SIGKILL) {
@@ -931,6 +1264,13 @@ static void t2_phase(struct __test_metadata *_metadata, unsigned int cap)
 	TH_LOG("cap %u: %d kills, %llu messages, %u maybe-sent, %u maybe-lost receives, %u lost",
 	       cap, kills, (unsigned long long)info.sent, uncertain,
 	       lost_max, lost);
+	TH_LOG("cap %u: killed asleep in %s %u, %s %u, %s %u, %s %u (%s %u)",
+	       cap, t2_where_name[T2_IN_SEND], asleep_in[T2_IN_SEND],
+	       t2_where_name[T2_IN_RECV], asleep_in[T2_IN_RECV],
+	       t2_where_name[T2_IN_SELECT], asleep_in[T2_IN_SELECT],
+	       t2_where_name[T2_IN_SET], asleep_in[T2_IN_SET],
+	       t2_where_name[T2_IN_SETUP], asleep_in[T2_IN_SETUP]);
+	t2_set_kills += asleep_in[T2_IN_SET];
 	EXPECT_GE(info.received, recorded);
 	EXPECT_LE(lost, lost_max);
 	EXPECT_LE(missing, lost);
@@ -971,6 +1311,8 @@ TEST_F_TIMEOUT(fault, sigkill_blocked_ops, 500)
 		return;
 	t2_phase(_metadata, 4);
 	TH_LOG("both kinds in %.1f s", (kc_now_ns() - t0) / 1e9);
+	/* a quarter of the unbuffered phase's kills aim at one */
+	EXPECT_LT(0, t2_set_kills) TH_LOG("no kill found a victim in a set wait");
 }
 
 /* ---- 3. dying with buffered messages and descriptors in flight ------------ */
@@ -1217,6 +1559,405 @@ TEST_F(fault, fd_cycles_freed)
 	close(dev);
 	n = kchan_wait_count(base, 5000);
 	EXPECT_EQ(base, n);
+}
+
+/* ---- 3b. select sets holding channels ------------------------------------ */
+
+enum {
+	T5_NIL,		/* the case is set nil */
+	T5_REPLACE,	/* the case is set to another channel */
+	T5_CLOSE,	/* the set is closed */
+	T5_KILL_WAIT,	/* its process is killed inside a wait on it */
+	T5_KILL,	/* its process is killed (blocked in another set's wait) */
+	T5_EXIT,	/* its process exits */
+	T5_NVARIANTS
+};
+
+static const char *const t5_name[T5_NVARIANTS] = {
+	"case set nil", "case replaced", "set closed",
+	"holder killed in a wait on the set", "holder killed", "holder exits",
+};
+
+#define T5_VAL	0xfeedULL
+
+/*
+ * The holder: a set whose case 0 sends on @c (fd closed at once: only the
+ * set holds that handle). T5_KILL_WAIT: blocks in a wait on the set, the
+ * send case parked on the unbuffered @c. Otherwise it first sends one
+ * message through the set (into @c's buffer), then blocks in a wait on a
+ * second set (a recv nobody can complete) until killed, or exits on the
+ * go.
+ */
+static void t5_holder(int c, int ready, int go, int variant)
+{
+	struct chan_selset_wait w;
+	uint64_t v = T5_VAL, junk;
+	int set, set2, e, r;
+
+	set = kf_set_create(0);
+	CCHECK(set >= 0, set);
+	r = kf_set_ctl(set, 0, c, CHAN_OP_SEND, &v, sizeof(v));
+	CCHECK(r == 0, r);
+	close(c);
+	if (variant != T5_KILL_WAIT) {
+		r = kf_set_wait(set, &w, 0);
+		CCHECK(r == 0 && w.ok == 1, r);
+	}
+	kc_pipe_put(ready);
+	if (variant == T5_EXIT) {
+		CCHECK(kc_pipe_get(go) == 1, 0);
+		_exit(KC_OK);
+	}
+	if (variant == T5_KILL) {
+		e = kc_create(0, 8);
+		set2 = kf_set_create(0);
+		CCHECK(e >= 0 && set2 >= 0, e);
+		r = kf_set_ctl(set2, 3, e, CHAN_OP_RECV, &junk, sizeof(junk));
+		CCHECK(r == 0, r);
+		close(e);
+		set = set2;
+	}
+	r = kf_set_wait(set, &w, -1);
+	CFAIL(r);	/* nothing can fire: only SIGKILL ends this */
+}
+
+/*
+ * The last send handle of a channel lives in a set's case: the channel
+ * stays open (a blocked receiver keeps waiting, INFO counts the handle)
+ * until the case lets go of it: set nil, set to another channel, the set
+ * closed, or its process killed (inside a wait on that set or elsewhere)
+ * or exiting. Then the channel is closed at once: the blocked receiver
+ * gets closed after what was buffered.
+ */
+TEST_F_TIMEOUT(fault, selset_holds_last_sender, 120)
+{
+	uint64_t v = T5_VAL, got;
+	struct chan_selset_wait w;
+	struct chan_info in;
+	int vt, c, r, d, set, rd[2], go[2], st[2], base, ret;
+	bool kid, msg;
+	pid_t pids[2];
+	size_t len = 0;
+
+	t3 = kc_shared(sizeof(*t3));
+	ASSERT_NE(NULL, t3);
+	failrec = &t3->fr;
+	base = kchan_count();
+	ASSERT_LE(0, base);
+	for (vt = 0; vt < T5_NVARIANTS; vt++) {
+		kid = vt >= T5_KILL_WAIT;
+		msg = vt != T5_KILL_WAIT;	/* one went in through the set */
+		c = kc_create(msg ? 1 : 0, 8);
+		ASSERT_LE(0, c);
+		d = kc_create(1, 8);
+		ASSERT_LE(0, d);
+		r = kc_dup(c, CHAN_RIGHT_RECV);
+		ASSERT_LE(0, r);
+		/* from here c is the only send handle, and a send-only one */
+		ret = kc_dup(c, CHAN_RIGHT_SEND);
+		ASSERT_LE(0, ret);
+		close(c);
+		c = ret;
+		set = -1;
+		pids[0] = pids[1] = -1;
+		ASSERT_EQ(0, pipe2(rd, O_CLOEXEC));
+		ASSERT_EQ(0, pipe2(go, O_CLOEXEC));
+		if (kid) {
+			pids[1] = kc_fork();
+			ASSERT_LE(0, pids[1]);
+			if (pids[1] == 0) {
+				child_role = 10 + vt;
+				t5_holder(c, rd[1], go[0], vt);
+			}
+			ret = kc_pipe_get(rd[0]);
+			if (ret != 1)
+				FAILREC_LOG();
+			ASSERT_EQ(1, ret);
+		} else {
+			set = kf_set_create(0);
+			ASSERT_LE(0, set);
+			ASSERT_EQ(0, kf_set_ctl(set, 0, c, CHAN_OP_SEND, &v,
+						sizeof(v)));
+			ASSERT_EQ(0, kf_set_wait(set, &w, 0));
+			EXPECT_EQ(1, w.ok);
+			EXPECT_EQ(sizeof(v), w.len);
+		}
+		/* our last send handle goes: only the set's case is left */
+		close(c);
+		if (vt == T5_KILL_WAIT)
+			ASSERT_EQ(0, KC_WAIT(r, send_waiters, 1));
+		ASSERT_EQ(0, kc_info(r, &in));
+		EXPECT_EQ(0, in.closed) TH_LOG("%s", t5_name[vt]);
+		EXPECT_EQ(1, in.send_handles);
+		EXPECT_EQ(1, in.recv_handles);
+		EXPECT_EQ(msg, in.len);
+
+		/* a receiver: the set's message (if any), then closed */
+		if (msg) {
+			pids[0] = kc_fork();
+			ASSERT_LE(0, pids[0]);
+			if (pids[0] == 0) {
+				child_role = 20 + vt;
+				if (set >= 0)
+					close(set);
+				got = 0;
+				ret = kc_recv(r, &got, sizeof(got), &len, -1);
+				CCHECK(ret == 1, ret);
+				CCHECK(len == 8 && got == T5_VAL, got);
+				ret = kc_recv(r, &got, sizeof(got), &len, -1);
+				CCHECK(ret == 0, ret);
+				_exit(KC_OK);
+			}
+			/* parked for the close: open while the set holds c */
+			ASSERT_EQ(0, KC_WAIT(r, recv_waiters, 1));
+			sleep_us(2000);
+			ASSERT_EQ(0, kc_info(r, &in));
+			EXPECT_EQ(0, in.closed) TH_LOG("%s", t5_name[vt]);
+			EXPECT_EQ(1, in.recv_waiters);
+			EXPECT_EQ(1, in.send_handles);
+			EXPECT_EQ(0, in.len);
+		}
+
+		switch (vt) {
+		case T5_NIL:
+			EXPECT_EQ(0, kf_set_ctl(set, 0, -1, CHAN_OP_SEND, NULL, 0));
+			break;
+		case T5_REPLACE:
+			EXPECT_EQ(0, kf_set_ctl(set, 0, d, CHAN_OP_SEND, &v,
+						sizeof(v)));
+			break;
+		case T5_CLOSE:
+			close(set);
+			set = -1;
+			break;
+		case T5_EXIT:
+			kc_pipe_put(go[1]);
+			break;
+		default:
+			kill(pids[1], SIGKILL);
+			break;
+		}
+		if (kid) {
+			ASSERT_EQ(0, reap_deadline(&pids[1], &st[1], 1, REAP_MS));
+			if (st[1] != (vt == T5_EXIT ? 0 : 128 + SIGKILL))
+				FAILREC_LOG();
+			EXPECT_EQ(vt == T5_EXIT ? 0 : 128 + SIGKILL, st[1]);
+		}
+		if (!msg) {
+			/* the killed sender's message never went in */
+			pids[0] = kc_fork();
+			ASSERT_LE(0, pids[0]);
+			if (pids[0] == 0) {
+				child_role = 20 + vt;
+				ret = kc_recv(r, &got, sizeof(got), &len, -1);
+				CCHECK(ret == 0, ret);
+				_exit(KC_OK);
+			}
+		}
+		ASSERT_EQ(0, reap_deadline(&pids[0], &st[0], 1, REAP_MS))
+			TH_LOG("%s: the receiver still waits", t5_name[vt]);
+		if (st[0])
+			FAILREC_LOG();
+		EXPECT_EQ(0, st[0]) TH_LOG("%s: the receiver", t5_name[vt]);
+		ASSERT_EQ(0, kc_info(r, &in));
+		EXPECT_EQ(1, in.closed) TH_LOG("%s", t5_name[vt]);
+		EXPECT_EQ(0, in.send_handles);
+		EXPECT_EQ(1, in.recv_handles);
+		EXPECT_EQ(0, in.send_waiters);
+		EXPECT_EQ(0, in.recv_waiters);
+		EXPECT_EQ(0, in.len);
+		EXPECT_EQ(msg, in.sent);
+		EXPECT_EQ(in.sent, in.received);
+		if (vt == T5_REPLACE) {
+			/* the set lives on, with the other channel */
+			EXPECT_EQ(0, kf_set_wait(set, &w, 0));
+			EXPECT_EQ(1, w.ok);
+			EXPECT_EQ(1, KC_INFO(d, len));
+		}
+		if (set >= 0)
+			close(set);
+		close(r);
+		close(d);
+		close(rd[0]);
+		close(rd[1]);
+		close(go[0]);
+		close(go[1]);
+		if (!_metadata->passed)
+			return;
+	}
+	EXPECT_EQ(base, kchan_wait_count(base, 5000));
+}
+
+/*
+ * Process A makes four channels and gives them away to select sets:
+ *   p1  buffered, full        (set A: send, blocks)
+ *   p2  unbuffered            (set A and set B: send, blocks)
+ *   p3  buffered, empty       (set A and set B: recv, blocks)
+ *   f   CHAN_FDPASS, full of messages carrying the write end of the
+ *       test's pipe and send handles of p3 (set A: send, blocks)
+ * and a set C with a recv case on p1 that lives only in flight in a unix
+ * socket A holds. A closes every channel fd: only the sets hold them. Its
+ * child G keeps set B only and blocks in a wait on it. Then A exits at
+ * once, or blocks in a wait on set A until it is killed (G first).
+ */
+static void t5_builder(int wpipe, int ready, int go, int exit_first)
+{
+	int p1, p2, p3, f, sa, sb, sc, sv[2], d, i, r;
+	struct chan_selset_wait w;
+	static uint8_t buf[16];
+	pid_t g;
+
+	p1 = kc_create(2, 16);
+	p2 = kc_create(0, 16);
+	p3 = kc_create(2, 16);
+	f = kc_create_flags(3, 16, CHAN_FDPASS);
+	CCHECK(p1 >= 0 && p2 >= 0 && p3 >= 0 && f >= 0, 0);
+	sa = kf_set_create(0);
+	sb = kf_set_create(CHAN_CLOEXEC);
+	sc = kf_set_create(0);
+	CCHECK(sa >= 0 && sb >= 0 && sc >= 0, 0);
+	/* a set may not travel in a message (f has room: nothing else stops it) */
+	CCHECK(kf_send(f, "set", 3, sc, 0) == -EINVAL, 8);
+	CCHECK(KC_INFO(f, len) == 0, 8);
+	for (i = 0; i < 2; i++)
+		CCHECK(kc_send(p1, "p1", 2, 0) == 0, i);
+	r = kf_send(f, "pipe", 4, wpipe, 0);
+	CCHECK(r == 0, r);
+	close(wpipe);
+	for (i = 0; i < 2; i++) {
+		d = kc_dup(p3, CHAN_RIGHT_SEND);
+		CCHECK(d >= 0, d);
+		r = kf_send(f, "p3", 2, d, 0);
+		CCHECK(r == 0, r);
+		close(d);
+	}
+	CCHECK(kf_set_ctl(sa, 3, p1, CHAN_OP_SEND, buf, 2) == 0, 1);
+	CCHECK(kf_set_ctl(sa, 1, p2, CHAN_OP_SEND, buf, 2) == 0, 2);
+	CCHECK(kf_set_ctl(sa, 7, p3, CHAN_OP_RECV, buf, 16) == 0, 3);
+	CCHECK(kf_set_ctl(sa, 0, f, CHAN_OP_SEND, buf, 2) == 0, 4);
+	CCHECK(kf_set_ctl(sb, 2, p2, CHAN_OP_SEND, buf, 2) == 0, 5);
+	CCHECK(kf_set_ctl(sb, 0, p3, CHAN_OP_RECV, buf, 16) == 0, 6);
+	CCHECK(kf_set_ctl(sc, 5, p1, CHAN_OP_RECV, buf, 16) == 0, 7);
+	/* but in a unix socket's queue */
+	CCHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0,
+	       errno);
+	CCHECK(send_fd_unix(sv[0], sc) == 0, 9);
+	close(sc);
+	close(p1);
+	close(p2);
+	close(p3);
+	close(f);
+
+	g = kc_fork();
+	CCHECK(g >= 0, errno);
+	if (g == 0) {
+		/* outlives A; its alarm still bounds it */
+		prctl(PR_SET_PDEATHSIG, 0);
+		child_role = 2;
+		close(sa);
+		close(sv[0]);
+		close(sv[1]);
+		r = kf_set_wait(sb, &w, -1);
+		CFAIL(r);	/* nothing can fire: only SIGKILL ends this */
+	}
+	t3->gpid = g;
+	close(sb);
+	CCHECK(kc_wait_sleeping(g) == 0, 10);
+	/* nothing of set A is ready: a wait may not return */
+	r = kf_set_wait(sa, &w, 0);
+	CCHECK(r == -EAGAIN, r);
+	kc_pipe_put(ready);
+	if (exit_first) {
+		CCHECK(kc_pipe_get(go) == 1, 11);
+		_exit(KC_OK);
+	}
+	r = kf_set_wait(sa, &w, -1);
+	CFAIL(r);
+}
+
+static void t5_variant(struct __test_metadata *_metadata, int exit_first)
+{
+	int pw[2], rd[2], go[2], base, n, st[2];
+	pid_t pids[2];
+
+	memset(t3, 0, sizeof(*t3));
+	base = kchan_count();
+	ASSERT_GE(base, 0);
+	ASSERT_EQ(0, pipe2(pw, O_CLOEXEC));
+	ASSERT_EQ(0, pipe2(rd, O_CLOEXEC));
+	ASSERT_EQ(0, pipe2(go, O_CLOEXEC));
+	pids[0] = kc_fork();
+	ASSERT_GE(pids[0], 0);
+	if (pids[0] == 0) {
+		child_role = 1;
+		close(pw[0]);
+		close(rd[0]);
+		close(go[1]);
+		t5_builder(pw[1], rd[1], go[0], exit_first);
+	}
+	close(pw[1]);
+	close(rd[1]);
+	close(go[0]);
+	if (kc_pipe_get(rd[0]) != 1)
+		FAILREC_LOG();
+	ASSERT_EQ(0, failrec->line);
+	pids[1] = t3->gpid;
+	ASSERT_LT(0, pids[1]);
+
+	/* all four, held only by sets (and f's buffer) */
+	EXPECT_EQ(base + 4, kchan_count());
+	EXPECT_EQ(0, pipe_eof_within(pw[0], 0));
+
+	if (exit_first) {
+		/* A's sets go with it; G's set keeps p2 and p3 */
+		kc_pipe_put(go[1]);
+		ASSERT_EQ(0, reap_deadline(&pids[0], st, 1, REAP_MS));
+		if (st[0])
+			FAILREC_LOG();
+		ASSERT_EQ(0, st[0]);
+		n = kchan_wait_count(base + 2, 5000);
+		EXPECT_EQ(base + 2, n) TH_LOG("A exited, G holds a set of p2 and p3");
+		EXPECT_EQ(1, pipe_eof_within(pw[0], 5000));
+		ASSERT_EQ(0, kc_wait_sleeping(pids[1]));
+		kill(pids[1], SIGKILL);
+		ASSERT_EQ(0, reap_deadline(&pids[1], st, 1, REAP_MS));
+		EXPECT_EQ(128 + SIGKILL, st[0]);
+	} else {
+		/* G is killed first; A, blocked in a wait on set A, last */
+		kill(pids[1], SIGKILL);
+		ASSERT_EQ(0, kc_wait_sleeping(pids[0]));
+		EXPECT_EQ(base + 4, kchan_count());
+		kill(pids[0], SIGKILL);
+		ASSERT_EQ(0, reap_deadline(&pids[0], &st[0], 1, REAP_MS));
+		ASSERT_EQ(0, reap_deadline(&pids[1], &st[1], 1, REAP_MS));
+		EXPECT_EQ(128 + SIGKILL, st[0]);
+		EXPECT_EQ(128 + SIGKILL, st[1]);
+	}
+	n = kchan_wait_count(base, 5000);
+	if (n != base)
+		TH_LOG("%s: /proc/kchan lists %d channels, %d before",
+		       exit_first ? "exit, then kill" : "kill, kill", n, base);
+	EXPECT_EQ(base, n);
+	EXPECT_EQ(1, pipe_eof_within(pw[0], 5000));
+	close(pw[0]);
+	close(rd[0]);
+	close(go[1]);
+}
+
+/*
+ * A process exits, or is killed inside a wait, while its select sets hold
+ * channels it has no fd of any more (one of them full of descriptors, one
+ * set in flight in a unix socket, one inherited by a child that outlives
+ * it): every channel is freed with the last set that holds it.
+ */
+TEST_F_TIMEOUT(fault, selset_holder_dies, 120)
+{
+	t3 = kc_shared(sizeof(*t3));
+	ASSERT_NE(NULL, t3);
+	failrec = &t3->fr;
+	ASSERT_EQ(0, prctl(PR_SET_CHILD_SUBREAPER, 1));
+	t5_variant(_metadata, 1);
+	t5_variant(_metadata, 0);
 }
 
 /* ---- 4. memory cgroup pressure ------------------------------------------- */
@@ -1702,7 +2443,7 @@ TEST_F_TIMEOUT(fault, unload_refused_then_reload, 120)
 	const char *path = getenv("KCHAN_VM_MODULE_PATH");
 	const char *args = getenv("KCHAN_VM_MODULE_ARGS");
 	char name[64], name2[64], srcv[128], bad[320], *img, *fsrcv;
-	int modfd, c, c2, dev, f, p, sv[2], r, unloaded, reloaded = -1;
+	int modfd, c, c2, dev, f, p, sv[2], r, n, set, unloaded, reloaded = -1;
 	int dev_gone, proc_gone, sys_gone;
 	const char *mismatch;
 	struct stat sb;
@@ -1771,6 +2512,28 @@ TEST_F_TIMEOUT(fault, unload_refused_then_reload, 120)
 	EXPECT_TRUE(unload_refused(r)) TH_LOG("/dev/chan open: unload %d", r);
 	ASSERT_TRUE(chan_loaded());
 	close(dev);
+
+	/*
+	 * A select set: a file of the module, even empty; then one holding
+	 * the last handle of a channel, which goes with the set.
+	 */
+	set = kf_set_create(0);
+	ASSERT_LE(0, set);
+	r = chan_unload();
+	EXPECT_TRUE(unload_refused(r)) TH_LOG("empty select set: unload %d", r);
+	ASSERT_TRUE(chan_loaded());
+	n = kchan_count();
+	c = kc_create(1, 8);
+	ASSERT_GE(c, 0);
+	ASSERT_EQ(0, kf_set_ctl(set, 4, c, CHAN_OP_RECV, name, 8));
+	close(c);
+	EXPECT_EQ(n + 1, kchan_count());
+	r = chan_unload();
+	EXPECT_TRUE(unload_refused(r))
+		TH_LOG("a channel held by a select set: unload %d", r);
+	ASSERT_TRUE(chan_loaded());
+	close(set);
+	EXPECT_EQ(n, kchan_wait_count(n, 5000));
 
 	/* a channel fd held only inside a named channel's buffer */
 	snprintf(name, sizeof(name), "kchan-fault-unload-%d", getpid());

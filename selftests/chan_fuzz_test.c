@@ -9,11 +9,14 @@
  * PRNG seeded from the master seed: send/recv ioctls (valid and invalid
  * sizes, flags, pointers; non-blocking, short timeouts, or "forever" under
  * a periodic SIGALRM without SA_RESTART), read()/write(), poll, epoll,
- * select over random cases, batches, CHAN_IOC_DUP, closing handles,
- * CHAN_IOC_CLOSE (only on the channels the pool marks closable, and only
- * late in the run), INFO, fdinfo and /proc/kchan reads, names, creation,
- * garbage ioctls, descriptor passing (memfds, pipes, eventfds, epoll fds,
- * /dev/chan and channel fds; the refused kinds too), storms of SA_RESTART
+ * select over random cases, select sets (cases registered once with
+ * CHAN_IOC_SELSET_CTL, waits with CHAN_IOC_SELSET_WAIT; a process keeps
+ * one or two, its children may inherit them), batches, CHAN_IOC_DUP,
+ * closing handles, CHAN_IOC_CLOSE (only on the channels the pool marks
+ * closable, and only late in the run), INFO, fdinfo and /proc/kchan reads,
+ * names, creation, garbage ioctls, descriptor passing (memfds, pipes,
+ * eventfds, epoll fds, /dev/chan and channel fds; the refused kinds too,
+ * select sets among them), storms of SA_RESTART
  * signals, receives whose buffer another thread unmaps, short-lived
  * children that are killed or exit with messages and handles in flight,
  * SIGSTOP/SIGCONT and SIGKILL of sibling workers (the parent respawns
@@ -50,7 +53,8 @@
  *                       with the line that replays the run
  *   KCHAN_FUZZ_PROCS    worker processes (default 6, at most 32)
  *   KCHAN_FUZZ_OPS      only these operations, e.g. "send,recv_batch,fork"
- *                       (names as in ops[] and the stuck-worker report)
+ *                       (names as in ops[] and the stuck-worker report;
+ *                       "selset*": every op whose name begins so)
  * The same seed replays every worker's sequence of operations; the
  * interleaving of the processes is up to the scheduler.
  */
@@ -83,6 +87,9 @@
 #define NSCRATCH	6	/* scratch names */
 #define STUCK_S		20	/* a worker without progress this long hangs */
 #define HOT_MS		150	/* the hot channels change this often */
+#define MAX_SETS	2	/* select sets per process */
+#define SET_CASES	12	/* indices of a set's cases (more: nil only) */
+#define SET_SLOT	65536	/* buffer bytes per case of a set */
 
 struct pool_spec {
 	unsigned int cap, msg_size, flags;
@@ -123,7 +130,10 @@ static const struct pool_spec pool_specs[NPOOL] = {
 	X(create_ok) X(probe) X(garbage) X(fork) X(kid_killed)		\
 	X(sibling_killed) X(sibling_stopped) X(storm)			\
 	X(eagain) X(etimedout) X(eintr) X(epipe) X(emsgsize) X(efault)	\
-	X(sigalrm) X(sigstorm) X(unmap_race) X(unmap_efault)
+	X(sigalrm) X(sigstorm) X(unmap_race) X(unmap_efault)		\
+	X(selset_new) X(selset_inherit) X(selset_ctl) X(selset_ctl_ok)	\
+	X(selset_wait) X(selset_send) X(selset_recv) X(selset_closed)	\
+	X(selset_efault) X(selset_e2big)
 
 #define X_ENUM(n) ST_##n,
 enum { FZ_STATS(X_ENUM) ST_N };
@@ -188,6 +198,26 @@ struct hd {
 	bool nonblock, base, ep;
 };
 
+/*
+ * A select set as its process knows it: what each case was set to (a
+ * copy, since the handle it named may be gone: the case holds its own).
+ */
+struct scase {
+	bool on;		/* not nil */
+	bool bad;		/* its buffer faults */
+	int pool;
+	uint32_t op, msg_size;
+	uint64_t len, id;	/* as registered */
+	uint8_t *buf;
+};
+
+struct sset {
+	int fd;			/* -1: none */
+	bool shared;		/* a child has it too: never changed again */
+	uint64_t staged;	/* sum of min(len, msg_size) */
+	struct scase c[SET_CASES];
+};
+
 struct fz {
 	uint64_t rs;
 	int wslot, gen, op;
@@ -206,8 +236,9 @@ struct fz {
 	timer_t storm;
 	bool storm_made, storm_on;
 	int64_t next_storm, next_kill, next_stop;
-	unsigned long max_msg, max_cap, max_chan_bytes, max_cases;
+	unsigned long max_msg, max_cap, max_chan_bytes, max_cases, max_sel_bytes;
 	unsigned int alrm_seen, storm_seen;
+	struct sset ss[MAX_SETS];
 };
 
 static volatile sig_atomic_t n_alrm, n_storm;
@@ -237,6 +268,8 @@ static uint8_t sbuf[65536 + 256] __attribute__((aligned(64)));
 static uint8_t rbuf[65536 + 256] __attribute__((aligned(64)));
 static uint8_t arena[1 << 20] __attribute__((aligned(64)));
 static uint8_t gbuf[8192] __attribute__((aligned(64)));
+/* The buffers of the select sets' cases: registered once, used at each wait. */
+static uint8_t casebuf[MAX_SETS][SET_CASES][SET_SLOT] __attribute__((aligned(64)));
 
 /* ---- small helpers ------------------------------------------------------ */
 
@@ -464,7 +497,7 @@ static void *faultptr(struct fz *z)
 
 enum {
 	FK_NONE, FK_MEMFD, FK_PIPE, FK_EVENTFD, FK_EPOLL, FK_CHAN, FK_DEV,
-	FK_BAD_FDPASS = 100, FK_BAD_UNIX, FK_BAD_NUM,
+	FK_BAD_FDPASS = 100, FK_BAD_UNIX, FK_BAD_NUM, FK_BAD_SELSET,
 	FK_NOTOK = 0x10,	/* or'ed in: the kind, but no token */
 };
 
@@ -926,6 +959,15 @@ static void rx_fd(struct fz *z, struct hd *h, int fd, int hk, uint64_t tok,
 	close(fd);
 }
 
+/* CHAN_IOC_SELSET_CREATE: a new, empty select set's fd, or -errno. */
+static int selset_new_fd(struct fz *z, uint32_t flags)
+{
+	struct chan_selset_create c = { .size = sizeof(c), .flags = flags };
+	int fd = ioctl(z->dev, CHAN_IOC_SELSET_CREATE, &c);
+
+	return fd < 0 ? -errno : fd;
+}
+
 /*
  * An fd to send with a message on an fd-carrying channel. *kind is what
  * it is (FK_BAD_* for the ones the send must refuse), *owned when the
@@ -1000,9 +1042,19 @@ static int tx_fd(struct fz *z, int *kind, uint64_t *tok, bool *owned)
 				break;
 		return z->h[i % z->nh].fd;
 	}
-	if (r < 93) {
+	if (r < 91) {
 		*kind = FK_BAD_UNIX;
 		return z->usock[0];
+	}
+	if (r < 95) {
+		/* one of ours (it may hold this very channel), or a new one */
+		*kind = FK_BAD_SELSET;
+		fd = z->ss[r & 1].fd;
+		if (fd >= 0)
+			return fd;
+		fd = selset_new_fd(z, 0);
+		*owned = fd >= 0;
+		return fd >= 0 ? fd : -1;
 	}
 	*kind = FK_BAD_NUM;
 	return pct(z, 50) ? -2 - (int)rn(z, 100) : 100000 + (int)rn(z, 1000);
@@ -1078,7 +1130,8 @@ static void op_send(struct fz *z)
 		sfd = tx_fd(z, &fk, &tok, &owned);
 		if (sfd == -1 && fk != FK_BAD_NUM)
 			fk = FK_NONE;	/* could not make one: send none */
-		if (fk == FK_BAD_FDPASS || fk == FK_BAD_UNIX)
+		if (fk == FK_BAD_FDPASS || fk == FK_BAD_UNIX ||
+		    fk == FK_BAD_SELSET)
 			want = EINVAL;
 		else if (fk == FK_BAD_NUM)
 			want = EBADF;
@@ -1538,6 +1591,671 @@ static void op_select(struct fz *z)
 		fz_fail(z, "SELECT of %d cases: unexpected %s", n, en(e));
 	}
 	unpend(z);
+}
+
+/* ---- select sets ---------------------------------------------------------- */
+
+/*
+ * Every process keeps up to MAX_SETS select sets, made lazily, sometimes
+ * closed and made again, sometimes inherited by its children (a set both
+ * have is never changed again by either: each only closes its fd). Their
+ * cases name random handles (the case keeps its own reference, so the
+ * handle may be closed meanwhile), send or recv, with buffers of their own
+ * (casebuf), a few of them bad; waits use a timeout of 0, a few ms, or
+ * forever under SIGALRM, and count what they move as select does.
+ */
+
+static void ss_reset(struct sset *ss, int fd)
+{
+	memset(ss, 0, sizeof(*ss));
+	ss->fd = fd;
+}
+
+static void ss_close(struct sset *ss)
+{
+	if (ss->fd >= 0)
+		close(ss->fd);
+	ss_reset(ss, -1);
+}
+
+/* Bytes a case stages (what max_select_bytes counts). */
+static uint64_t scase_bytes(const struct scase *c)
+{
+	if (!c->on)
+		return 0;
+	return c->len < c->msg_size ? c->len : c->msg_size;
+}
+
+/* ncases as the kernel counts it: the highest non-nil index + 1. */
+static int ss_ncases(const struct sset *ss)
+{
+	int n = SET_CASES;
+
+	while (n && !ss->c[n - 1].on)
+		n--;
+	return n;
+}
+
+/* A set's fdinfo: cases, active and staged, or false. */
+static bool ss_fdinfo(struct fz *z, int fd, unsigned long long *v)
+{
+	char path[64], line[256];
+	FILE *f;
+
+	v[0] = v[1] = v[2] = ~0ULL;
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	f = fopen(path, "re");
+	if (!f) {
+		fz_fail(z, "open %s: %s", path, en(errno));
+		return false;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		sscanf(line, "cases: %llu", &v[0]);
+		sscanf(line, "active: %llu", &v[1]);
+		sscanf(line, "staged: %llu", &v[2]);
+	}
+	fclose(f);
+	return true;
+}
+
+/* fdinfo of a set: cases, active, staged as the process knows them. */
+static void ss_check_fdinfo(struct fz *z, struct sset *ss)
+{
+	unsigned long long v[3], cases, active, staged, want_active = 0;
+	int i;
+
+	if (!ss_fdinfo(z, ss->fd, v))
+		return;
+	cases = v[0];
+	active = v[1];
+	staged = v[2];
+	for (i = 0; i < SET_CASES; i++)
+		want_active += ss->c[i].on;
+	if (cases != (unsigned long long)ss_ncases(ss) ||
+	    active != want_active || staged != ss->staged)
+		fz_fail(z, "select set fdinfo: cases %llu active %llu staged %llu, expected %d %llu %llu",
+			cases, active, staged, ss_ncases(ss), want_active,
+			(unsigned long long)ss->staged);
+}
+
+/*
+ * CHAN_IOC_SELSET_CREATE into *ss, now and then with one mistake (its
+ * errno checked). False when there is no set.
+ */
+static bool ss_create(struct fz *z, struct sset *ss)
+{
+	static union {
+		struct chan_selset_create c;
+		uint8_t raw[4096 + 64];
+	} u;
+	uint32_t d = rn(z, 100), size = sizeof(u.c);
+	void *ptr = &u;
+	char path[64], link[64];
+	int fd, want = 0, fl;
+	ssize_t n;
+
+	memset(&u, 0, sizeof(u));
+	u.c.flags = pct(z, 30) ? CHAN_CLOEXEC : 0;
+	if (d < 3) {
+		u.c.flags |= 2u << rn(z, 31);
+		want = EINVAL;
+	} else if (d < 4) {
+		size = rn(z, CHAN_SELSET_CREATE_SIZE_VER0);
+		want = EINVAL;
+	} else if (d < 5) {
+		size += 1 + rn(z, 64);
+		u.raw[size - 1] = 1 + rn(z, 255);
+		want = E2BIG;
+	} else if (d < 7) {
+		size += 8 * (1 + rn(z, 8));	/* a zero tail is fine */
+	} else if (d < 8) {
+		ptr = badptr(z, false, sizeof(u.c));
+		want = EFAULT;
+	}
+	u.c.size = size;
+	fd = ioctl(z->dev, CHAN_IOC_SELSET_CREATE, ptr);
+	if (fd < 0) {
+		if (errno != want)
+			fz_fail(z, "SELSET_CREATE flags %#x size %u: %s, expected %s",
+				u.c.flags, size, en(errno), en(want));
+		return false;
+	}
+	if (want) {
+		fz_fail(z, "SELSET_CREATE flags %#x size %u succeeded, expected %s",
+			u.c.flags, size, en(want));
+		close(fd);
+		return false;
+	}
+	ST(z, selset_new);
+	fl = fcntl(fd, F_GETFD);
+	if (fl < 0 || !!(fl & FD_CLOEXEC) != !!(u.c.flags & CHAN_CLOEXEC))
+		fz_fail(z, "SELSET_CREATE: FD_CLOEXEC %d, asked %d",
+			fl < 0 ? -1 : !!(fl & FD_CLOEXEC),
+			!!(u.c.flags & CHAN_CLOEXEC));
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	n = readlink(path, link, sizeof(link) - 1);
+	link[n > 0 ? n : 0] = 0;
+	if (strcmp(link, "anon_inode:[chan_selset]"))
+		fz_fail(z, "a select set fd is \"%s\"", link);
+	/* ignored: the wait's timeout alone decides (docs/semantics.md) */
+	if (pct(z, 20))
+		fcntl(fd, F_SETFL, O_NONBLOCK);
+	ss_reset(ss, fd);
+	return true;
+}
+
+/*
+ * One CHAN_IOC_SELSET_CTL: a random case (a nil one now and then) on a
+ * random handle, about one in seven with one mistake whose errno is
+ * checked in the kernel's order; what succeeded goes into the model, and
+ * a failed CTL changes nothing (fdinfo shows it).
+ */
+static void ss_ctl_one(struct fz *z, struct sset *ss)
+{
+	static union {
+		struct chan_selset_ctl c;
+		uint8_t raw[4096 + 64];
+	} u;
+	struct chan_selset_ctl *c = &u.c;
+	uint32_t d = rn(z, 100), size = sizeof(*c), idx = rn(z, SET_CASES);
+	bool ptrbad = false, tailbad = false, fdbad = false;
+	uint8_t *buf = casebuf[ss - z->ss][idx];
+	uint64_t staged = ss->staged;
+	struct scase nc = {};
+	struct hd *h = NULL;
+	void *ptr = c;
+	int want = 0, r, e;
+
+	memset(&u, 0, sizeof(u));
+	if (pct(z, 12)) {
+		/* nil: the len and buffer do not matter */
+		c->fd = -1;
+		c->op = pct(z, 50) ? CHAN_OP_SEND : CHAN_OP_RECV;
+		c->len = rn(z, 100000);
+		c->buf = (uintptr_t)(pct(z, 50) ? buf : faultptr(z));
+		if (pct(z, 20) && z->max_cases > SET_CASES)
+			idx = SET_CASES + rn(z, z->max_cases - SET_CASES);
+	} else {
+		h = pick(z);
+		if (h->msg_size > SET_SLOT)
+			return;
+		c->fd = h->fd;
+		if (pct(z, 92) && h->rights != CHAN_RIGHT_BOTH)
+			c->op = h->rights == CHAN_RIGHT_SEND ? CHAN_OP_SEND :
+							       CHAN_OP_RECV;
+		else
+			c->op = pct(z, 50) ? CHAN_OP_SEND : CHAN_OP_RECV;
+		nc.on = true;
+		nc.pool = h->pool;
+		nc.op = c->op;
+		nc.msg_size = h->msg_size;
+		nc.id = h->id;
+		nc.buf = buf;
+		if (c->op == CHAN_OP_SEND) {
+			nc.len = msg_len(z, h->msg_size);
+		} else if (pct(z, 80)) {
+			nc.len = h->msg_size;
+		} else {
+			/* short (EMSGSIZE at the wait), or more than msg_size */
+			nc.len = pct(z, 50) ? rn(z, h->msg_size + 1) :
+					      h->msg_size + rn(z, 1000);
+		}
+		if (pct(z, 4) && scase_bytes(&nc)) {
+			nc.buf = badptr(z, c->op == CHAN_OP_RECV,
+					scase_bytes(&nc));
+			nc.bad = true;
+		}
+		c->buf = (uintptr_t)nc.buf;
+		c->len = nc.len;
+		staged = staged - scase_bytes(&ss->c[idx]) + scase_bytes(&nc);
+	}
+	c->index = idx;
+
+	if (d < 2) {
+		c->flags = 1u << rn(z, 32);
+	} else if (d < 4) {
+		c->reserved = 1 + rn(z, 1000);
+	} else if (d < 6) {
+		c->op = pct(z, 50) ? 0 : 3 + rn(z, 100);
+	} else if (d < 7) {
+		c->index = z->max_cases + rn(z, 1000);
+	} else if (d < 9) {
+		switch (rn(z, 6)) {
+		case 0:
+			c->fd = -2 - (int)rn(z, 100);
+			break;
+		case 1:
+			c->fd = 100000 + rn(z, 1000);
+			break;
+		case 2:
+			c->fd = z->usock[0];
+			break;
+		case 3:
+			c->fd = z->dev;
+			break;
+		case 4:
+			c->fd = z->ep;
+			break;
+		default:
+			c->fd = ss->fd;	/* a set is no channel */
+			break;
+		}
+		fdbad = true;
+	} else if (d < 11 && h && c->op == CHAN_OP_SEND) {
+		c->len = h->msg_size + 1 + (pct(z, 80) ? rn(z, 100) :
+					    (1ULL << 32));
+	} else if (d < 12) {
+		size = rn(z, CHAN_SELSET_CTL_SIZE_VER0);
+	} else if (d < 13) {
+		size += 1 + rn(z, 64);
+		u.raw[size - 1] = 1 + rn(z, 255);
+		tailbad = true;
+	} else if (d < 14) {
+		size += 8 * (1 + rn(z, 8));	/* zero tail: fine */
+	} else if (d < 15) {
+		ptr = badptr(z, false, sizeof(*c));
+		ptrbad = true;
+	}
+	c->size = size;
+
+	/* the kernel's order: the struct, its fields, the fd, the case */
+	if (ptrbad)
+		want = EFAULT;
+	else if (size < CHAN_SELSET_CTL_SIZE_VER0)
+		want = EINVAL;
+	else if (tailbad)
+		want = E2BIG;
+	else if (c->flags || c->reserved || c->index >= z->max_cases ||
+		 (c->op != CHAN_OP_SEND && c->op != CHAN_OP_RECV))
+		want = EINVAL;
+	else if (c->fd == -1)
+		want = 0;
+	else if (fdbad || !h || !op_ok(h, c->op))
+		want = EBADF;
+	else if (c->op == CHAN_OP_SEND && c->len > h->msg_size)
+		want = EMSGSIZE;
+	else if (staged > z->max_sel_bytes)
+		want = E2BIG;
+
+	ST(z, selset_ctl);
+	r = ioctl(ss->fd, CHAN_IOC_SELSET_CTL, ptr);
+	e = errno;
+	if (r == 0 && want) {
+		fz_fail(z, "SELSET_CTL index %u fd %d op %u len %llu size %u (defect %u) succeeded, expected %s",
+			c->index, c->fd, c->op, (unsigned long long)c->len,
+			size, d, en(want));
+	} else if (r == 0) {
+		ST(z, selset_ctl_ok);
+		/*
+		 * The message is read at each wait: write it only now, a
+		 * failed CTL leaves the old case (and its message) in place.
+		 */
+		if (nc.on && nc.op == CHAN_OP_SEND && !nc.bad)
+			mk_msg(z, buf, nc.len, FK_NONE, 0);
+		if (idx < SET_CASES) {
+			ss->staged = ss->staged - scase_bytes(&ss->c[idx]) +
+				     scase_bytes(&nc);
+			ss->c[idx] = nc;
+		}
+	} else if (e != want) {
+		fz_fail(z, "SELSET_CTL index %u fd %d op %u len %llu size %u (defect %u): %s, expected %s",
+			c->index, c->fd, c->op, (unsigned long long)c->len,
+			size, d, en(e), en(want));
+	} else if (e == E2BIG && !tailbad) {
+		ST(z, selset_e2big);
+	}
+}
+
+/* A set to work with: made (with a few cases) when there is none. */
+static struct sset *ss_get(struct fz *z)
+{
+	struct sset *ss = &z->ss[rn(z, MAX_SETS)];
+	int i, n;
+
+	if (ss->fd >= 0)
+		return ss;
+	if (!ss_create(z, ss))
+		return NULL;
+	n = 1 + rn(z, 4);
+	for (i = 0; i < n; i++)
+		ss_ctl_one(z, ss);
+	return ss;
+}
+
+/*
+ * Change a set: a few cases. A set shared with a child is never changed:
+ * it is let go of instead (the child keeps it), as is any set now and
+ * then. Also CTL on an fd that is no set (ENOTTY).
+ */
+static void op_selset_ctl(struct fz *z)
+{
+	struct sset *ss = &z->ss[rn(z, MAX_SETS)];
+	struct chan_selset_ctl c;
+	int i, n, r, fd;
+
+	if (pct(z, 5)) {
+		memset(&c, 0, sizeof(c));
+		c.size = sizeof(c);
+		c.fd = -1;
+		c.op = CHAN_OP_RECV;
+		fd = pct(z, 50) ? z->dev : pick(z)->fd;
+		r = ioctl(fd, CHAN_IOC_SELSET_CTL, &c);
+		if (r != -1 || errno != ENOTTY)
+			fz_fail(z, "SELSET_CTL on %s: %d %s, expected ENOTTY",
+				fd == z->dev ? "/dev/chan" : "a channel", r,
+				en(r < 0 ? errno : 0));
+		return;
+	}
+	if (ss->fd >= 0 && (ss->shared || pct(z, 6))) {
+		ss_close(ss);
+		if (pct(z, 50))
+			return;
+	}
+	if (ss->fd < 0 && !ss_create(z, ss))
+		return;
+	n = 1 + rn(z, 4);
+	for (i = 0; i < n; i++)
+		ss_ctl_one(z, ss);
+	if (pct(z, 25))
+		ss_check_fdinfo(z, ss);
+}
+
+/* The handle of pool channel p that every worker inherits (INFO for latches). */
+static struct hd *pool_hd(struct fz *z, int p)
+{
+	int i;
+
+	for (i = 0; i < z->nh && p >= 0; i++)
+		if (z->h[i].base && z->h[i].pool == p)
+			return &z->h[i];
+	return NULL;
+}
+
+/*
+ * Things a set fd is not: another ioctl (ENOTTY), read or write (EINVAL),
+ * something to watch with epoll (EPERM: no poll method).
+ */
+static void ss_misuse(struct fz *z, struct sset *ss)
+{
+	struct epoll_event ev = { .events = EPOLLIN };
+	static const unsigned long cmds[] = {
+		CHAN_IOC_SEND, CHAN_IOC_RECV, CHAN_IOC_CLOSE, CHAN_IOC_INFO,
+		CHAN_IOC_DUP, CHAN_IOC_SELECT, CHAN_IOC_SEND_BATCH,
+		CHAN_IOC_RECV_BATCH, CHAN_IOC_CREATE, CHAN_IOC_OPEN,
+		CHAN_IOC_UNLINK, CHAN_IOC_SELSET_CREATE,
+	};
+	unsigned long cmd;
+	ssize_t n;
+	int k = rn(z, 15);
+
+	memset(gbuf, 0, sizeof(gbuf));
+	*(uint32_t *)gbuf = 64;
+	if (k < 12) {
+		cmd = cmds[k];
+		n = ioctl(ss->fd, cmd, gbuf);
+		if (n != -1 || errno != ENOTTY)
+			fz_fail(z, "ioctl %#lx on a select set: %zd %s, expected ENOTTY",
+				cmd, n, en(n < 0 ? errno : 0));
+		return;
+	}
+	if (k == 14) {
+		n = epoll_ctl(z->ep, EPOLL_CTL_ADD, ss->fd, &ev);
+		if (n != -1 || errno != EPERM)
+			fz_fail(z, "epoll_ctl ADD of a select set: %zd %s, expected EPERM",
+				n, en(n < 0 ? errno : 0));
+		if (!n)
+			epoll_ctl(z->ep, EPOLL_CTL_DEL, ss->fd, NULL);
+		return;
+	}
+	n = k == 12 ? read(ss->fd, gbuf, 64) : write(ss->fd, gbuf, 64);
+	if (n != -1 || errno != EINVAL)
+		fz_fail(z, "%s on a select set: %zd %s, expected EINVAL",
+			k == 12 ? "read()" : "write()", n, en(n < 0 ? errno : 0));
+}
+
+/*
+ * CHAN_IOC_SELSET_WAIT on one of our sets, about one in ten with one
+ * mistake (errno checked, nothing may move: no uncertainty is marked).
+ * Otherwise every case may move a message: the result is checked against
+ * the model of the set like a select's.
+ */
+static void op_selset_wait(struct fz *z)
+{
+	static union {
+		struct chan_selset_wait w;
+		uint8_t raw[4096 + 64];
+	} u;
+	struct chan_selset_wait *w = &u.w;
+	bool closed[NPOOL], drained[NPOOL], anybad = false;
+	uint32_t d = rn(z, 100), size = sizeof(*w);
+	int want = 0, r, e, i, n, issue, hk;
+	struct sset *ss = ss_get(z);
+	struct scase *c;
+	struct hd tmp, *ph;
+	void *ptr = &u;
+	uint64_t tok;
+	struct tmo t = {};
+
+	if (!ss)
+		return;
+	if (d < 3) {
+		ss_misuse(z, ss);
+		return;
+	}
+	memcpy(closed, z->closed, sizeof(closed));
+	memcpy(drained, z->drained, sizeof(drained));
+	n = ss_ncases(ss);
+	for (i = 0; i < n; i++)
+		anybad |= ss->c[i].on && ss->c[i].bad;
+
+	memset(&u, 0, sizeof(u));
+	issue = ss->fd;
+	if (d < 5) {
+		w->flags = 1u << rn(z, 32);
+		want = EINVAL;
+	} else if (d < 6) {
+		size = rn(z, CHAN_SELSET_WAIT_SIZE_VER0);
+		want = EINVAL;
+	} else if (d < 7) {
+		size += 1 + rn(z, 64);
+		u.raw[size - 1] = 1 + rn(z, 255);
+		want = E2BIG;
+	} else if (d < 8) {
+		ptr = badptr(z, false, sizeof(*w));
+		want = EFAULT;
+	} else if (d < 9) {
+		issue = pct(z, 50) ? z->dev : pick(z)->fd;
+		want = ENOTTY;
+	} else if (d < 10) {
+		size += 8 * (1 + rn(z, 8));	/* zero tail: fine */
+	} else if (d < 11) {
+		ptr = z->ro + 3072;	/* read-only: filled in below */
+		want = EFAULT;
+	}
+	r = rn(z, 20);
+	if (r < 8)
+		t.ns = 0;
+	else if (r < 19)
+		t.ns = 20000 + rn(z, 6000000);
+	else
+		t.ns = pct(z, 20) ? INT64_MIN : -1;
+	t.nb = t.ns == 0;
+	t.forever = t.ns < 0;
+	w->size = size;
+	w->timeout_ns = t.ns;
+	w->index = 12345;
+	w->ok = 7;
+	w->len = 777;
+	if (ptr == z->ro + 3072) {
+		/* the results cannot be written: fails before anything moves */
+		if (mprotect(z->ro, 4096, PROT_READ | PROT_WRITE))
+			return;
+		memcpy(z->ro + 3072, w, sizeof(*w));
+		mprotect(z->ro, 4096, PROT_READ);
+	}
+	if (!want) {
+		for (i = 0; i < n; i++)
+			if (ss->c[i].on)
+				pend(z, ss->c[i].pool, ss->c[i].op == CHAN_OP_SEND ?
+				     SEND_DIR : RECV_DIR, 1);
+	}
+	if (!z->kid)
+		S->wfd[z->wslot] = ss->fd;
+
+	ST(z, selset_wait);
+	tmo_start(z, &t);
+	r = ioctl(issue, CHAN_IOC_SELSET_WAIT, ptr);
+	e = errno;
+	tmo_end(&t);
+	c = r >= 0 && r < SET_CASES ? &ss->c[r] : NULL;
+	if (r >= 0 && want) {
+		fz_fail(z, "SELSET_WAIT (defect %u) returned %d, expected %s",
+			d, r, en(want));
+	} else if (r >= 0) {
+		if (!c || !c->on || c->bad || w->index != r || r >= n)
+			fz_fail(z, "SELSET_WAIT returned %d, index %d: %s case of %d",
+				r, w->index, !c ? "no" : !c->on ? "a nil" :
+				c->bad ? "a bad-buffer" : "a", n);
+		else if (w->ok > 1)
+			fz_fail(z, "SELSET_WAIT: ok %u", w->ok);
+		ph = c ? pool_hd(z, c->pool) : NULL;
+		if (!c || !c->on || c->bad || w->index != r || w->ok > 1) {
+			/* reported */
+		} else if (c->op == CHAN_OP_SEND && w->ok) {
+			tally(z, c->pool, SEND_DIR, 1);
+			ST(z, selset_send);
+			if (w->len != c->len)
+				fz_fail(z, "SELSET_WAIT send case of %llu bytes: len %llu",
+					(unsigned long long)c->len,
+					(unsigned long long)w->len);
+			if (c->pool >= 0 && closed[c->pool])
+				fz_fail(z, "SELSET_WAIT sent on closed pool %d",
+					c->pool);
+		} else if (c->op == CHAN_OP_SEND) {
+			ST(z, selset_closed);
+			if (ph)
+				latch_closed(z, ph, "a set's send case fired with ok 0");
+		} else if (w->ok) {
+			tally(z, c->pool, RECV_DIR, 1);
+			ST(z, selset_recv);
+			memset(&tmp, 0, sizeof(tmp));
+			tmp.pool = c->pool;
+			tmp.msg_size = c->msg_size;
+			tmp.id = c->id;
+			got_msg(z, &tmp, c->buf, w->len, c->len, "SELSET_WAIT recv",
+				c->pool >= 0 && drained[c->pool], &hk, &tok);
+		} else {
+			ST(z, selset_closed);
+			if (w->len)
+				fz_fail(z, "SELSET_WAIT: closed recv case with len %llu",
+					(unsigned long long)w->len);
+			if (ph)
+				latch_drained(z, ph, "a set's recv case fired with ok 0");
+		}
+	} else if (want) {
+		if (e != want)
+			fz_fail(z, "SELSET_WAIT (defect %u, size %u): %s, expected %s",
+				d, size, en(e), en(want));
+	} else if (e == EMSGSIZE) {
+		ST(z, emsgsize);
+		i = w->index;
+		c = i >= 0 && i < n ? &ss->c[i] : NULL;
+		if (!c || !c->on || c->bad || c->op != CHAN_OP_RECV ||
+		    c->len >= c->msg_size || w->len <= c->len ||
+		    w->len > c->msg_size || w->ok)
+			fz_fail(z, "SELSET_WAIT EMSGSIZE: index %d of %d, len %llu ok %u",
+				i, n, (unsigned long long)w->len, w->ok);
+		else if (c->pool >= 0 && drained[c->pool])
+			fz_fail(z, "SELSET_WAIT EMSGSIZE on drained pool %d",
+				c->pool);
+	} else if (e == EFAULT) {
+		ST(z, selset_efault);
+		if (!anybad)
+			fz_fail(z, "SELSET_WAIT EFAULT, but no case has a bad buffer");
+		if (w->index != -1)
+			fz_fail(z, "SELSET_WAIT EFAULT with index %d", w->index);
+	} else if (wait_err(z, "SELSET_WAIT", NULL, e, &t, false)) {
+		if (w->index != -1 || w->ok || w->len)
+			fz_fail(z, "SELSET_WAIT %s: index %d ok %u len %llu", en(e),
+				w->index, w->ok, (unsigned long long)w->len);
+		if (anybad)
+			fz_fail(z, "SELSET_WAIT %s with a bad buffer registered (EFAULT first)",
+				en(e));
+		for (i = 0; i < n; i++)
+			if (ss->c[i].on && ss->c[i].pool >= 0 &&
+			    closed[ss->c[i].pool])
+				fz_fail(z, "SELSET_WAIT %s with a case on closed pool %d (always ready)",
+					en(e), ss->c[i].pool);
+	} else {
+		fz_fail(z, "SELSET_WAIT on a set of %d cases: unexpected %s", n,
+			en(e));
+	}
+	unpend(z);
+}
+
+/*
+ * A set filled to max_select_bytes with recv cases on a channel of its
+ * own (64 KiB messages, nobody sends): the case past the limit fails E2BIG
+ * and changes nothing, and a wait stages it all and finds nothing.
+ */
+static void op_selset_big(struct fz *z)
+{
+	uint32_t msz = z->max_msg < 65536 ? z->max_msg : 65536, i, need;
+	unsigned long long v[3];
+	struct chan_selset_wait w;
+	int ch, r, set;
+
+	if (!msz || !pct(z, 25))
+		return;
+	need = z->max_sel_bytes / msz + 1;	/* this many pass the limit */
+	if (need > z->max_cases || need > 2048)
+		return;
+	ch = kc_create(0, msz);
+	if (ch < 0) {
+		fz_fail(z, "create for selset_big: %s", en(-ch));
+		return;
+	}
+	set = selset_new_fd(z, CHAN_CLOEXEC);
+	if (set < 0) {
+		fz_fail(z, "SELSET_CREATE: %s", en(-set));
+		close(ch);
+		return;
+	}
+	for (i = 0; i < need; i++) {
+		struct chan_selset_ctl c = {
+			.size = sizeof(c), .index = i, .fd = ch,
+			.op = CHAN_OP_RECV, .buf = (uintptr_t)rbuf,
+			.len = msz + rn(z, 100),
+		};
+
+		r = ioctl(set, CHAN_IOC_SELSET_CTL, &c);
+		if (i + 1 < need && r) {
+			fz_fail(z, "SELSET_CTL case %u of %u bytes (max_select_bytes %lu): %s",
+				i, msz, z->max_sel_bytes, en(errno));
+			break;
+		}
+		if (i + 1 == need) {
+			if (r == 0 || errno != E2BIG)
+				fz_fail(z, "SELSET_CTL past max_select_bytes (%u x %u > %lu): %d %s, expected E2BIG",
+					need, msz, z->max_sel_bytes, r,
+					en(r ? errno : 0));
+			else
+				ST(z, selset_e2big);
+		}
+	}
+	close(ch);	/* the set holds it now */
+	/* the failed CTL changed nothing */
+	if (ss_fdinfo(z, set, v) &&
+	    (v[0] != need - 1 || v[1] != need - 1 ||
+	     v[2] != (unsigned long long)(need - 1) * msz))
+		fz_fail(z, "big select set fdinfo: cases %llu active %llu staged %llu, expected %u of %u bytes",
+			v[0], v[1], v[2], need - 1, msz);
+	w = (struct chan_selset_wait){ .size = sizeof(w) };
+	r = ioctl(set, CHAN_IOC_SELSET_WAIT, &w);
+	if (r != -1 || errno != EAGAIN || w.index != -1)
+		fz_fail(z, "SELSET_WAIT on %u cases nobody can serve: %d %s index %d",
+			need - 1, r, en(r < 0 ? errno : 0), w.index);
+	close(set);
 }
 
 /* ---- batches -------------------------------------------------------------- */
@@ -2771,6 +3489,10 @@ static const unsigned long chan_cmds[] = {
 static const unsigned long dev_cmds[] = {
 	CHAN_IOC_CREATE, CHAN_IOC_OPEN, CHAN_IOC_UNLINK, CHAN_IOC_SELECT,
 };
+/* CREATE on /dev/chan, CTL and WAIT on a select set only */
+static const unsigned long set_cmds[] = {
+	CHAN_IOC_SELSET_CREATE, CHAN_IOC_SELSET_CTL, CHAN_IOC_SELSET_WAIT,
+};
 /* Size-first structs: command and its struct's first published size. */
 static const struct { unsigned long cmd; uint32_t ver0; bool dev; } sized[] = {
 	{ CHAN_IOC_SEND, CHAN_MSG_SIZE_VER0, false },
@@ -2784,6 +3506,7 @@ static const struct { unsigned long cmd; uint32_t ver0; bool dev; } sized[] = {
 	{ CHAN_IOC_OPEN, CHAN_OPEN_SIZE_VER0, true },
 	{ CHAN_IOC_UNLINK, CHAN_UNLINK_SIZE_VER0, true },
 	{ CHAN_IOC_SELECT, CHAN_SELECT_SIZE_VER0, true },
+	{ CHAN_IOC_SELSET_CREATE, CHAN_SELSET_CREATE_SIZE_VER0, true },
 };
 #define NSIZED ((int)(sizeof(sized) / sizeof(sized[0])))
 
@@ -2796,6 +3519,9 @@ static bool is_cmd(unsigned long cmd)
 			return true;
 	for (i = 0; i < 4; i++)
 		if (cmd == dev_cmds[i])
+			return true;
+	for (i = 0; i < 3; i++)
+		if (cmd == set_cmds[i])
 			return true;
 	return false;
 }
@@ -2842,13 +3568,18 @@ static void op_garbage(struct fz *z)
 			fd = z->dev;
 		break;
 	case 3:		/* a command for the other kind of fd */
-		if (pct(z, 50)) {
+		if (pct(z, 40)) {
 			do {
 				cmd = chan_cmds[rn(z, 8)];
 			} while (cmd == CHAN_IOC_SELECT);
 			fd = z->dev;
-		} else {
+		} else if (pct(z, 65)) {
 			cmd = dev_cmds[rn(z, 3)];
+		} else {
+			/* a select set's, on a channel or /dev/chan */
+			cmd = set_cmds[rn(z, 3)];
+			if (cmd != CHAN_IOC_SELSET_CREATE && pct(z, 50))
+				fd = z->dev;
 		}
 		break;
 	case 4:		/* a bad struct pointer */
@@ -2981,7 +3712,8 @@ static void kid_main(struct fz *z, int slot, pid_t parent)
 
 static void op_fork(struct fz *z)
 {
-	int slot;
+	bool inherit[MAX_SETS], any = false;
+	int slot, i;
 	pid_t pid, me = getpid();
 
 	reap_kids(z);
@@ -2990,11 +3722,28 @@ static void op_fork(struct fz *z)
 	slot = alloc_slot(S->max_slots / 4);	/* the rest: respawns */
 	if (slot < 0)
 		return;
+	/* the child has our select sets, or some of them */
+	for (i = 0; i < MAX_SETS; i++) {
+		inherit[i] = z->ss[i].fd >= 0 && pct(z, 50);
+		any |= inherit[i];
+	}
 	pid = fork();
 	if (pid < 0)
 		return;
-	if (pid == 0)
+	if (pid == 0) {
+		for (i = 0; i < MAX_SETS; i++) {
+			if (inherit[i])
+				z->ss[i].shared = true;
+			else
+				ss_close(&z->ss[i]);
+		}
 		kid_main(z, slot, me);
+	}
+	/* both have it now: neither changes it again */
+	for (i = 0; i < MAX_SETS; i++)
+		z->ss[i].shared |= inherit[i];
+	if (any)
+		ST(z, selset_inherit);
 	ST(z, fork);
 	z->kids[z->nkids] = pid;
 	z->kid_ttl[z->nkids] = 1 + rn(z, 40);
@@ -3107,6 +3856,9 @@ static const struct fz_op ops[] = {
 	{ op_garbage,	"garbage",	35, true },
 	{ op_fork,	"fork",		4, false },
 	{ op_unmap_race, "unmap_race",	12, true },
+	{ op_selset_ctl, "selset_ctl",	25, true },
+	{ op_selset_wait, "selset_wait", 70, true },
+	{ op_selset_big, "selset_big",	1, true },
 };
 #define NOPS ((int)(sizeof(ops) / sizeof(ops[0])))
 
@@ -3148,6 +3900,7 @@ static void fz_setup(struct fz *z)
 {
 	struct sigaction sa;
 	char *p;
+	int i;
 
 	memset(&sa, 0, sizeof(sa));
 	sigemptyset(&sa.sa_mask);
@@ -3182,6 +3935,9 @@ static void fz_setup(struct fz *z)
 	z->max_cap = kc_param("max_capacity", 65536);
 	z->max_chan_bytes = kc_param("max_chan_bytes", 16UL << 20);
 	z->max_cases = kc_param("max_select_cases", 4096);
+	z->max_sel_bytes = kc_param("max_select_bytes", 16UL << 20);
+	for (i = 0; i < MAX_SETS; i++)
+		ss_reset(&z->ss[i], -1);
 }
 
 static void worker_main(int w, int gen, int slot, pid_t parent)
@@ -3239,20 +3995,27 @@ static int fuzz_seconds(void)
 	return s < 1 ? 1 : s > 86400 ? 86400 : (int)s;
 }
 
-/* KCHAN_FUZZ_OPS: a comma-separated list of ops[] names; all by default. */
+/*
+ * KCHAN_FUZZ_OPS: a comma-separated list of ops[] names, a name ending in
+ * '*' standing for every op it begins ("selset*"); all by default.
+ */
 static uint32_t op_mask(const char *list)
 {
 	uint32_t mask = 0;
-	size_t len;
+	size_t len, n;
+	bool prefix;
 	int i;
 
 	if (!list || !*list)
 		return (1u << NOPS) - 1;
 	while (*list) {
 		len = strcspn(list, ",");
+		prefix = len && list[len - 1] == '*';
+		n = len - prefix;
 		for (i = 0; i < NOPS; i++)
-			if (strlen(ops[i].name) == len &&
-			    !strncmp(ops[i].name, list, len))
+			if ((prefix ? strlen(ops[i].name) >= n :
+				      strlen(ops[i].name) == n) &&
+			    !strncmp(ops[i].name, list, n))
 				mask |= 1u << i;
 		list += len + (list[len] == ',');
 	}
@@ -3460,11 +4223,17 @@ static int shortfall(const uint64_t *st, int secs, char *why, size_t sz)
 		uint64_t have, want;
 	} tg[] = {
 		{ "messages sent", st[ST_send_ok] + st[ST_write_ok] +
-		  st[ST_select_send] + st[ST_bsend_msgs], t },
+		  st[ST_select_send] + st[ST_bsend_msgs] +
+		  st[ST_selset_send], t },
 		{ "messages received", st[ST_recv_ok] + st[ST_read_ok] +
-		  st[ST_select_recv] + st[ST_brecv_msgs], t },
+		  st[ST_select_recv] + st[ST_brecv_msgs] +
+		  st[ST_selset_recv], t },
 		{ "selects that moved a message",
 		  st[ST_select_send] + st[ST_select_recv], t / 20 },
+		{ "select set waits that moved a message",
+		  st[ST_selset_send] + st[ST_selset_recv], t / 20 },
+		{ "select sets inherited by a child", st[ST_selset_inherit],
+		  t / 400 },
 		{ "fds sent", st[ST_fd_sent], t / 40 },
 		{ "channel fds sent", st[ST_chanfd_sent], t / 200 },
 		{ "fds received", st[ST_fd_recv], t / 200 },

@@ -204,51 +204,6 @@ static int do_select(int on, struct chan_case *c, unsigned int n,
 	return r == s.index ? r : -EPROTO;
 }
 
-/* Send one message carrying @pass (or -1); 0 or -errno. */
-static int kf_send(int ch, const void *buf, size_t len, int pass,
-		   int64_t timeout_ns)
-{
-	struct chan_msg m;
-
-	kc_msg_init(&m, buf, len, timeout_ns);
-	m.fd = pass;
-	return ioctl(ch, CHAN_IOC_SEND, &m) < 0 ? -errno : 0;
-}
-
-/* Number of channels /proc/kchan lists, or -errno. */
-static int kchan_count(void)
-{
-	char line[512];
-	FILE *f = fopen("/proc/kchan", "r");
-	int n = -1;
-
-	if (!f)
-		return -errno;
-	while (fgets(line, sizeof(line), f))
-		if (strchr(line, '\n'))
-			n++;
-	fclose(f);
-	return n;
-}
-
-/*
- * Wait (bounded) until /proc/kchan lists want channels: files released
- * from inside a freed channel may be put by a work item. Returns the last
- * count seen.
- */
-static int kchan_wait_count(int want, int ms)
-{
-	int64_t end = kc_now_ns() + (int64_t)ms * 1000000;
-	int n;
-
-	for (;;) {
-		n = kchan_count();
-		if (n == want || kc_now_ns() > end)
-			return n;
-		usleep(2000);
-	}
-}
-
 /* 1 once the read end of a pipe sees EOF (within ms), else 0. */
 static int pipe_eof_within(int rfd, int ms)
 {
@@ -263,102 +218,6 @@ static int pipe_eof_within(int rfd, int ms)
 			return 0;
 		usleep(2000);
 	}
-}
-
-static int send_fd_unix(int sock, int fd)
-{
-	char cbuf[CMSG_SPACE(sizeof(int))], b = 'f';
-	struct iovec iov = { &b, 1 };
-	struct msghdr mh = {
-		.msg_iov = &iov, .msg_iovlen = 1,
-		.msg_control = cbuf, .msg_controllen = sizeof(cbuf),
-	};
-	struct cmsghdr *cm;
-
-	memset(cbuf, 0, sizeof(cbuf));
-	cm = CMSG_FIRSTHDR(&mh);
-	cm->cmsg_level = SOL_SOCKET;
-	cm->cmsg_type = SCM_RIGHTS;
-	cm->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
-	return sendmsg(sock, &mh, 0) == 1 ? 0 : -errno;
-}
-
-static int recv_fd_unix(int sock)
-{
-	char cbuf[CMSG_SPACE(sizeof(int))], b;
-	struct iovec iov = { &b, 1 };
-	struct msghdr mh = {
-		.msg_iov = &iov, .msg_iovlen = 1,
-		.msg_control = cbuf, .msg_controllen = sizeof(cbuf),
-	};
-	struct cmsghdr *cm;
-	int fd;
-
-	if (recvmsg(sock, &mh, MSG_CMSG_CLOEXEC) != 1)
-		return -errno;
-	cm = CMSG_FIRSTHDR(&mh);
-	if (!cm || cm->cmsg_type != SCM_RIGHTS)
-		return -EPROTO;
-	memcpy(&fd, CMSG_DATA(cm), sizeof(int));
-	return fd;
-}
-
-/* ---- select sets (CHAN_IOC_SELSET_*) -------------------------------------- */
-
-/* A new select set; its fd or -errno. */
-static int kf_set_create(unsigned int flags)
-{
-	struct chan_selset_create c;
-	int dev, fd, err;
-
-	dev = open(CHAN_DEVICE, O_RDWR | O_CLOEXEC);
-	if (dev < 0)
-		return -errno;
-	memset(&c, 0, sizeof(c));
-	c.size = sizeof(c);
-	c.flags = flags;
-	fd = ioctl(dev, CHAN_IOC_SELSET_CREATE, &c);
-	err = errno;
-	close(dev);
-	return fd < 0 ? -err : fd;
-}
-
-/* Case @index of @set: op on channel fd @fd (-1: nil); 0 or -errno. */
-static int kf_set_ctl(int set, unsigned int index, int fd, unsigned int op,
-		      void *buf, size_t len)
-{
-	struct chan_selset_ctl c;
-
-	memset(&c, 0, sizeof(c));
-	c.size = sizeof(c);
-	c.index = index;
-	c.fd = fd;
-	c.op = op;
-	c.buf = (uintptr_t)buf;
-	c.len = len;
-	return ioctl(set, CHAN_IOC_SELSET_CTL, &c) ? -errno : 0;
-}
-
-/*
- * CHAN_IOC_SELSET_WAIT: the index of the case that fired (its ok and len
- * in *w), or -errno; -EPROTO when the index stored differs from the one
- * returned.
- */
-static int kf_set_wait(int set, struct chan_selset_wait *w,
-		       int64_t timeout_ns)
-{
-	int r;
-
-	memset(w, 0, sizeof(*w));
-	w->size = sizeof(*w);
-	w->timeout_ns = timeout_ns;
-	w->index = 12345;
-	w->ok = 7;
-	r = ioctl(set, CHAN_IOC_SELSET_WAIT, w);
-	if (r < 0)
-		return -errno;
-	return r == w->index ? r : -EPROTO;
 }
 
 /* ---- 1. close racing with blocked senders, receivers and selects ---------- */
@@ -528,22 +387,22 @@ static int t1_set_build(int c, int empty, int full, int mode,
 	l->empty_at = slots[2];
 	l->full_at = slots[3];
 	l->nil_at = slots[4];
-	set = kf_set_create(rnd_below(2) ? CHAN_CLOEXEC : 0);
+	set = kc_selset_create(rnd_below(2) ? CHAN_CLOEXEC : 0);
 	if (set < 0)
 		return set;
-	r = kf_set_ctl(set, l->empty_at, empty, CHAN_OP_RECV, &t1_junk,
-		       sizeof(t1_junk));
+	r = kc_selset_ctl(set, l->empty_at, empty, CHAN_OP_RECV, &t1_junk,
+			  sizeof(t1_junk));
 	if (!r)
-		r = kf_set_ctl(set, l->full_at, full, CHAN_OP_SEND, &t1_junk,
-			       sizeof(t1_junk));
+		r = kc_selset_ctl(set, l->full_at, full, CHAN_OP_SEND, &t1_junk,
+				  sizeof(t1_junk));
 	if (!r)
-		r = kf_set_ctl(set, l->nil_at, -1, CHAN_OP_RECV, NULL, 0);
+		r = kc_selset_ctl(set, l->nil_at, -1, CHAN_OP_RECV, NULL, 0);
 	if (!r && l->recv_at >= 0)
-		r = kf_set_ctl(set, l->recv_at, c, CHAN_OP_RECV, &t1_in,
-			       sizeof(t1_in));
+		r = kc_selset_ctl(set, l->recv_at, c, CHAN_OP_RECV, &t1_in,
+				  sizeof(t1_in));
 	if (!r && l->send_at >= 0)
-		r = kf_set_ctl(set, l->send_at, c, CHAN_OP_SEND, &t1_out,
-			       sizeof(t1_out));
+		r = kc_selset_ctl(set, l->send_at, c, CHAN_OP_SEND, &t1_out,
+				  sizeof(t1_out));
 	if (r) {
 		close(set);
 		return r;
@@ -582,7 +441,7 @@ static void t1_set_waiter(int set, int c, int empty, int full, uint32_t p,
 	for (;;) {
 		if (t1_out.seq >= T1_MAXSEQ)
 			_exit(KC_OK);	/* sent all it may */
-		r = kf_set_wait(set, &w, -1);
+		r = kc_selset_wait(set, &w, -1);
 		CCHECK(r >= 0, r);
 		CCHECK(r == l.send_at || r == l.recv_at, 100 + r);
 		CCHECK(w.ok <= 1, w.ok);
@@ -600,7 +459,7 @@ static void t1_set_waiter(int set, int c, int empty, int full, uint32_t p,
 	CCHECK(r != l.recv_at || !w.len, w.len);
 	drained = r == l.recv_at;
 	for (i = 0; i < 2 * T1_MAXSEQ; i++) {
-		r = kf_set_wait(set, &w, 0);
+		r = kc_selset_wait(set, &w, 0);
 		CCHECK(r == l.send_at || r == l.recv_at, 300 + r);
 		CCHECK(w.ok <= 1, w.ok);
 		if (r == l.send_at) {
@@ -801,7 +660,7 @@ TEST_F_TIMEOUT(fault, close_races_blocked_ops, 500)
 	t1 = kc_shared(sizeof(*t1));
 	ASSERT_NE(NULL, t1);
 	failrec = &t1->fr;
-	base = kchan_count();
+	base = kc_kchan_count();
 	ASSERT_LE(0, base);
 
 	t0 = kc_now_ns();
@@ -821,7 +680,7 @@ TEST_F_TIMEOUT(fault, close_races_blocked_ops, 500)
 	TH_LOG("%d iterations in %.1f s", iter,
 	       (kc_now_ns() - t0) / 1e9);
 	/* the select sets let go of every channel with their last process */
-	EXPECT_EQ(base, kchan_wait_count(base, 5000));
+	EXPECT_EQ(base, kc_kchan_wait_count(base, 5000));
 }
 
 /* ---- 2. SIGKILL of processes blocked in send, recv, select ---------------- */
@@ -1015,7 +874,7 @@ static void t2_victim(int h, int empty, uint32_t k)
 			break;
 		default:
 			if (set < 0) {
-				set = kf_set_create(rnd_below(2) ? CHAN_CLOEXEC : 0);
+				set = kc_selset_create(rnd_below(2) ? CHAN_CLOEXEC : 0);
 				CCHECK(set >= 0, set);
 				hold = rnd_below(2) ? kc_dup(h, CHAN_RIGHT_BOTH) : h;
 				CCHECK(hold >= 0, hold);
@@ -1031,21 +890,21 @@ static void t2_victim(int h, int empty, uint32_t k)
 					s_send = s_recv;
 					s_recv = r;
 				}
-				r = kf_set_ctl(set, s_send, hold, CHAN_OP_SEND,
-					       &out, sizeof(out));
+				r = kc_selset_ctl(set, s_send, hold, CHAN_OP_SEND,
+						  &out, sizeof(out));
 				CCHECK(r == 0, r);
-				r = kf_set_ctl(set, s_recv, hold, CHAN_OP_RECV,
-					       &in, sizeof(in));
+				r = kc_selset_ctl(set, s_recv, hold, CHAN_OP_RECV,
+						  &in, sizeof(in));
 				CCHECK(r == 0, r);
-				r = kf_set_ctl(set, s_empty, empty, CHAN_OP_RECV,
-					       &junk, sizeof(junk));
+				r = kc_selset_ctl(set, s_empty, empty, CHAN_OP_RECV,
+						  &junk, sizeof(junk));
 				CCHECK(r == 0, r);
 				if (hold != h)
 					close(hold);
 			}
 			if (seq >= T2_VSEQ && !send_nil) {
-				r = kf_set_ctl(set, s_send, -1, CHAN_OP_SEND,
-					       NULL, 0);
+				r = kc_selset_ctl(set, s_send, -1, CHAN_OP_SEND,
+						  NULL, 0);
 				CCHECK(r == 0, r);
 				send_nil = true;
 			}
@@ -1055,7 +914,7 @@ static void t2_victim(int h, int empty, uint32_t k)
 					 send_nil ? seq : seq + 1,
 					 __ATOMIC_SEQ_CST);
 			__atomic_store_n(&t2->v_inrecv[k], 1, __ATOMIC_SEQ_CST);
-			r = kf_set_wait(set, &w, -1);
+			r = kc_selset_wait(set, &w, -1);
 			CCHECK(r == s_send || r == s_recv, r);
 			CCHECK(w.ok == 1, w.ok);
 			if (r == s_send) {
@@ -1358,15 +1217,15 @@ static void t3_builder(int wpipe, int ready, int exit_first)
 	CCHECK(write(mfd, "data", 4) == 4, errno);
 	d = kc_dup(p2, CHAN_RIGHT_SEND);
 	CCHECK(d >= 0, d);
-	r = kf_send(f, "p1", 2, p1, 0);
+	r = kc_send_fd(f, "p1", 2, p1, 0);
 	CCHECK(r == 0, r);
-	r = kf_send(f, "pipe", 4, wpipe, 0);
+	r = kc_send_fd(f, "pipe", 4, wpipe, 0);
 	CCHECK(r == 0, r);
-	r = kf_send(f, "memfd", 5, mfd, 0);
+	r = kc_send_fd(f, "memfd", 5, mfd, 0);
 	CCHECK(r == 0, r);
-	r = kf_send(f, "p2", 2, d, 0);
+	r = kc_send_fd(f, "p2", 2, d, 0);
 	CCHECK(r == 0, r);
-	r = kf_send(f, "none", 4, -1, 0);
+	r = kc_send_fd(f, "none", 4, -1, 0);
 	CCHECK(r == 0, r);
 	close(wpipe);
 	close(mfd);
@@ -1378,7 +1237,7 @@ static void t3_builder(int wpipe, int ready, int exit_first)
 		/* outlives A; its alarm still bounds it */
 		prctl(PR_SET_PDEATHSIG, 0);
 		child_role = 2;
-		r = kf_send(u, "p3", 2, p3, -1);
+		r = kc_send_fd(u, "p3", 2, p3, -1);
 		CFAIL(r);	/* nobody receives: only SIGKILL ends this */
 	}
 	t3->gpid = g;
@@ -1398,7 +1257,7 @@ static void t3_variant(struct __test_metadata *_metadata, int exit_first)
 	pid_t pids[2];
 
 	memset(t3, 0, sizeof(*t3));
-	base = kchan_count();
+	base = kc_kchan_count();
 	ASSERT_GE(base, 0);
 	ASSERT_EQ(0, pipe2(pw, O_CLOEXEC));
 	ASSERT_EQ(0, pipe2(rd, O_CLOEXEC));
@@ -1419,14 +1278,14 @@ static void t3_variant(struct __test_metadata *_metadata, int exit_first)
 	ASSERT_LT(0, pids[1]);
 
 	/* all five listed; the pipe's write end lives inside f */
-	EXPECT_EQ(base + 5, kchan_count());
+	EXPECT_EQ(base + 5, kc_kchan_count());
 	EXPECT_EQ(0, pipe_eof_within(pw[0], 0));
 
 	if (exit_first) {
 		/* A exits holding everything, G (now ours) is killed last */
 		ASSERT_EQ(0, reap_deadline(&pids[0], st, 1, REAP_MS));
 		ASSERT_EQ(0, st[0]);
-		EXPECT_EQ(base + 5, kchan_count());
+		EXPECT_EQ(base + 5, kc_kchan_count());
 		EXPECT_EQ(0, pipe_eof_within(pw[0], 0));
 		ASSERT_EQ(0, kc_wait_sleeping(pids[1]));
 		kill(pids[1], SIGKILL);
@@ -1443,7 +1302,7 @@ static void t3_variant(struct __test_metadata *_metadata, int exit_first)
 		EXPECT_EQ(128 + SIGKILL, st[0]);
 		EXPECT_EQ(128 + SIGKILL, st[1]);
 	}
-	n = kchan_wait_count(base, 5000);
+	n = kc_kchan_wait_count(base, 5000);
 	if (n != base)
 		TH_LOG("%s: /proc/kchan lists %d channels, %d before",
 		       exit_first ? "exit, then kill" : "kill, kill", n, base);
@@ -1485,7 +1344,7 @@ TEST_F(fault, fd_cycles_freed)
 	struct chan_unlink ul;
 	int dev;
 
-	base = kchan_count();
+	base = kc_kchan_count();
 	ASSERT_GE(base, 0);
 	f = kc_create_flags(4, 8, CHAN_FDPASS);
 	f2 = kc_create_flags(4, 8, CHAN_FDPASS);
@@ -1500,33 +1359,33 @@ TEST_F(fault, fd_cycles_freed)
 	ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv));
 
 	/* every cycle is refused at the send, and nothing moved */
-	EXPECT_EQ(-EINVAL, kf_send(f, "self", 4, f, 0));
-	EXPECT_EQ(-EINVAL, kf_send(f, "self", 4, d, 0));
-	EXPECT_EQ(-EINVAL, kf_send(f, "f2", 2, f2, 0));
-	EXPECT_EQ(-EINVAL, kf_send(f2, "f", 1, f, 0));
-	EXPECT_EQ(-EINVAL, kf_send(f, "unix", 4, sv[0], 0));
-	EXPECT_EQ(-EINVAL, kf_send(p, "self", 4, p, 0));
-	EXPECT_EQ(-EINVAL, kf_send(p, "q", 1, q, 0));
+	EXPECT_EQ(-EINVAL, kc_send_fd(f, "self", 4, f, 0));
+	EXPECT_EQ(-EINVAL, kc_send_fd(f, "self", 4, d, 0));
+	EXPECT_EQ(-EINVAL, kc_send_fd(f, "f2", 2, f2, 0));
+	EXPECT_EQ(-EINVAL, kc_send_fd(f2, "f", 1, f, 0));
+	EXPECT_EQ(-EINVAL, kc_send_fd(f, "unix", 4, sv[0], 0));
+	EXPECT_EQ(-EINVAL, kc_send_fd(p, "self", 4, p, 0));
+	EXPECT_EQ(-EINVAL, kc_send_fd(p, "q", 1, q, 0));
 	EXPECT_EQ(0, KC_INFO(f, len));
 	EXPECT_EQ(0, KC_INFO(f2, len));
 	EXPECT_EQ(0, KC_INFO(p, len));
 
 	/* what may travel: p (with a message) in f, f in a socket's queue */
 	ASSERT_EQ(0, kc_send(p, "in p", 4, 0));
-	ASSERT_EQ(0, kf_send(f, "p", 1, p, 0));
-	ASSERT_EQ(0, send_fd_unix(sv[0], f));
-	EXPECT_EQ(base + 4, kchan_count());
+	ASSERT_EQ(0, kc_send_fd(f, "p", 1, p, 0));
+	ASSERT_EQ(0, kc_unix_send_fd(sv[0], f));
+	EXPECT_EQ(base + 4, kc_kchan_count());
 	close(p);
 	close(d);
 	close(f);
 	close(f2);
 	close(q);
 	/* f is alive only inside sv[1]'s queue, p only inside f */
-	n = kchan_wait_count(base + 2, 5000);
+	n = kc_kchan_wait_count(base + 2, 5000);
 	EXPECT_EQ(base + 2, n);
 	close(sv[0]);
 	close(sv[1]);
-	n = kchan_wait_count(base, 5000);
+	n = kc_kchan_wait_count(base, 5000);
 	if (n != base)
 		TH_LOG("after closing the sockets: %d channels, %d before", n,
 		       base);
@@ -1547,17 +1406,17 @@ TEST_F(fault, fd_cycles_freed)
 	ASSERT_GE(f, 0);
 	p = kc_create(1, 8);
 	ASSERT_GE(p, 0);
-	ASSERT_EQ(0, kf_send(f, "p", 1, p, 0));
+	ASSERT_EQ(0, kc_send_fd(f, "p", 1, p, 0));
 	close(p);
 	close(f);
-	EXPECT_EQ(base + 2, kchan_count());
+	EXPECT_EQ(base + 2, kc_kchan_count());
 	memset(&ul, 0, sizeof(ul));
 	ul.size = sizeof(ul);
 	ul.name = (uintptr_t)name;
 	r = ioctl(dev, CHAN_IOC_UNLINK, &ul);
 	EXPECT_EQ(0, r);
 	close(dev);
-	n = kchan_wait_count(base, 5000);
+	n = kc_kchan_wait_count(base, 5000);
 	EXPECT_EQ(base, n);
 }
 
@@ -1594,13 +1453,13 @@ static void t5_holder(int c, int ready, int go, int variant)
 	uint64_t v = T5_VAL, junk;
 	int set, set2, e, r;
 
-	set = kf_set_create(0);
+	set = kc_selset_create(0);
 	CCHECK(set >= 0, set);
-	r = kf_set_ctl(set, 0, c, CHAN_OP_SEND, &v, sizeof(v));
+	r = kc_selset_ctl(set, 0, c, CHAN_OP_SEND, &v, sizeof(v));
 	CCHECK(r == 0, r);
 	close(c);
 	if (variant != T5_KILL_WAIT) {
-		r = kf_set_wait(set, &w, 0);
+		r = kc_selset_wait(set, &w, 0);
 		CCHECK(r == 0 && w.ok == 1, r);
 	}
 	kc_pipe_put(ready);
@@ -1610,14 +1469,14 @@ static void t5_holder(int c, int ready, int go, int variant)
 	}
 	if (variant == T5_KILL) {
 		e = kc_create(0, 8);
-		set2 = kf_set_create(0);
+		set2 = kc_selset_create(0);
 		CCHECK(e >= 0 && set2 >= 0, e);
-		r = kf_set_ctl(set2, 3, e, CHAN_OP_RECV, &junk, sizeof(junk));
+		r = kc_selset_ctl(set2, 3, e, CHAN_OP_RECV, &junk, sizeof(junk));
 		CCHECK(r == 0, r);
 		close(e);
 		set = set2;
 	}
-	r = kf_set_wait(set, &w, -1);
+	r = kc_selset_wait(set, &w, -1);
 	CFAIL(r);	/* nothing can fire: only SIGKILL ends this */
 }
 
@@ -1642,7 +1501,7 @@ TEST_F_TIMEOUT(fault, selset_holds_last_sender, 120)
 	t3 = kc_shared(sizeof(*t3));
 	ASSERT_NE(NULL, t3);
 	failrec = &t3->fr;
-	base = kchan_count();
+	base = kc_kchan_count();
 	ASSERT_LE(0, base);
 	for (vt = 0; vt < T5_NVARIANTS; vt++) {
 		kid = vt >= T5_KILL_WAIT;
@@ -1674,11 +1533,11 @@ TEST_F_TIMEOUT(fault, selset_holds_last_sender, 120)
 				FAILREC_LOG();
 			ASSERT_EQ(1, ret);
 		} else {
-			set = kf_set_create(0);
+			set = kc_selset_create(0);
 			ASSERT_LE(0, set);
-			ASSERT_EQ(0, kf_set_ctl(set, 0, c, CHAN_OP_SEND, &v,
-						sizeof(v)));
-			ASSERT_EQ(0, kf_set_wait(set, &w, 0));
+			ASSERT_EQ(0, kc_selset_ctl(set, 0, c, CHAN_OP_SEND, &v,
+						   sizeof(v)));
+			ASSERT_EQ(0, kc_selset_wait(set, &w, 0));
 			EXPECT_EQ(1, w.ok);
 			EXPECT_EQ(sizeof(v), w.len);
 		}
@@ -1720,11 +1579,11 @@ TEST_F_TIMEOUT(fault, selset_holds_last_sender, 120)
 
 		switch (vt) {
 		case T5_NIL:
-			EXPECT_EQ(0, kf_set_ctl(set, 0, -1, CHAN_OP_SEND, NULL, 0));
+			EXPECT_EQ(0, kc_selset_ctl(set, 0, -1, CHAN_OP_SEND, NULL, 0));
 			break;
 		case T5_REPLACE:
-			EXPECT_EQ(0, kf_set_ctl(set, 0, d, CHAN_OP_SEND, &v,
-						sizeof(v)));
+			EXPECT_EQ(0, kc_selset_ctl(set, 0, d, CHAN_OP_SEND, &v,
+						   sizeof(v)));
 			break;
 		case T5_CLOSE:
 			close(set);
@@ -1770,7 +1629,7 @@ TEST_F_TIMEOUT(fault, selset_holds_last_sender, 120)
 		EXPECT_EQ(in.sent, in.received);
 		if (vt == T5_REPLACE) {
 			/* the set lives on, with the other channel */
-			EXPECT_EQ(0, kf_set_wait(set, &w, 0));
+			EXPECT_EQ(0, kc_selset_wait(set, &w, 0));
 			EXPECT_EQ(1, w.ok);
 			EXPECT_EQ(1, KC_INFO(d, len));
 		}
@@ -1785,7 +1644,7 @@ TEST_F_TIMEOUT(fault, selset_holds_last_sender, 120)
 		if (!_metadata->passed)
 			return;
 	}
-	EXPECT_EQ(base, kchan_wait_count(base, 5000));
+	EXPECT_EQ(base, kc_kchan_wait_count(base, 5000));
 }
 
 /*
@@ -1812,36 +1671,36 @@ static void t5_builder(int wpipe, int ready, int go, int exit_first)
 	p3 = kc_create(2, 16);
 	f = kc_create_flags(3, 16, CHAN_FDPASS);
 	CCHECK(p1 >= 0 && p2 >= 0 && p3 >= 0 && f >= 0, 0);
-	sa = kf_set_create(0);
-	sb = kf_set_create(CHAN_CLOEXEC);
-	sc = kf_set_create(0);
+	sa = kc_selset_create(0);
+	sb = kc_selset_create(CHAN_CLOEXEC);
+	sc = kc_selset_create(0);
 	CCHECK(sa >= 0 && sb >= 0 && sc >= 0, 0);
 	/* a set may not travel in a message (f has room: nothing else stops it) */
-	CCHECK(kf_send(f, "set", 3, sc, 0) == -EINVAL, 8);
+	CCHECK(kc_send_fd(f, "set", 3, sc, 0) == -EINVAL, 8);
 	CCHECK(KC_INFO(f, len) == 0, 8);
 	for (i = 0; i < 2; i++)
 		CCHECK(kc_send(p1, "p1", 2, 0) == 0, i);
-	r = kf_send(f, "pipe", 4, wpipe, 0);
+	r = kc_send_fd(f, "pipe", 4, wpipe, 0);
 	CCHECK(r == 0, r);
 	close(wpipe);
 	for (i = 0; i < 2; i++) {
 		d = kc_dup(p3, CHAN_RIGHT_SEND);
 		CCHECK(d >= 0, d);
-		r = kf_send(f, "p3", 2, d, 0);
+		r = kc_send_fd(f, "p3", 2, d, 0);
 		CCHECK(r == 0, r);
 		close(d);
 	}
-	CCHECK(kf_set_ctl(sa, 3, p1, CHAN_OP_SEND, buf, 2) == 0, 1);
-	CCHECK(kf_set_ctl(sa, 1, p2, CHAN_OP_SEND, buf, 2) == 0, 2);
-	CCHECK(kf_set_ctl(sa, 7, p3, CHAN_OP_RECV, buf, 16) == 0, 3);
-	CCHECK(kf_set_ctl(sa, 0, f, CHAN_OP_SEND, buf, 2) == 0, 4);
-	CCHECK(kf_set_ctl(sb, 2, p2, CHAN_OP_SEND, buf, 2) == 0, 5);
-	CCHECK(kf_set_ctl(sb, 0, p3, CHAN_OP_RECV, buf, 16) == 0, 6);
-	CCHECK(kf_set_ctl(sc, 5, p1, CHAN_OP_RECV, buf, 16) == 0, 7);
+	CCHECK(kc_selset_ctl(sa, 3, p1, CHAN_OP_SEND, buf, 2) == 0, 1);
+	CCHECK(kc_selset_ctl(sa, 1, p2, CHAN_OP_SEND, buf, 2) == 0, 2);
+	CCHECK(kc_selset_ctl(sa, 7, p3, CHAN_OP_RECV, buf, 16) == 0, 3);
+	CCHECK(kc_selset_ctl(sa, 0, f, CHAN_OP_SEND, buf, 2) == 0, 4);
+	CCHECK(kc_selset_ctl(sb, 2, p2, CHAN_OP_SEND, buf, 2) == 0, 5);
+	CCHECK(kc_selset_ctl(sb, 0, p3, CHAN_OP_RECV, buf, 16) == 0, 6);
+	CCHECK(kc_selset_ctl(sc, 5, p1, CHAN_OP_RECV, buf, 16) == 0, 7);
 	/* but in a unix socket's queue */
 	CCHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0,
 	       errno);
-	CCHECK(send_fd_unix(sv[0], sc) == 0, 9);
+	CCHECK(kc_unix_send_fd(sv[0], sc) == 0, 9);
 	close(sc);
 	close(p1);
 	close(p2);
@@ -1857,21 +1716,21 @@ static void t5_builder(int wpipe, int ready, int go, int exit_first)
 		close(sa);
 		close(sv[0]);
 		close(sv[1]);
-		r = kf_set_wait(sb, &w, -1);
+		r = kc_selset_wait(sb, &w, -1);
 		CFAIL(r);	/* nothing can fire: only SIGKILL ends this */
 	}
 	t3->gpid = g;
 	close(sb);
 	CCHECK(kc_wait_sleeping(g) == 0, 10);
 	/* nothing of set A is ready: a wait may not return */
-	r = kf_set_wait(sa, &w, 0);
+	r = kc_selset_wait(sa, &w, 0);
 	CCHECK(r == -EAGAIN, r);
 	kc_pipe_put(ready);
 	if (exit_first) {
 		CCHECK(kc_pipe_get(go) == 1, 11);
 		_exit(KC_OK);
 	}
-	r = kf_set_wait(sa, &w, -1);
+	r = kc_selset_wait(sa, &w, -1);
 	CFAIL(r);
 }
 
@@ -1881,7 +1740,7 @@ static void t5_variant(struct __test_metadata *_metadata, int exit_first)
 	pid_t pids[2];
 
 	memset(t3, 0, sizeof(*t3));
-	base = kchan_count();
+	base = kc_kchan_count();
 	ASSERT_GE(base, 0);
 	ASSERT_EQ(0, pipe2(pw, O_CLOEXEC));
 	ASSERT_EQ(0, pipe2(rd, O_CLOEXEC));
@@ -1905,7 +1764,7 @@ static void t5_variant(struct __test_metadata *_metadata, int exit_first)
 	ASSERT_LT(0, pids[1]);
 
 	/* all four, held only by sets (and f's buffer) */
-	EXPECT_EQ(base + 4, kchan_count());
+	EXPECT_EQ(base + 4, kc_kchan_count());
 	EXPECT_EQ(0, pipe_eof_within(pw[0], 0));
 
 	if (exit_first) {
@@ -1915,7 +1774,7 @@ static void t5_variant(struct __test_metadata *_metadata, int exit_first)
 		if (st[0])
 			FAILREC_LOG();
 		ASSERT_EQ(0, st[0]);
-		n = kchan_wait_count(base + 2, 5000);
+		n = kc_kchan_wait_count(base + 2, 5000);
 		EXPECT_EQ(base + 2, n) TH_LOG("A exited, G holds a set of p2 and p3");
 		EXPECT_EQ(1, pipe_eof_within(pw[0], 5000));
 		ASSERT_EQ(0, kc_wait_sleeping(pids[1]));
@@ -1926,14 +1785,14 @@ static void t5_variant(struct __test_metadata *_metadata, int exit_first)
 		/* G is killed first; A, blocked in a wait on set A, last */
 		kill(pids[1], SIGKILL);
 		ASSERT_EQ(0, kc_wait_sleeping(pids[0]));
-		EXPECT_EQ(base + 4, kchan_count());
+		EXPECT_EQ(base + 4, kc_kchan_count());
 		kill(pids[0], SIGKILL);
 		ASSERT_EQ(0, reap_deadline(&pids[0], &st[0], 1, REAP_MS));
 		ASSERT_EQ(0, reap_deadline(&pids[1], &st[1], 1, REAP_MS));
 		EXPECT_EQ(128 + SIGKILL, st[0]);
 		EXPECT_EQ(128 + SIGKILL, st[1]);
 	}
-	n = kchan_wait_count(base, 5000);
+	n = kc_kchan_wait_count(base, 5000);
 	if (n != base)
 		TH_LOG("%s: /proc/kchan lists %d channels, %d before",
 		       exit_first ? "exit, then kill" : "kill, kill", n, base);
@@ -2177,7 +2036,7 @@ TEST_F_TIMEOUT(fault, memcg_pressure, 120)
 	t4 = kc_shared(sizeof(*t4));
 	ASSERT_NE(NULL, t4);
 	failrec = &t4->fr;
-	base = kchan_count();
+	base = kc_kchan_count();
 	ASSERT_GE(base, 0);
 	ASSERT_EQ(0, pipe2(go, O_CLOEXEC));
 	snprintf(path, sizeof(path), "%s/memory.current", dir);
@@ -2197,7 +2056,7 @@ TEST_F_TIMEOUT(fault, memcg_pressure, 120)
 	hung = reap_deadline(&pid, &st, 1, REAP_MS);
 
 	/* nothing left behind: the charge is gone, the channels freed */
-	n = kchan_wait_count(base, 5000);
+	n = kc_kchan_wait_count(base, 5000);
 	snprintf(path, sizeof(path), "%s/memory.current", dir);
 	cur_after = read_ll(path);
 	for (i = 0; i < 500 && cur_after > (1 << 20); i++) {
@@ -2488,19 +2347,19 @@ TEST_F_TIMEOUT(fault, unload_refused_then_reload, 120)
 
 	/* a channel that exists only in flight in a unix socket */
 	ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv));
-	ASSERT_EQ(0, send_fd_unix(sv[0], c));
+	ASSERT_EQ(0, kc_unix_send_fd(sv[0], c));
 	close(c);
 	r = chan_unload();
 	EXPECT_TRUE(unload_refused(r)) TH_LOG("fd in flight: unload %d", r);
 	ASSERT_TRUE(chan_loaded());
-	c2 = recv_fd_unix(sv[1]);
+	c2 = kc_unix_recv_fd(sv[1]);
 	ASSERT_GE(c2, 0);
 	EXPECT_EQ(1, KC_INFO(c2, capacity));
 	close(c2);
 	/* and in flight when the socket goes away */
 	c = kc_create(1, 8);
 	ASSERT_GE(c, 0);
-	ASSERT_EQ(0, send_fd_unix(sv[0], c));
+	ASSERT_EQ(0, kc_unix_send_fd(sv[0], c));
 	close(c);
 	close(sv[0]);
 	close(sv[1]);
@@ -2517,23 +2376,23 @@ TEST_F_TIMEOUT(fault, unload_refused_then_reload, 120)
 	 * A select set: a file of the module, even empty; then one holding
 	 * the last handle of a channel, which goes with the set.
 	 */
-	set = kf_set_create(0);
+	set = kc_selset_create(0);
 	ASSERT_LE(0, set);
 	r = chan_unload();
 	EXPECT_TRUE(unload_refused(r)) TH_LOG("empty select set: unload %d", r);
 	ASSERT_TRUE(chan_loaded());
-	n = kchan_count();
+	n = kc_kchan_count();
 	c = kc_create(1, 8);
 	ASSERT_GE(c, 0);
-	ASSERT_EQ(0, kf_set_ctl(set, 4, c, CHAN_OP_RECV, name, 8));
+	ASSERT_EQ(0, kc_selset_ctl(set, 4, c, CHAN_OP_RECV, name, 8));
 	close(c);
-	EXPECT_EQ(n + 1, kchan_count());
+	EXPECT_EQ(n + 1, kc_kchan_count());
 	r = chan_unload();
 	EXPECT_TRUE(unload_refused(r))
 		TH_LOG("a channel held by a select set: unload %d", r);
 	ASSERT_TRUE(chan_loaded());
 	close(set);
-	EXPECT_EQ(n, kchan_wait_count(n, 5000));
+	EXPECT_EQ(n, kc_kchan_wait_count(n, 5000));
 
 	/* a channel fd held only inside a named channel's buffer */
 	snprintf(name, sizeof(name), "kchan-fault-unload-%d", getpid());
@@ -2544,7 +2403,7 @@ TEST_F_TIMEOUT(fault, unload_refused_then_reload, 120)
 	ASSERT_GE(f, 0);
 	p = kc_create(1, 8);
 	ASSERT_GE(p, 0);
-	ASSERT_EQ(0, kf_send(f, "p", 1, p, 0));
+	ASSERT_EQ(0, kc_send_fd(f, "p", 1, p, 0));
 	close(p);
 	close(f);
 	r = chan_unload();
@@ -2596,7 +2455,7 @@ TEST_F_TIMEOUT(fault, unload_refused_then_reload, 120)
 	if (mismatch)
 		TH_LOG("parameter not restored: %s", mismatch);
 	EXPECT_EQ(NULL, mismatch);
-	EXPECT_EQ(0, kchan_count());
+	EXPECT_EQ(0, kc_kchan_count());
 	/* the name went with the old module; channels work */
 	EXPECT_EQ(-ENOENT, named_open(name2));
 	c = kc_create(1, 8);

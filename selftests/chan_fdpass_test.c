@@ -14,17 +14,6 @@
 
 #include "kchan_test.h"
 
-/* Send one message carrying @pass (or -1); 0 or -errno. */
-static int kf_send(int ch, const void *buf, size_t len, int pass,
-		   int64_t timeout_ns)
-{
-	struct chan_msg m;
-
-	kc_msg_init(&m, buf, len, timeout_ns);
-	m.fd = pass;
-	return ioctl(ch, CHAN_IOC_SEND, &m) < 0 ? -errno : 0;
-}
-
 /*
  * Receive one message; 1 with *fd the installed descriptor (or -1),
  * 0 closed and drained, -errno.
@@ -114,7 +103,7 @@ TEST(memfd_to_other_process)
 	mfd = memfd_with("zero-copy!\n");
 	ASSERT_GE(mfd, 0);
 	/* unbuffered: the send returns once the receiver has it */
-	ASSERT_EQ(0, kf_send(ch, "hello", 5, mfd, -1));
+	ASSERT_EQ(0, kc_send_fd(ch, "hello", 5, mfd, -1));
 	close(mfd);
 	EXPECT_EQ(0, kc_reap(pid));
 	close(ch);
@@ -129,8 +118,8 @@ TEST(buffered_fd_and_cloexec_choice)
 	ASSERT_GE(ch, 0);
 	mfd = memfd_with("abc");
 	ASSERT_GE(mfd, 0);
-	ASSERT_EQ(0, kf_send(ch, "x", 1, mfd, 0));
-	ASSERT_EQ(0, kf_send(ch, "y", 1, -1, 0));
+	ASSERT_EQ(0, kc_send_fd(ch, "x", 1, mfd, 0));
+	ASSERT_EQ(0, kc_send_fd(ch, "y", 1, -1, 0));
 	close(mfd);
 	EXPECT_EQ(2, KC_INFO(ch, len));
 	ASSERT_EQ(1, kf_recv(ch, b, sizeof(b), NULL, &fd, 0, 0));
@@ -175,7 +164,7 @@ TEST(reply_channel_round_trip)
 		int reply = kc_create(1, 4);
 
 		ASSERT_GE(reply, 0);
-		ASSERT_EQ(0, kf_send(req, &n, sizeof(n), reply, -1));
+		ASSERT_EQ(0, kc_send_fd(req, &n, sizeof(n), reply, -1));
 		ASSERT_EQ(1, kc_recv_u32(reply, &answer, 5000000000LL));
 		EXPECT_EQ(n * n, answer);
 		close(reply);
@@ -196,19 +185,19 @@ TEST(fdpass_channel_refused)
 	ASSERT_GE(b, 0);
 	ASSERT_GE(plain, 0);
 	/* its own fd, another fd-carrying channel, a restricted dup of one */
-	EXPECT_EQ(-EINVAL, kf_send(a, "x", 1, a, 0));
-	EXPECT_EQ(-EINVAL, kf_send(a, "x", 1, b, 0));
+	EXPECT_EQ(-EINVAL, kc_send_fd(a, "x", 1, a, 0));
+	EXPECT_EQ(-EINVAL, kc_send_fd(a, "x", 1, b, 0));
 	ro = kc_dup(b, CHAN_RIGHT_RECV);
 	ASSERT_GE(ro, 0);
-	EXPECT_EQ(-EINVAL, kf_send(a, "x", 1, ro, 0));
+	EXPECT_EQ(-EINVAL, kc_send_fd(a, "x", 1, ro, 0));
 	/* a plain channel carries no descriptor at all */
-	EXPECT_EQ(-EINVAL, kf_send(plain, "x", 1, plain, 0));
-	EXPECT_EQ(-EINVAL, kf_send(plain, "x", 1, 0, 0));
+	EXPECT_EQ(-EINVAL, kc_send_fd(plain, "x", 1, plain, 0));
+	EXPECT_EQ(-EINVAL, kc_send_fd(plain, "x", 1, 0, 0));
 	/* nothing moved */
 	EXPECT_EQ(0, KC_INFO(a, len));
 	EXPECT_EQ(0, KC_INFO(plain, len));
 	/* a plain channel may travel in an fd-carrying one */
-	EXPECT_EQ(0, kf_send(a, "x", 1, plain, 0));
+	EXPECT_EQ(0, kc_send_fd(a, "x", 1, plain, 0));
 	close(ro);
 	close(a);
 	close(b);
@@ -223,11 +212,11 @@ TEST(unix_socket_refused_inet_allowed)
 
 	ASSERT_GE(ch, 0);
 	ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_STREAM, 0, sv));
-	EXPECT_EQ(-EINVAL, kf_send(ch, "u", 1, sv[0], 0));
+	EXPECT_EQ(-EINVAL, kc_send_fd(ch, "u", 1, sv[0], 0));
 	close(sv[0]);
 	close(sv[1]);
 	ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_DGRAM, 0, sv));
-	EXPECT_EQ(-EINVAL, kf_send(ch, "u", 1, sv[1], 0));
+	EXPECT_EQ(-EINVAL, kc_send_fd(ch, "u", 1, sv[1], 0));
 	close(sv[0]);
 	close(sv[1]);
 	EXPECT_EQ(0, KC_INFO(ch, len));
@@ -236,7 +225,7 @@ TEST(unix_socket_refused_inet_allowed)
 	if (in < 0)
 		in = socket(AF_INET6, SOCK_DGRAM, 0);
 	if (in >= 0) {
-		EXPECT_EQ(0, kf_send(ch, "i", 1, in, 0));
+		EXPECT_EQ(0, kc_send_fd(ch, "i", 1, in, 0));
 		close(in);
 		ASSERT_EQ(1, kf_recv(ch, b, sizeof(b), NULL, &fd, 0, 0));
 		EXPECT_GE(fd, 0);
@@ -295,7 +284,7 @@ TEST(io_uring_refused)
 		close(ch);
 		SKIP(return, "io_uring_setup: %s", strerror(errno));
 	}
-	EXPECT_EQ(-EINVAL, kf_send(ch, "r", 1, ring, 0));
+	EXPECT_EQ(-EINVAL, kc_send_fd(ch, "r", 1, ring, 0));
 	close(ring);
 	close(ch);
 }
@@ -323,7 +312,7 @@ static int inflight_child(void)
 		m = memfd_create("inflight", MFD_CLOEXEC);
 		if (m < 0)
 			return 4;
-		r = kf_send(ch, "x", 1, m, 0);
+		r = kc_send_fd(ch, "x", 1, m, 0);
 		close(m);
 		if (r)
 			return 5;
@@ -332,8 +321,8 @@ static int inflight_child(void)
 	if (m < 0)
 		return 6;
 	/* the 17th is refused, on any channel, and nothing moved */
-	if (kf_send(ch, "x", 1, m, 0) != -ETOOMANYREFS ||
-	    kf_send(ch2, "x", 1, m, 0) != -ETOOMANYREFS)
+	if (kc_send_fd(ch, "x", 1, m, 0) != -ETOOMANYREFS ||
+	    kc_send_fd(ch2, "x", 1, m, 0) != -ETOOMANYREFS)
 		return 7;
 	if (KC_INFO(ch, len) != 16 || KC_INFO(ch2, len) != 0)
 		return 8;
@@ -341,9 +330,9 @@ static int inflight_child(void)
 	if (kf_recv(ch, &b, 1, NULL, &fd, 0, 0) != 1 || fd < 0)
 		return 9;
 	close(fd);
-	if (kf_send(ch2, "x", 1, m, 0))
+	if (kc_send_fd(ch2, "x", 1, m, 0))
 		return 10;
-	if (kf_send(ch2, "x", 1, m, 0) != -ETOOMANYREFS)
+	if (kc_send_fd(ch2, "x", 1, m, 0) != -ETOOMANYREFS)
 		return 11;
 	/* the channels freed: all the room is back */
 	close(ch);
@@ -352,7 +341,7 @@ static int inflight_child(void)
 	if (ch < 0)
 		return 12;
 	for (i = 0; i < 16; i++)
-		if (kf_send(ch, "x", 1, m, 0))
+		if (kc_send_fd(ch, "x", 1, m, 0))
 			return 13;
 	return 0;
 }
@@ -384,7 +373,7 @@ TEST(inflight_limit_root_exempt)
 	ASSERT_GE(m, 0);
 	ASSERT_EQ(0, setrlimit(RLIMIT_NOFILE, &rl));
 	for (i = 0; i < 20; i++)
-		EXPECT_EQ(0, kf_send(ch, "x", 1, m, 0));
+		EXPECT_EQ(0, kc_send_fd(ch, "x", 1, m, 0));
 	ASSERT_EQ(0, setrlimit(RLIMIT_NOFILE, &old));
 	close(m);
 	close(ch);
@@ -398,9 +387,9 @@ TEST(bad_fd)
 	ASSERT_GE(ch, 0);
 	ASSERT_EQ(0, pipe(p));
 	close(p[1]);
-	EXPECT_EQ(-EBADF, kf_send(ch, "x", 1, p[1], 0));
-	EXPECT_EQ(-EBADF, kf_send(ch, "x", 1, -2, 0));
-	EXPECT_EQ(-EBADF, kf_send(ch, "x", 1, 1 << 30, 0));
+	EXPECT_EQ(-EBADF, kc_send_fd(ch, "x", 1, p[1], 0));
+	EXPECT_EQ(-EBADF, kc_send_fd(ch, "x", 1, -2, 0));
+	EXPECT_EQ(-EBADF, kc_send_fd(ch, "x", 1, 1 << 30, 0));
 	EXPECT_EQ(0, KC_INFO(ch, len));
 	close(p[0]);
 	close(ch);
@@ -416,7 +405,7 @@ TEST(buffered_fd_released_on_free)
 
 	ASSERT_GE(ch, 0);
 	ASSERT_EQ(0, pipe(p));
-	ASSERT_EQ(0, kf_send(ch, "w", 1, p[1], 0));
+	ASSERT_EQ(0, kc_send_fd(ch, "w", 1, p[1], 0));
 	close(p[1]);
 	/* the write end lives on in the channel */
 	EXPECT_EQ(0, pipe_eof(p[0]));
@@ -441,7 +430,7 @@ TEST(buffered_fd_released_on_exit)
 
 		close(p[0]);
 		for (i = 0; i < 4; i++)
-			if (kf_send(ch, "w", 1, p[1], 0))
+			if (kc_send_fd(ch, "w", 1, p[1], 0))
 				_exit(2);
 		_exit(0);	/* channel and write ends die with us */
 	}
@@ -477,7 +466,7 @@ TEST(buffered_fd_released_on_unlink)
 	ch = ioctl(dev, CHAN_IOC_OPEN, &o);
 	ASSERT_GE(ch, 0);
 	ASSERT_EQ(0, pipe(p));
-	ASSERT_EQ(0, kf_send(ch, "w", 1, p[1], 0));
+	ASSERT_EQ(0, kc_send_fd(ch, "w", 1, p[1], 0));
 	close(p[1]);
 	close(ch);
 	EXPECT_EQ(0, pipe_eof(p[0]));	/* the name keeps it */
@@ -498,8 +487,8 @@ TEST(read_and_select_drop_the_fd)
 
 	ASSERT_GE(ch, 0);
 	ASSERT_EQ(0, pipe(p));
-	ASSERT_EQ(0, kf_send(ch, "r", 1, p[1], 0));
-	ASSERT_EQ(0, kf_send(ch, "s", 1, p[1], 0));
+	ASSERT_EQ(0, kc_send_fd(ch, "r", 1, p[1], 0));
+	ASSERT_EQ(0, kc_send_fd(ch, "s", 1, p[1], 0));
 	close(p[1]);
 	ASSERT_EQ(1, read(ch, &b, 1));
 	EXPECT_EQ('r', b);
@@ -531,8 +520,8 @@ TEST(closed_drains_fds)
 	ASSERT_GE(ch, 0);
 	ASSERT_GE(m1, 0);
 	ASSERT_GE(m2, 0);
-	ASSERT_EQ(0, kf_send(ch, "a", 1, m1, 0));
-	ASSERT_EQ(0, kf_send(ch, "b", 1, m2, 0));
+	ASSERT_EQ(0, kc_send_fd(ch, "a", 1, m1, 0));
+	ASSERT_EQ(0, kc_send_fd(ch, "b", 1, m2, 0));
 	close(m1);
 	close(m2);
 	ASSERT_EQ(0, kc_close(ch));
@@ -556,7 +545,7 @@ TEST(emsgsize_keeps_fd)
 
 	ASSERT_GE(ch, 0);
 	ASSERT_GE(m, 0);
-	ASSERT_EQ(0, kf_send(ch, "12345678", 8, m, 0));
+	ASSERT_EQ(0, kc_send_fd(ch, "12345678", 8, m, 0));
 	close(m);
 	EXPECT_EQ(-EMSGSIZE, kf_recv(ch, b, 4, NULL, &fd, 0, 0));
 	ASSERT_EQ(1, kf_recv(ch, b, 8, NULL, &fd, 0, 0));

@@ -959,15 +959,6 @@ static void rx_fd(struct fz *z, struct hd *h, int fd, int hk, uint64_t tok,
 	close(fd);
 }
 
-/* CHAN_IOC_SELSET_CREATE: a new, empty select set's fd, or -errno. */
-static int selset_new_fd(struct fz *z, uint32_t flags)
-{
-	struct chan_selset_create c = { .size = sizeof(c), .flags = flags };
-	int fd = ioctl(z->dev, CHAN_IOC_SELSET_CREATE, &c);
-
-	return fd < 0 ? -errno : fd;
-}
-
 /*
  * An fd to send with a message on an fd-carrying channel. *kind is what
  * it is (FK_BAD_* for the ones the send must refuse), *owned when the
@@ -1052,7 +1043,7 @@ static int tx_fd(struct fz *z, int *kind, uint64_t *tok, bool *owned)
 		fd = z->ss[r & 1].fd;
 		if (fd >= 0)
 			return fd;
-		fd = selset_new_fd(z, 0);
+		fd = kc_selset_create_on(z->dev, 0);
 		*owned = fd >= 0;
 		return fd >= 0 ? fd : -1;
 	}
@@ -2215,30 +2206,24 @@ static void op_selset_big(struct fz *z)
 		fz_fail(z, "create for selset_big: %s", en(-ch));
 		return;
 	}
-	set = selset_new_fd(z, CHAN_CLOEXEC);
+	set = kc_selset_create_on(z->dev, CHAN_CLOEXEC);
 	if (set < 0) {
 		fz_fail(z, "SELSET_CREATE: %s", en(-set));
 		close(ch);
 		return;
 	}
 	for (i = 0; i < need; i++) {
-		struct chan_selset_ctl c = {
-			.size = sizeof(c), .index = i, .fd = ch,
-			.op = CHAN_OP_RECV, .buf = (uintptr_t)rbuf,
-			.len = msz + rn(z, 100),
-		};
-
-		r = ioctl(set, CHAN_IOC_SELSET_CTL, &c);
+		r = kc_selset_ctl(set, i, ch, CHAN_OP_RECV, rbuf,
+				  msz + rn(z, 100));
 		if (i + 1 < need && r) {
 			fz_fail(z, "SELSET_CTL case %u of %u bytes (max_select_bytes %lu): %s",
-				i, msz, z->max_sel_bytes, en(errno));
+				i, msz, z->max_sel_bytes, en(-r));
 			break;
 		}
 		if (i + 1 == need) {
-			if (r == 0 || errno != E2BIG)
-				fz_fail(z, "SELSET_CTL past max_select_bytes (%u x %u > %lu): %d %s, expected E2BIG",
-					need, msz, z->max_sel_bytes, r,
-					en(r ? errno : 0));
+			if (r != -E2BIG)
+				fz_fail(z, "SELSET_CTL past max_select_bytes (%u x %u > %lu): %s, expected E2BIG",
+					need, msz, z->max_sel_bytes, en(-r));
 			else
 				ST(z, selset_e2big);
 		}
@@ -2250,11 +2235,10 @@ static void op_selset_big(struct fz *z)
 	     v[2] != (unsigned long long)(need - 1) * msz))
 		fz_fail(z, "big select set fdinfo: cases %llu active %llu staged %llu, expected %u of %u bytes",
 			v[0], v[1], v[2], need - 1, msz);
-	w = (struct chan_selset_wait){ .size = sizeof(w) };
-	r = ioctl(set, CHAN_IOC_SELSET_WAIT, &w);
-	if (r != -1 || errno != EAGAIN || w.index != -1)
+	r = kc_selset_wait(set, &w, 0);
+	if (r != -EAGAIN || w.index != -1)
 		fz_fail(z, "SELSET_WAIT on %u cases nobody can serve: %d %s index %d",
-			need - 1, r, en(r < 0 ? errno : 0), w.index);
+			need - 1, r, en(r < 0 ? -r : 0), w.index);
 	close(set);
 }
 

@@ -540,45 +540,6 @@ TEST(plain_handle_survives_exec)
 
 /* ---- handles travelling: SCM_RIGHTS and pidfd_getfd --------------------- */
 
-static int send_fd(int sock, int fd)
-{
-	char c = 'f', cbuf[CMSG_SPACE(sizeof(int))];
-	struct iovec iov = { &c, 1 };
-	struct msghdr mh = {
-		.msg_iov = &iov, .msg_iovlen = 1,
-		.msg_control = cbuf, .msg_controllen = sizeof(cbuf),
-	};
-	struct cmsghdr *cm;
-
-	memset(cbuf, 0, sizeof(cbuf));
-	cm = CMSG_FIRSTHDR(&mh);
-	cm->cmsg_level = SOL_SOCKET;
-	cm->cmsg_type = SCM_RIGHTS;
-	cm->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
-	return sendmsg(sock, &mh, 0) == 1 ? 0 : -errno;
-}
-
-static int recv_fd(int sock)
-{
-	char c, cbuf[CMSG_SPACE(sizeof(int))];
-	struct iovec iov = { &c, 1 };
-	struct msghdr mh = {
-		.msg_iov = &iov, .msg_iovlen = 1,
-		.msg_control = cbuf, .msg_controllen = sizeof(cbuf),
-	};
-	struct cmsghdr *cm;
-	int fd;
-
-	if (recvmsg(sock, &mh, MSG_CMSG_CLOEXEC) != 1)
-		return -errno;
-	cm = CMSG_FIRSTHDR(&mh);
-	if (!cm || cm->cmsg_type != SCM_RIGHTS)
-		return -EPROTO;
-	memcpy(&fd, CMSG_DATA(cm), sizeof(int));
-	return fd;
-}
-
 /*
  * A recv-only handle sent over SCM_RIGHTS to a process that never had the
  * channel: it works there, it is the same handle (no new one counted), and
@@ -594,7 +555,7 @@ TEST(scm_rights_passes_a_handle)
 	ASSERT_GE(pid, 0);
 	if (pid == 0) {
 		uint32_t v;
-		int h = recv_fd(sv[1]), i;
+		int h = kc_unix_recv_fd(sv[1]), i;
 
 		if (h < 0 || KC_INFO(h, rights) != CHAN_RIGHT_RECV)
 			_exit(KC_FAIL);
@@ -608,7 +569,7 @@ TEST(scm_rights_passes_a_handle)
 	ASSERT_GE(fd, 0);
 	r = kc_dup(fd, CHAN_RIGHT_RECV);
 	ASSERT_GE(r, 0);
-	ASSERT_EQ(0, send_fd(sv[0], r));
+	ASSERT_EQ(0, kc_unix_send_fd(sv[0], r));
 	close(r);	/* the in-flight / installed copy keeps the handle */
 	EXPECT_EQ(2, KC_INFO(fd, recv_handles));
 	ASSERT_EQ(0, kc_send_u32(fd, 0, -1));
@@ -630,7 +591,7 @@ TEST(scm_rights_last_recv_handle_exits_epipe)
 	pid = kc_fork();
 	ASSERT_GE(pid, 0);
 	if (pid == 0) {
-		int h = recv_fd(sv[1]);
+		int h = kc_unix_recv_fd(sv[1]);
 
 		if (h < 0)
 			_exit(KC_FAIL);
@@ -646,7 +607,7 @@ TEST(scm_rights_last_recv_handle_exits_epipe)
 	ASSERT_GE(s, 0);
 	ASSERT_GE(r, 0);
 	close(fd);
-	ASSERT_EQ(0, send_fd(sv[0], r));
+	ASSERT_EQ(0, kc_unix_send_fd(sv[0], r));
 	close(r);
 	/* The child holds the only recv handle; its exit must wake us. */
 	EXPECT_EQ(-EPIPE, kc_send_u32(s, 1, 20000000000LL));

@@ -36,16 +36,6 @@
 
 /* ---- helpers ------------------------------------------------------------ */
 
-static int sel_devfd = -1;
-
-/* /dev/chan, opened once per test process (children inherit it). */
-static int devfd(void)
-{
-	if (sel_devfd < 0)
-		sel_devfd = open(CHAN_DEVICE, O_RDWR | O_CLOEXEC);
-	return sel_devfd;
-}
-
 /* Fill one case; ok is preset to SENTINEL so untouched cases are visible. */
 static void cs(struct chan_case *c, int fd, unsigned int op, const void *buf,
 	       size_t len)
@@ -90,7 +80,7 @@ static int sel_on(int on, struct chan_case *c, unsigned int n,
 
 static int sel(struct chan_case *c, unsigned int n, int64_t timeout_ns)
 {
-	return sel_on(devfd(), c, n, timeout_ns, NULL);
+	return sel_on(kc_devfd(), c, n, timeout_ns, NULL);
 }
 
 /* Cases other than `fired` whose ok the kernel wrote (should be 0). */
@@ -104,25 +94,6 @@ static int touched_others(const struct chan_case *c, unsigned int n,
 		if ((int)i != fired && c[i].ok != SENTINEL)
 			bad++;
 	return bad;
-}
-
-/* Sum of send_waiters + recv_waiters over fds (negative on INFO error). */
-static long long waiters_sum(const int *fds, int n)
-{
-	long long s = 0, v;
-	int i;
-
-	for (i = 0; i < n; i++) {
-		v = KC_INFO(fds[i], send_waiters);
-		if (v < 0)
-			return v;
-		s += v;
-		v = KC_INFO(fds[i], recv_waiters);
-		if (v < 0)
-			return v;
-		s += v;
-	}
-	return s;
 }
 
 /* Numeric field "key:" of /proc/self/fdinfo/fd; -1 when absent. */
@@ -145,48 +116,6 @@ static long long fdinfo_num(int fd, const char *key)
 	}
 	fclose(f);
 	return v;
-}
-
-static volatile int *hits;	/* signal handler runs, shared with children */
-
-static void on_usr1(int sig)
-{
-	(void)sig;
-	__atomic_fetch_add(hits, 1, __ATOMIC_SEQ_CST);
-}
-
-static int wait_hits(int n)
-{
-	int64_t end = kc_now_ns() + MS(KC_WAIT_MS);
-
-	while (__atomic_load_n(hits, __ATOMIC_SEQ_CST) < n) {
-		if (kc_now_ns() > end)
-			return -ETIMEDOUT;
-		usleep(200);
-	}
-	return 0;
-}
-
-/* A page that faults on any access, and one that is read-only. */
-static void *page_none(void)
-{
-	void *p = mmap(NULL, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS,
-		       -1, 0);
-
-	return p == MAP_FAILED ? NULL : p;
-}
-
-/* Two pages: the first read-write, the second PROT_NONE. */
-static char *page_then_hole(void)
-{
-	char *p = mmap(NULL, 8192, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-
-	if (p == MAP_FAILED)
-		return NULL;
-	if (mprotect(p + 4096, 4096, PROT_NONE))
-		return NULL;
-	return p;
 }
 
 static int raise_nofile(rlim_t want)
@@ -447,11 +376,11 @@ TEST(all_nil_timeout_zero_eagain)
 	cs(&c[0], -1, CHAN_OP_RECV, buf, sizeof(buf));
 	cs(&c[1], -1, CHAN_OP_SEND, buf, sizeof(buf));
 	cs(&c[2], -1, CHAN_OP_RECV, NULL, 0);
-	EXPECT_EQ(-EAGAIN, sel_on(devfd(), c, 3, 0, &index));
+	EXPECT_EQ(-EAGAIN, sel_on(kc_devfd(), c, 3, 0, &index));
 	EXPECT_EQ(-1, index);
 	EXPECT_EQ(0, touched_others(c, 3, -1));
 	/* no cases at all: Go's select { default: } */
-	EXPECT_EQ(-EAGAIN, sel_on(devfd(), NULL, 0, 0, &index));
+	EXPECT_EQ(-EAGAIN, sel_on(kc_devfd(), NULL, 0, 0, &index));
 	EXPECT_EQ(-1, index);
 }
 
@@ -466,13 +395,13 @@ TEST(all_nil_timeout_positive_etimedout)
 	cs(&c[0], -1, CHAN_OP_RECV, buf, sizeof(buf));
 	cs(&c[1], -1, CHAN_OP_SEND, buf, sizeof(buf));
 	t0 = kc_now_ns();
-	EXPECT_EQ(-ETIMEDOUT, sel_on(devfd(), c, 2, MS(150), &index));
+	EXPECT_EQ(-ETIMEDOUT, sel_on(kc_devfd(), c, 2, MS(150), &index));
 	el = kc_now_ns() - t0;
 	EXPECT_EQ(-1, index);
 	EXPECT_GE(el, MS(150));
 	EXPECT_LT(el, MS(10000));
 	t0 = kc_now_ns();
-	EXPECT_EQ(-ETIMEDOUT, sel_on(devfd(), NULL, 0, MS(100), &index));
+	EXPECT_EQ(-ETIMEDOUT, sel_on(kc_devfd(), NULL, 0, MS(100), &index));
 	EXPECT_GE(kc_now_ns() - t0, MS(100));
 }
 
@@ -485,9 +414,9 @@ TEST(all_nil_forever_blocks_until_signal)
 	int64_t t0, el;
 
 	alarm(TEST_ALARM);
-	hits = kc_shared(4096);
-	ASSERT_NE(NULL, hits);
-	ASSERT_EQ(0, kc_sigaction(SIGUSR1, on_usr1, 0));
+	kc_hits = kc_shared(4096);
+	ASSERT_NE(NULL, kc_hits);
+	ASSERT_EQ(0, kc_sigaction(SIGUSR1, kc_on_usr1, 0));
 	pid = kc_fork();
 	ASSERT_GE(pid, 0);
 	if (pid == 0) {
@@ -504,7 +433,7 @@ TEST(all_nil_forever_blocks_until_signal)
 	EXPECT_EQ(-EINTR, sel(c, 2, -1));
 	el = kc_now_ns() - t0;
 	EXPECT_GE(el, MS(400));
-	EXPECT_EQ(1, *hits);
+	EXPECT_EQ(1, *kc_hits);
 	EXPECT_EQ(0, kc_reap(pid));
 	EXPECT_EQ(0, touched_others(c, 2, -1));
 }
@@ -529,11 +458,11 @@ TEST(timeout_zero_is_default)
 	cs(&c[2], f, CHAN_OP_SEND, "g", 1);
 	cs(&c[3], u, CHAN_OP_RECV, buf, sizeof(buf));
 	t0 = kc_now_ns();
-	EXPECT_EQ(-EAGAIN, sel_on(devfd(), c, 4, 0, &index));
+	EXPECT_EQ(-EAGAIN, sel_on(kc_devfd(), c, 4, 0, &index));
 	EXPECT_LT(kc_now_ns() - t0, MS(2000));
 	EXPECT_EQ(-1, index);
 	EXPECT_EQ(0, touched_others(c, 4, -1));
-	EXPECT_EQ(0, waiters_sum(fds, 3));
+	EXPECT_EQ(0, kc_waiters_sum(fds, 3));
 	EXPECT_EQ(0, KC_INFO(u, sent));
 	EXPECT_EQ(1, KC_INFO(f, sent));
 	EXPECT_EQ(1, KC_INFO(f, len));
@@ -560,13 +489,13 @@ TEST(timeout_expires_etimedout_nothing_moved)
 	cs(&c[1], u, CHAN_OP_SEND, "u", 1);
 	cs(&c[2], f, CHAN_OP_SEND, "g", 1);
 	t0 = kc_now_ns();
-	EXPECT_EQ(-ETIMEDOUT, sel_on(devfd(), c, 3, MS(200), &index));
+	EXPECT_EQ(-ETIMEDOUT, sel_on(kc_devfd(), c, 3, MS(200), &index));
 	el = kc_now_ns() - t0;
 	EXPECT_GE(el, MS(200));
 	EXPECT_LT(el, MS(10000));
 	EXPECT_EQ(-1, index);
 	EXPECT_EQ(0, touched_others(c, 3, -1));
-	EXPECT_EQ(0, waiters_sum(fds, 3));
+	EXPECT_EQ(0, kc_waiters_sum(fds, 3));
 	EXPECT_EQ(0, KC_INFO(u, sent));
 	EXPECT_EQ(1, KC_INFO(f, len));
 	/* The send data did not stay behind for a late receiver. */
@@ -778,7 +707,7 @@ TEST(no_rendezvous_with_itself)
 	EXPECT_EQ(-ETIMEDOUT, sel(c, 2, MS(200)));
 	EXPECT_EQ(0, touched_others(c, 2, -1));
 	EXPECT_EQ(0, KC_INFO(u, sent));
-	EXPECT_EQ(0, waiters_sum(fds, 1));
+	EXPECT_EQ(0, kc_waiters_sum(fds, 1));
 
 	/* the same through two handles of the channel */
 	u2 = kc_dup(u, CHAN_RIGHT_RECV);
@@ -807,7 +736,7 @@ TEST(no_rendezvous_with_itself)
 	EXPECT_EQ(1, c[0].ok);
 	EXPECT_EQ(SENTINEL, c[1].ok);
 	EXPECT_EQ(0, kc_reap(pid));
-	EXPECT_EQ(0, waiters_sum(fds, 1));
+	EXPECT_EQ(0, kc_waiters_sum(fds, 1));
 
 	/* and a real sender meets the recv case */
 	pid = kc_fork();
@@ -825,7 +754,7 @@ TEST(no_rendezvous_with_itself)
 	EXPECT_EQ(1, c[1].ok);
 	EXPECT_EQ(0, memcmp(buf, "peer", 4));
 	EXPECT_EQ(0, kc_reap(pid));
-	EXPECT_EQ(0, waiters_sum(fds, 1));
+	EXPECT_EQ(0, kc_waiters_sum(fds, 1));
 	EXPECT_EQ(2, KC_INFO(u, sent));
 	close(u2);
 	close(u);
@@ -1010,7 +939,7 @@ TEST(send_data_delivered_exactly_where_reported)
 	for (k = 0; k < DLV_K; k++)
 		total += KC_INFO(ch[k], sent);
 	EXPECT_EQ(DLV_N, total);
-	EXPECT_EQ(0, waiters_sum(ch, DLV_K));
+	EXPECT_EQ(0, kc_waiters_sum(ch, DLV_K));
 	for (k = 0; k < DLV_K; k++)
 		close(ch[k]);
 }
@@ -1075,7 +1004,7 @@ TEST(woken_by_any_channel_then_all_waiters_gone)
 		cs(&c[3], fds[3], CHAN_OP_SEND, "s3", 2);
 		ASSERT_EQ(i, sel(c, 4, MS(20000)));
 		/* immediately after the return: nothing left queued */
-		EXPECT_EQ(0, waiters_sum(fds, 4)) TH_LOG("woken by %d", i);
+		EXPECT_EQ(0, kc_waiters_sum(fds, 4)) TH_LOG("woken by %d", i);
 		for (k = 0; k < 4; k++) {
 			EXPECT_EQ(0, fdinfo_num(fds[k], "send_waiters"));
 			EXPECT_EQ(0, fdinfo_num(fds[k], "recv_waiters"));
@@ -1351,8 +1280,8 @@ TEST(recv_case_buffer_too_small_emsgsize_message_stays)
 TEST(efault_bad_send_buffer_nothing_moved)
 {
 	int r = kc_create(1, 8), d = kc_create(1, 8), u = kc_create(0, 8);
-	void *hole = page_none();
-	char *edge = page_then_hole();
+	void *hole = kc_page_none();
+	char *edge = kc_page_then_hole();
 	struct chan_case c[2];
 	char buf[8];
 	pid_t pid;
@@ -1403,8 +1332,8 @@ TEST(efault_bad_send_buffer_nothing_moved)
 TEST(efault_bad_recv_buffer_message_stays)
 {
 	int d = kc_create(1, 8), r = kc_create(1, 8), u = kc_create(0, 8);
-	void *hole = page_none();
-	char *edge = page_then_hole();
+	void *hole = kc_page_none();
+	char *edge = kc_page_then_hole();
 	void *ro = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS,
 			-1, 0);
 	struct chan_case c[2];
@@ -1458,8 +1387,8 @@ TEST(efault_bad_recv_buffer_message_stays)
 TEST(efault_bad_cases_pointer)
 {
 	int r = kc_create(1, 8);
-	void *hole = page_none();
-	char *edge = page_then_hole();
+	void *hole = kc_page_none();
+	char *edge = kc_page_then_hole();
 	struct chan_case *c;
 
 	alarm(TEST_ALARM);
@@ -1476,7 +1405,7 @@ TEST(efault_bad_cases_pointer)
 	EXPECT_EQ(0, KC_INFO(r, len));
 	EXPECT_EQ(0, KC_INFO(r, sent));
 	/* the select struct itself */
-	EXPECT_EQ(-1, ioctl(devfd(), CHAN_IOC_SELECT, hole));
+	EXPECT_EQ(-1, ioctl(kc_devfd(), CHAN_IOC_SELECT, hole));
 	EXPECT_EQ(EFAULT, errno);
 	EXPECT_EQ(-1, ioctl(r, CHAN_IOC_SELECT, NULL));
 	EXPECT_EQ(EFAULT, errno);
@@ -1555,7 +1484,7 @@ TEST(einval_nonzero_flags)
 		s.flags = bad[i];
 		s.cases = (uintptr_t)c;
 		s.ncases = 1;
-		EXPECT_EQ(-1, ioctl(devfd(), CHAN_IOC_SELECT, &s));
+		EXPECT_EQ(-1, ioctl(kc_devfd(), CHAN_IOC_SELECT, &s));
 		EXPECT_EQ(EINVAL, errno) TH_LOG("flags %#x", bad[i]);
 	}
 	EXPECT_EQ(1, KC_INFO(d, len));
@@ -1632,7 +1561,7 @@ TEST(ebadf_not_a_channel)
 
 	alarm(TEST_ALARM);
 	ASSERT_GE(d, 0);
-	ASSERT_LE(0, devfd());		/* before `gone` frees a number */
+	ASSERT_LE(0, kc_devfd());		/* before `gone` frees a number */
 	ASSERT_EQ(0, pipe(p));
 	gone = dup(p[0]);
 	ASSERT_GE(gone, 0);
@@ -1640,7 +1569,7 @@ TEST(ebadf_not_a_channel)
 	ASSERT_EQ(0, kc_send(d, "D", 1, 0));
 	bad[0] = p[0];
 	bad[1] = p[1];
-	bad[2] = devfd();
+	bad[2] = kc_devfd();
 	bad[3] = gone;
 	bad[4] = -2;
 	bad[5] = INT_MIN;
@@ -1738,7 +1667,7 @@ TEST(select_on_dev_and_on_channel_fds)
 	ASSERT_GE(ro, 0);
 	ASSERT_GE(so, 0);
 	cs(&c[0], ch, CHAN_OP_SEND, &v, 4);
-	EXPECT_EQ(0, sel_on(devfd(), c, 1, 0, &index));
+	EXPECT_EQ(0, sel_on(kc_devfd(), c, 1, 0, &index));
 	EXPECT_EQ(0, sel_on(ch, c, 1, 0, &index));	/* a channel in the set */
 	EXPECT_EQ(0, sel_on(other, c, 1, 0, &index));	/* one that is not */
 	EXPECT_EQ(0, sel_on(so, c, 1, 0, &index));	/* send-only handle */
@@ -1771,9 +1700,9 @@ TEST(eintr_without_sa_restart)
 	alarm(TEST_ALARM);
 	ASSERT_GE(e, 0);
 	ASSERT_GE(u, 0);
-	hits = kc_shared(4096);
-	ASSERT_NE(NULL, hits);
-	ASSERT_EQ(0, kc_sigaction(SIGUSR1, on_usr1, 0));
+	kc_hits = kc_shared(4096);
+	ASSERT_NE(NULL, kc_hits);
+	ASSERT_EQ(0, kc_sigaction(SIGUSR1, kc_on_usr1, 0));
 	for (round = 0; round < 2; round++) {
 		pid = kc_fork();
 		ASSERT_GE(pid, 0);
@@ -1787,10 +1716,10 @@ TEST(eintr_without_sa_restart)
 		cs(&c[1], u, CHAN_OP_SEND, "u", 1);
 		/* forever, then with a long timeout */
 		EXPECT_EQ(-EINTR, sel(c, 2, round ? MS(30000) : -1));
-		EXPECT_EQ(round + 1, *hits);
+		EXPECT_EQ(round + 1, *kc_hits);
 		EXPECT_EQ(0, kc_reap(pid));
 		EXPECT_EQ(0, touched_others(c, 2, -1));
-		EXPECT_EQ(0, waiters_sum(fds, 2));
+		EXPECT_EQ(0, kc_waiters_sum(fds, 2));
 		EXPECT_EQ(0, KC_INFO(u, sent));
 		EXPECT_EQ(-EAGAIN, kc_recv(u, buf, sizeof(buf), NULL, 0));
 	}
@@ -1809,9 +1738,9 @@ TEST(sa_restart_untimed_completes)
 	alarm(TEST_ALARM);
 	ASSERT_GE(e, 0);
 	ASSERT_GE(u, 0);
-	hits = kc_shared(4096);
-	ASSERT_NE(NULL, hits);
-	ASSERT_EQ(0, kc_sigaction(SIGUSR1, on_usr1, 1));
+	kc_hits = kc_shared(4096);
+	ASSERT_NE(NULL, kc_hits);
+	ASSERT_EQ(0, kc_sigaction(SIGUSR1, kc_on_usr1, 1));
 	pid = kc_fork();
 	ASSERT_GE(pid, 0);
 	if (pid == 0) {
@@ -1821,7 +1750,7 @@ TEST(sa_restart_untimed_completes)
 			CHILD_CHECK(KC_WAIT(e, recv_waiters, 1) == 0, 10);
 			CHILD_CHECK(KC_WAIT(u, recv_waiters, 1) == 0, 11);
 			kill(parent, SIGUSR1);
-			CHILD_CHECK(wait_hits(i) == 0, 12);
+			CHILD_CHECK(kc_wait_hits(i) == 0, 12);
 		}
 		CHILD_CHECK(KC_WAIT(e, recv_waiters, 1) == 0, 13);
 		CHILD_CHECK(KC_WAIT(u, recv_waiters, 1) == 0, 14);
@@ -1834,9 +1763,9 @@ TEST(sa_restart_untimed_completes)
 	EXPECT_EQ(1, c[1].ok);
 	EXPECT_EQ(4, c[1].len);
 	EXPECT_EQ(0, memcmp(bu, "late", 4));
-	EXPECT_EQ(3, *hits);
+	EXPECT_EQ(3, *kc_hits);
 	EXPECT_EQ(0, kc_reap(pid));
-	EXPECT_EQ(0, waiters_sum(fds, 2));
+	EXPECT_EQ(0, kc_waiters_sum(fds, 2));
 	close(e);
 	close(u);
 }
@@ -1854,9 +1783,9 @@ TEST(sa_restart_timed_keeps_deadline)
 	alarm(TEST_ALARM);
 	ASSERT_GE(e, 0);
 	ASSERT_GE(u, 0);
-	hits = kc_shared(4096);
-	ASSERT_NE(NULL, hits);
-	ASSERT_EQ(0, kc_sigaction(SIGUSR1, on_usr1, 1));
+	kc_hits = kc_shared(4096);
+	ASSERT_NE(NULL, kc_hits);
+	ASSERT_EQ(0, kc_sigaction(SIGUSR1, kc_on_usr1, 1));
 	pid = kc_fork();
 	ASSERT_GE(pid, 0);
 	if (pid == 0) {
@@ -1868,7 +1797,7 @@ TEST(sa_restart_timed_keeps_deadline)
 			CHILD_CHECK(KC_WAIT(u, send_waiters, 1) == 0, 11);
 			kc_sleep_ms(250);
 			kill(parent, SIGUSR1);
-			CHILD_CHECK(wait_hits(i) == 0, 12);
+			CHILD_CHECK(kc_wait_hits(i) == 0, 12);
 		}
 		_exit(0);
 	}
@@ -1877,14 +1806,14 @@ TEST(sa_restart_timed_keeps_deadline)
 	t0 = kc_now_ns();
 	EXPECT_EQ(-ETIMEDOUT, sel(c, 2, timeout));
 	el = kc_now_ns() - t0;
-	EXPECT_EQ(4, *hits);
+	EXPECT_EQ(4, *kc_hits);
 	/* restarting with the full timeout would give >= 1.0 s + 1.5 s */
 	EXPECT_GE(el, timeout);
 	EXPECT_LT(el, timeout + MS(800));
 	TH_LOG("timeout %lld ms, 4 restarts, waited %lld ms",
 	       (long long)(timeout / 1000000), (long long)(el / 1000000));
 	EXPECT_EQ(0, kc_reap(pid));
-	EXPECT_EQ(0, waiters_sum(fds, 2));
+	EXPECT_EQ(0, kc_waiters_sum(fds, 2));
 	EXPECT_EQ(0, KC_INFO(u, sent));
 	close(e);
 	close(u);
@@ -1953,7 +1882,7 @@ TEST_F_TIMEOUT(slow, crossed_selects_pair_exactly_once, 300)
 			       xi[i] - 1, yi[i] - 1);
 	EXPECT_EQ(0, mism);
 	EXPECT_EQ(CROSS_N, KC_INFO(a, sent) + KC_INFO(b, sent));
-	EXPECT_EQ(0, waiters_sum(fds, 2));
+	EXPECT_EQ(0, kc_waiters_sum(fds, 2));
 	close(a);
 	close(b);
 }
@@ -2006,7 +1935,7 @@ TEST_F_TIMEOUT(slow, duel_senders_vs_receivers_exactly_once, 600)
 				for (k = 0; k < DUEL_K; k++)
 					cs(&c[k], ch[k], CHAN_OP_RECV, &m[k],
 					   sizeof(m[k]));
-				r = sel_on(q ? ch[0] : devfd(), c, DUEL_K,
+				r = sel_on(q ? ch[0] : kc_devfd(), c, DUEL_K,
 					   MS(60000), NULL);
 				CHILD_CHECK(r >= 0 && r < DUEL_K, 10);
 				CHILD_CHECK(!touched_others(c, DUEL_K, r), 11);
@@ -2042,7 +1971,7 @@ TEST_F_TIMEOUT(slow, duel_senders_vs_receivers_exactly_once, 600)
 					cs(&c[k], ch[k], CHAN_OP_SEND, &m[k],
 					   sizeof(m[k]));
 				}
-				r = sel_on(p ? ch[1] : devfd(), c, DUEL_K,
+				r = sel_on(p ? ch[1] : kc_devfd(), c, DUEL_K,
 					   MS(60000), NULL);
 				CHILD_CHECK(r >= 0 && r < DUEL_K, 20);
 				CHILD_CHECK(c[r].ok == 1, 21);
@@ -2217,7 +2146,7 @@ static void race_run(struct __test_metadata *_metadata, int use_signals)
 	}
 	EXPECT_EQ(0, bad);
 	EXPECT_EQ(moved, KC_INFO(a, sent) + KC_INFO(b, sent));
-	EXPECT_EQ(0, waiters_sum(fds, 2));
+	EXPECT_EQ(0, kc_waiters_sum(fds, 2));
 	TH_LOG("%d of %d moved; %u timeouts, %u EINTR", moved, RACE_N,
 	       sh->etimedout, sh->eintr);
 	/* the race must have been run: some of each */
@@ -2315,7 +2244,7 @@ TEST_F_TIMEOUT(slow, select_over_1024_channels_woken_by_last, 300)
 	EXPECT_EQ(1, c[WIDE_N - 1].ok);
 	EXPECT_EQ(0xfeed, bufs[WIDE_N - 1]);
 	EXPECT_EQ(0, touched_others(c, WIDE_N, WIDE_N - 1));
-	left = waiters_sum(ch, WIDE_N);
+	left = kc_waiters_sum(ch, WIDE_N);
 	EXPECT_EQ(0, left);
 	EXPECT_EQ(0, kc_reap(pid));
 	for (i = 0; i < WIDE_N; i++)

@@ -39,71 +39,15 @@
 
 /* ---- helpers ------------------------------------------------------------ */
 
-static int ss_devfd = -1;
-
-/* /dev/chan, opened once per process (children inherit it). */
-static int devfd(void)
-{
-	if (ss_devfd < 0)
-		ss_devfd = open(CHAN_DEVICE, O_RDWR | O_CLOEXEC);
-	return ss_devfd;
-}
-
-/* A new select set; its fd or -errno. */
+/* A new select set (on the shared /dev/chan fd); its fd or -errno. */
 static int ss_create_flags(unsigned int flags)
 {
-	struct chan_selset_create c = { .size = sizeof(c), .flags = flags };
-	int r = ioctl(devfd(), CHAN_IOC_SELSET_CREATE, &c);
-
-	return r < 0 ? -errno : r;
+	return kc_selset_create_on(kc_devfd(), flags);
 }
 
 static int ss_create(void)
 {
 	return ss_create_flags(0);
-}
-
-static void ss_ctl_init(struct chan_selset_ctl *c, unsigned int index, int fd,
-			unsigned int op, const void *buf, uint64_t len)
-{
-	memset(c, 0, sizeof(*c));
-	c->size = sizeof(*c);
-	c->index = index;
-	c->fd = fd;
-	c->op = op;
-	c->buf = (uintptr_t)buf;
-	c->len = len;
-}
-
-/* CHAN_IOC_SELSET_CTL with a prepared struct: 0 or -errno. */
-static int ss_ctl_raw(int set, const void *c)
-{
-	return ioctl(set, CHAN_IOC_SELSET_CTL, c) < 0 ? -errno : 0;
-}
-
-/* Make case index a send/recv on fd (-1: nil). 0 or -errno. */
-static int ss_ctl(int set, unsigned int index, int fd, unsigned int op,
-		  const void *buf, uint64_t len)
-{
-	struct chan_selset_ctl c;
-
-	ss_ctl_init(&c, index, fd, op, buf, len);
-	return ss_ctl_raw(set, &c);
-}
-
-static int ss_nil(int set, unsigned int index)
-{
-	return ss_ctl(set, index, -1, CHAN_OP_RECV, NULL, 0);
-}
-
-static void ss_wait_init(struct chan_selset_wait *w, int64_t timeout_ns)
-{
-	memset(w, 0, sizeof(*w));
-	w->size = sizeof(*w);
-	w->timeout_ns = timeout_ns;
-	w->index = 12345;
-	w->ok = SENTINEL;
-	w->len = 0x5e5e5e5eULL;
 }
 
 /*
@@ -124,11 +68,7 @@ static int ss_wait_check(int r, const struct chan_selset_wait *w)
 /* CHAN_IOC_SELSET_WAIT: the index that fired or -errno (see above). */
 static int ss_wait(int set, int64_t timeout_ns, struct chan_selset_wait *w)
 {
-	int r;
-
-	ss_wait_init(w, timeout_ns);
-	r = ioctl(set, CHAN_IOC_SELSET_WAIT, w);
-	return ss_wait_check(r < 0 ? -errno : r, w);
+	return ss_wait_check(kc_selset_wait(set, w, timeout_ns), w);
 }
 
 /* One-case CHAN_IOC_SELECT: 0 (the index) or -errno; ok and len out. */
@@ -149,7 +89,7 @@ static int sel1(int fd, unsigned int op, const void *buf, size_t len,
 	s.cases = (uintptr_t)&c;
 	s.ncases = 1;
 	s.timeout_ns = timeout_ns;
-	r = ioctl(devfd(), CHAN_IOC_SELECT, &s);
+	r = ioctl(kc_devfd(), CHAN_IOC_SELECT, &s);
 	if (r < 0)
 		return -errno;
 	if (ok)
@@ -157,100 +97,6 @@ static int sel1(int fd, unsigned int op, const void *buf, size_t len,
 	if (olen)
 		*olen = c.len;
 	return r;
-}
-
-/* Sum of send_waiters + recv_waiters over fds (negative on INFO error). */
-static long long waiters_sum(const int *fds, int n)
-{
-	long long s = 0, v;
-	int i;
-
-	for (i = 0; i < n; i++) {
-		v = KC_INFO(fds[i], send_waiters);
-		if (v < 0)
-			return v;
-		s += v;
-		v = KC_INFO(fds[i], recv_waiters);
-		if (v < 0)
-			return v;
-		s += v;
-	}
-	return s;
-}
-
-/* Number of channels /proc/kchan lists (lines after the header), -errno. */
-static int kchan_count(void)
-{
-	char line[512];
-	FILE *f = fopen("/proc/kchan", "r");
-	int n = -1;
-
-	if (!f)
-		return -errno;
-	while (fgets(line, sizeof(line), f))
-		if (strchr(line, '\n'))
-			n++;
-	fclose(f);
-	return n;
-}
-
-/*
- * Wait (bounded) until /proc/kchan lists want channels: a release may be
- * deferred (fput). Returns the last count seen.
- */
-static int kchan_wait_count(int want)
-{
-	int64_t end = kc_now_ns() + MS(KC_WAIT_MS);
-	int n;
-
-	for (;;) {
-		n = kchan_count();
-		if (n == want || kc_now_ns() > end)
-			return n;
-		usleep(2000);
-	}
-}
-
-static volatile int *hits;	/* signal handler runs, shared with children */
-
-static void on_usr1(int sig)
-{
-	(void)sig;
-	__atomic_fetch_add(hits, 1, __ATOMIC_SEQ_CST);
-}
-
-static int wait_hits(int n)
-{
-	int64_t end = kc_now_ns() + MS(KC_WAIT_MS);
-
-	while (__atomic_load_n(hits, __ATOMIC_SEQ_CST) < n) {
-		if (kc_now_ns() > end)
-			return -ETIMEDOUT;
-		usleep(200);
-	}
-	return 0;
-}
-
-/* A page that faults on any access. */
-static void *page_none(void)
-{
-	void *p = mmap(NULL, PAGE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS,
-		       -1, 0);
-
-	return p == MAP_FAILED ? NULL : p;
-}
-
-/* Two pages: the first read-write, the second PROT_NONE. */
-static char *page_then_hole(void)
-{
-	char *p = mmap(NULL, 2 * PAGE, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-
-	if (p == MAP_FAILED)
-		return NULL;
-	if (mprotect(p + PAGE, PAGE, PROT_NONE))
-		return NULL;
-	return p;
 }
 
 /*
@@ -261,7 +107,7 @@ static int next_fd(void)
 {
 	int fd;
 
-	devfd();
+	kc_devfd();
 	fd = dup(0);
 
 	if (fd >= 0)
@@ -353,7 +199,7 @@ static int create_sized(unsigned char *buf, uint32_t size, unsigned int flags,
 	c->flags = flags;
 	if (tail >= 0)
 		buf[tail] = 1;
-	r = ioctl(devfd(), CHAN_IOC_SELSET_CREATE, buf);
+	r = ioctl(kc_devfd(), CHAN_IOC_SELSET_CREATE, buf);
 	if (r < 0)
 		return -errno;
 	fd = r;
@@ -365,7 +211,7 @@ static int create_sized(unsigned char *buf, uint32_t size, unsigned int flags,
 TEST(create_size_walk)
 {
 	unsigned char *buf = calloc(1, 3 * PAGE);
-	void *hole = page_none();
+	void *hole = kc_page_none();
 	int before = next_fd();
 
 	alarm(TEST_ALARM);
@@ -378,9 +224,9 @@ TEST(create_size_walk)
 	EXPECT_EQ(-E2BIG, create_sized(buf, 16, 0, 15));
 	EXPECT_EQ(-E2BIG, create_sized(buf, PAGE, 0, PAGE - 1));
 	EXPECT_EQ(-E2BIG, create_sized(buf, PAGE + 8, 0, -1));
-	EXPECT_EQ(-1, ioctl(devfd(), CHAN_IOC_SELSET_CREATE, NULL));
+	EXPECT_EQ(-1, ioctl(kc_devfd(), CHAN_IOC_SELSET_CREATE, NULL));
 	EXPECT_EQ(EFAULT, errno);
-	EXPECT_EQ(-1, ioctl(devfd(), CHAN_IOC_SELSET_CREATE, hole));
+	EXPECT_EQ(-1, ioctl(kc_devfd(), CHAN_IOC_SELSET_CREATE, hole));
 	EXPECT_EQ(EFAULT, errno);
 	EXPECT_EQ(before, next_fd());
 	/* the sizes that work, closing each new fd */
@@ -448,8 +294,8 @@ FIXTURE_SETUP(ctl)
 	ASSERT_LE(0, self->y);
 	ASSERT_EQ(0, kc_send(self->x, "x", 1, 0));
 	memset(self->ba, 0, sizeof(self->ba));
-	ASSERT_EQ(0, ss_ctl(self->set, 0, self->a, CHAN_OP_RECV, self->ba,
-			    sizeof(self->ba)));
+	ASSERT_EQ(0, kc_selset_ctl(self->set, 0, self->a, CHAN_OP_RECV, self->ba,
+				   sizeof(self->ba)));
 }
 
 FIXTURE_TEARDOWN(ctl)
@@ -494,13 +340,13 @@ static void ctl_try_both(struct __test_metadata *_metadata,
 		c->op = CHAN_OP_RECV;
 		c->buf = (uintptr_t)self->bx;
 		c->len = sizeof(self->bx);
-		EXPECT_EQ(want, ss_ctl_raw(self->set, c))
+		EXPECT_EQ(want, kc_selset_ctl_raw(self->set, c))
 			TH_LOG("%s: recv case %u", what, index);
 		c->fd = self->y;
 		c->op = CHAN_OP_SEND;
 		c->buf = (uintptr_t)"y";
 		c->len = 1;
-		EXPECT_EQ(want, ss_ctl_raw(self->set, c))
+		EXPECT_EQ(want, kc_selset_ctl_raw(self->set, c))
 			TH_LOG("%s: send case %u", what, index);
 	}
 }
@@ -512,14 +358,14 @@ TEST_F(ctl, unknown_flags_einval)
 	int bit;
 
 	for (bit = 0; bit < 32; bit++) {
-		ss_ctl_init(&c, 0, -1, CHAN_OP_RECV, NULL, 0);
+		kc_selset_ctl_init(&c, 0, -1, CHAN_OP_RECV, NULL, 0);
 		c.flags = 1U << bit;
 		snprintf(what, sizeof(what), "flag bit %d", bit);
 		ctl_try_both(_metadata, self, &c, -EINVAL, what);
 		/* a nil case checks its flags too */
 		c.index = 0;
 		c.fd = -1;
-		EXPECT_EQ(-EINVAL, ss_ctl_raw(self->set, &c)) TH_LOG("%s nil", what);
+		EXPECT_EQ(-EINVAL, kc_selset_ctl_raw(self->set, &c)) TH_LOG("%s nil", what);
 	}
 	ctl_unchanged(_metadata, self, "flags");
 }
@@ -531,12 +377,12 @@ TEST_F(ctl, reserved_nonzero_einval)
 	unsigned int i;
 
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		ss_ctl_init(&c, 0, -1, CHAN_OP_RECV, NULL, 0);
+		kc_selset_ctl_init(&c, 0, -1, CHAN_OP_RECV, NULL, 0);
 		c.reserved = bad[i];
 		ctl_try_both(_metadata, self, &c, -EINVAL, "reserved");
 		c.index = 0;
 		c.fd = -1;
-		EXPECT_EQ(-EINVAL, ss_ctl_raw(self->set, &c));
+		EXPECT_EQ(-EINVAL, kc_selset_ctl_raw(self->set, &c));
 	}
 	ctl_unchanged(_metadata, self, "reserved");
 }
@@ -548,21 +394,21 @@ TEST_F(ctl, bad_op_einval_even_for_nil)
 
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		for (index = 0; index < 2; index++) {
-			EXPECT_EQ(-EINVAL, ss_ctl(self->set, index, self->x,
-						  bad[i], self->bx, 16))
+			EXPECT_EQ(-EINVAL, kc_selset_ctl(self->set, index, self->x,
+							 bad[i], self->bx, 16))
 				TH_LOG("op %u case %u", bad[i], index);
-			EXPECT_EQ(-EINVAL, ss_ctl(self->set, index, self->y,
-						  bad[i], "y", 1))
+			EXPECT_EQ(-EINVAL, kc_selset_ctl(self->set, index, self->y,
+							 bad[i], "y", 1))
 				TH_LOG("op %u case %u", bad[i], index);
-			EXPECT_EQ(-EINVAL, ss_ctl(self->set, index, -1,
-						  bad[i], NULL, 0))
+			EXPECT_EQ(-EINVAL, kc_selset_ctl(self->set, index, -1,
+							 bad[i], NULL, 0))
 				TH_LOG("nil, op %u case %u", bad[i], index);
 		}
 	}
 	ctl_unchanged(_metadata, self, "bad op");
 	/* a nil case with either valid op is fine */
-	EXPECT_EQ(0, ss_ctl(self->set, 3, -1, CHAN_OP_SEND, NULL, 0));
-	EXPECT_EQ(0, ss_ctl(self->set, 3, -1, CHAN_OP_RECV, NULL, 0));
+	EXPECT_EQ(0, kc_selset_ctl(self->set, 3, -1, CHAN_OP_SEND, NULL, 0));
+	EXPECT_EQ(0, kc_selset_ctl(self->set, 3, -1, CHAN_OP_RECV, NULL, 0));
 	ctl_unchanged(_metadata, self, "valid nil ops");
 }
 
@@ -582,25 +428,25 @@ TEST_F(ctl, index_at_max_select_cases_einval)
 	for (i = 0; i < 4; i++) {
 		if (bad[i] > 0xffffffffUL)
 			continue;
-		EXPECT_EQ(-EINVAL, ss_ctl(self->set, bad[i], self->x,
-					  CHAN_OP_RECV, self->bx, 16))
+		EXPECT_EQ(-EINVAL, kc_selset_ctl(self->set, bad[i], self->x,
+						 CHAN_OP_RECV, self->bx, 16))
 			TH_LOG("index %lu", bad[i]);
-		EXPECT_EQ(-EINVAL, ss_ctl(self->set, bad[i], self->y,
-					  CHAN_OP_SEND, "y", 1))
+		EXPECT_EQ(-EINVAL, kc_selset_ctl(self->set, bad[i], self->y,
+						 CHAN_OP_SEND, "y", 1))
 			TH_LOG("index %lu", bad[i]);
-		EXPECT_EQ(-EINVAL, ss_nil(self->set, bad[i]))
+		EXPECT_EQ(-EINVAL, kc_selset_nil(self->set, bad[i]))
 			TH_LOG("nil index %lu", bad[i]);
 	}
 	ctl_unchanged(_metadata, self, "index >= max");
 	/* the last index below the limit is a case like any other */
 	memset(self->bx, 0, sizeof(self->bx));
-	ASSERT_EQ(0, ss_ctl(self->set, maxc - 1, self->x, CHAN_OP_RECV,
-			    self->bx, 16));
+	ASSERT_EQ(0, kc_selset_ctl(self->set, maxc - 1, self->x, CHAN_OP_RECV,
+				   self->bx, 16));
 	EXPECT_EQ((int)(maxc - 1), ss_wait(self->set, 0, &w));
 	EXPECT_EQ(1, w.ok);
 	EXPECT_EQ(1, w.len);
 	EXPECT_EQ('x', self->bx[0]);
-	EXPECT_EQ(0, ss_nil(self->set, maxc - 1));
+	EXPECT_EQ(0, kc_selset_nil(self->set, maxc - 1));
 	EXPECT_EQ(-EAGAIN, ss_wait(self->set, 0, &w));
 }
 
@@ -618,7 +464,7 @@ TEST_F(ctl, ebadf_not_a_channel)
 	ASSERT_LE(0, epfd);
 	ASSERT_LE(0, other);
 	ASSERT_LE(0, nul);
-	ASSERT_LE(0, devfd());
+	ASSERT_LE(0, kc_devfd());
 	gone = dup(p[0]);		/* a number that is not open */
 	ASSERT_LE(0, gone);
 	close(gone);
@@ -630,18 +476,18 @@ TEST_F(ctl, ebadf_not_a_channel)
 	bad[n++] = efd;
 	bad[n++] = epfd;
 	bad[n++] = nul;
-	bad[n++] = devfd();
+	bad[n++] = kc_devfd();
 	bad[n++] = other;		/* another set */
 	bad[n++] = self->set;		/* the set itself */
 	bad[n++] = gone;
 	bad[n++] = INT_MAX;
 	for (i = 0; i < n; i++) {
 		for (index = 0; index < 2; index++) {
-			EXPECT_EQ(-EBADF, ss_ctl(self->set, index, bad[i],
-						 CHAN_OP_RECV, self->bx, 16))
+			EXPECT_EQ(-EBADF, kc_selset_ctl(self->set, index, bad[i],
+							CHAN_OP_RECV, self->bx, 16))
 				TH_LOG("fd %d recv case %u", bad[i], index);
-			EXPECT_EQ(-EBADF, ss_ctl(self->set, index, bad[i],
-						 CHAN_OP_SEND, "y", 1))
+			EXPECT_EQ(-EBADF, kc_selset_ctl(self->set, index, bad[i],
+							CHAN_OP_SEND, "y", 1))
 				TH_LOG("fd %d send case %u", bad[i], index);
 		}
 	}
@@ -668,18 +514,18 @@ TEST_F(ctl, ebadf_without_the_right)
 	ASSERT_LE(0, x_ro);
 	ASSERT_LE(0, y_so);
 	for (index = 0; index < 2; index++) {
-		EXPECT_EQ(-EBADF, ss_ctl(self->set, index, x_so, CHAN_OP_RECV,
-					 self->bx, 16)) TH_LOG("case %u", index);
-		EXPECT_EQ(-EBADF, ss_ctl(self->set, index, y_ro, CHAN_OP_SEND,
-					 "y", 1)) TH_LOG("case %u", index);
+		EXPECT_EQ(-EBADF, kc_selset_ctl(self->set, index, x_so, CHAN_OP_RECV,
+						self->bx, 16)) TH_LOG("case %u", index);
+		EXPECT_EQ(-EBADF, kc_selset_ctl(self->set, index, y_ro, CHAN_OP_SEND,
+						"y", 1)) TH_LOG("case %u", index);
 	}
 	ctl_unchanged(_metadata, self, "wrong rights");
 	/* the handles with the right work */
 	memset(self->bx, 0, sizeof(self->bx));
-	ASSERT_EQ(0, ss_ctl(self->set, 1, x_ro, CHAN_OP_RECV, self->bx, 16));
+	ASSERT_EQ(0, kc_selset_ctl(self->set, 1, x_ro, CHAN_OP_RECV, self->bx, 16));
 	EXPECT_EQ(1, ss_wait(self->set, 0, &w));
 	EXPECT_EQ('x', self->bx[0]);
-	ASSERT_EQ(0, ss_ctl(self->set, 1, y_so, CHAN_OP_SEND, "y", 1));
+	ASSERT_EQ(0, kc_selset_ctl(self->set, 1, y_so, CHAN_OP_SEND, "y", 1));
 	EXPECT_EQ(1, ss_wait(self->set, 0, &w));
 	EXPECT_EQ(1, w.ok);
 	EXPECT_EQ(1, KC_INFO(self->y, len));
@@ -700,15 +546,15 @@ TEST_F(ctl, send_longer_than_msg_size_emsgsize)
 
 	for (i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
 		for (index = 0; index < 2; index++) {
-			EXPECT_EQ(-EMSGSIZE, ss_ctl(self->set, index, self->y,
-						    CHAN_OP_SEND, big, lens[i]))
+			EXPECT_EQ(-EMSGSIZE, kc_selset_ctl(self->set, index, self->y,
+							   CHAN_OP_SEND, big, lens[i]))
 				TH_LOG("len %llu case %u",
 				       (unsigned long long)lens[i], index);
 		}
 	}
 	ctl_unchanged(_metadata, self, "EMSGSIZE");
 	/* exactly msg_size is fine */
-	ASSERT_EQ(0, ss_ctl(self->set, 1, self->y, CHAN_OP_SEND, big, 16));
+	ASSERT_EQ(0, kc_selset_ctl(self->set, 1, self->y, CHAN_OP_SEND, big, 16));
 	EXPECT_EQ(1, ss_wait(self->set, 0, &w));
 	EXPECT_EQ(16, w.len);
 	ASSERT_EQ(1, kc_recv(self->y, got, sizeof(got), &len, 0));
@@ -716,8 +562,8 @@ TEST_F(ctl, send_longer_than_msg_size_emsgsize)
 	EXPECT_EQ(0, memcmp(got, big, 16));
 	/* a recv buffer larger than msg_size is fine (clamped) */
 	memset(self->bx, 0, sizeof(self->bx));
-	ASSERT_EQ(0, ss_ctl(self->set, 1, self->x, CHAN_OP_RECV, self->bx,
-			    1ULL << 40));
+	ASSERT_EQ(0, kc_selset_ctl(self->set, 1, self->x, CHAN_OP_RECV, self->bx,
+				   1ULL << 40));
 	EXPECT_EQ(1, ss_wait(self->set, 0, &w));
 	EXPECT_EQ(1, w.len);
 	EXPECT_EQ('x', self->bx[0]);
@@ -730,8 +576,8 @@ static void ctl_sized(FIXTURE_DATA(ctl) *self, unsigned char *buf,
 	struct chan_selset_ctl c;
 
 	memset(buf, 0, 3 * PAGE);
-	ss_ctl_init(&c, index, self->x, CHAN_OP_RECV, self->bx,
-		    sizeof(self->bx));
+	kc_selset_ctl_init(&c, index, self->x, CHAN_OP_RECV, self->bx,
+			   sizeof(self->bx));
 	c.size = size;
 	memcpy(buf, &c, sizeof(c));
 	if (tail >= 0)
@@ -741,7 +587,7 @@ static void ctl_sized(FIXTURE_DATA(ctl) *self, unsigned char *buf,
 TEST_F(ctl, size_walk)
 {
 	unsigned char *buf = calloc(1, 3 * PAGE);
-	void *hole = page_none();
+	void *hole = kc_page_none();
 	struct chan_selset_wait w;
 	const uint32_t v0 = CHAN_SELSET_CTL_SIZE_VER0;
 	int index;
@@ -750,36 +596,36 @@ TEST_F(ctl, size_walk)
 	ASSERT_NE(NULL, hole);
 	for (index = 0; index < 2; index++) {
 		ctl_sized(self, buf, 0, index, -1);
-		EXPECT_EQ(-EINVAL, ss_ctl_raw(self->set, buf));
+		EXPECT_EQ(-EINVAL, kc_selset_ctl_raw(self->set, buf));
 		ctl_sized(self, buf, 4, index, -1);
-		EXPECT_EQ(-EINVAL, ss_ctl_raw(self->set, buf));
+		EXPECT_EQ(-EINVAL, kc_selset_ctl_raw(self->set, buf));
 		ctl_sized(self, buf, v0 - 1, index, -1);
-		EXPECT_EQ(-EINVAL, ss_ctl_raw(self->set, buf));
+		EXPECT_EQ(-EINVAL, kc_selset_ctl_raw(self->set, buf));
 		ctl_sized(self, buf, v0 + 8, index, v0 + 3);
-		EXPECT_EQ(-E2BIG, ss_ctl_raw(self->set, buf));
+		EXPECT_EQ(-E2BIG, kc_selset_ctl_raw(self->set, buf));
 		ctl_sized(self, buf, PAGE, index, PAGE - 1);
-		EXPECT_EQ(-E2BIG, ss_ctl_raw(self->set, buf));
+		EXPECT_EQ(-E2BIG, kc_selset_ctl_raw(self->set, buf));
 		ctl_sized(self, buf, PAGE + 8, index, -1);
-		EXPECT_EQ(-E2BIG, ss_ctl_raw(self->set, buf));
+		EXPECT_EQ(-E2BIG, kc_selset_ctl_raw(self->set, buf));
 	}
-	EXPECT_EQ(-EFAULT, ss_ctl_raw(self->set, NULL));
-	EXPECT_EQ(-EFAULT, ss_ctl_raw(self->set, hole));
+	EXPECT_EQ(-EFAULT, kc_selset_ctl_raw(self->set, NULL));
+	EXPECT_EQ(-EFAULT, kc_selset_ctl_raw(self->set, hole));
 	ctl_unchanged(_metadata, self, "size walk");
 
 	/* the exact size, and larger ones with a zero tail, work */
 	ctl_sized(self, buf, v0, 1, -1);
-	EXPECT_EQ(0, ss_ctl_raw(self->set, buf));
+	EXPECT_EQ(0, kc_selset_ctl_raw(self->set, buf));
 	EXPECT_EQ(1, ss_wait(self->set, 0, &w));
 	EXPECT_EQ('x', self->bx[0]);
 	ASSERT_EQ(0, kc_send(self->x, "x", 1, 0));
 	ctl_sized(self, buf, v0 + 8, 2, -1);
-	EXPECT_EQ(0, ss_ctl_raw(self->set, buf));
-	EXPECT_EQ(0, ss_nil(self->set, 1));
+	EXPECT_EQ(0, kc_selset_ctl_raw(self->set, buf));
+	EXPECT_EQ(0, kc_selset_nil(self->set, 1));
 	EXPECT_EQ(2, ss_wait(self->set, 0, &w));
 	ASSERT_EQ(0, kc_send(self->x, "x", 1, 0));
 	ctl_sized(self, buf, PAGE, 3, -1);
-	EXPECT_EQ(0, ss_ctl_raw(self->set, buf));
-	EXPECT_EQ(0, ss_nil(self->set, 2));
+	EXPECT_EQ(0, kc_selset_ctl_raw(self->set, buf));
+	EXPECT_EQ(0, kc_selset_nil(self->set, 2));
 	EXPECT_EQ(3, ss_wait(self->set, 0, &w));
 	free(buf);
 }
@@ -787,18 +633,18 @@ TEST_F(ctl, size_walk)
 /* buf is only used by a wait: a bad one is accepted by ctl. */
 TEST_F(ctl, buf_not_dereferenced_at_ctl_time)
 {
-	void *hole = page_none();
+	void *hole = kc_page_none();
 	struct chan_selset_wait w;
 
 	ASSERT_NE(NULL, hole);
-	EXPECT_EQ(0, ss_ctl(self->set, 1, self->y, CHAN_OP_SEND, hole, 4));
-	EXPECT_EQ(0, ss_ctl(self->set, 2, self->x, CHAN_OP_RECV, NULL, 16));
-	EXPECT_EQ(0, ss_ctl(self->set, 3, self->x, CHAN_OP_RECV, (void *)1, 16));
+	EXPECT_EQ(0, kc_selset_ctl(self->set, 1, self->y, CHAN_OP_SEND, hole, 4));
+	EXPECT_EQ(0, kc_selset_ctl(self->set, 2, self->x, CHAN_OP_RECV, NULL, 16));
+	EXPECT_EQ(0, kc_selset_ctl(self->set, 3, self->x, CHAN_OP_RECV, (void *)1, 16));
 	/* both ready, both bad: whichever is chosen fails, nothing moves */
 	EXPECT_EQ(-EFAULT, ss_wait(self->set, 0, &w));
-	EXPECT_EQ(0, ss_nil(self->set, 1));
-	EXPECT_EQ(0, ss_nil(self->set, 2));
-	EXPECT_EQ(0, ss_nil(self->set, 3));
+	EXPECT_EQ(0, kc_selset_nil(self->set, 1));
+	EXPECT_EQ(0, kc_selset_nil(self->set, 2));
+	EXPECT_EQ(0, kc_selset_nil(self->set, 3));
 	EXPECT_EQ(0, KC_INFO(self->y, sent));
 	EXPECT_EQ(0, KC_INFO(self->x, received));
 	ctl_unchanged(_metadata, self, "bad buffers, cleared");
@@ -839,46 +685,46 @@ TEST(ctl_e2big_max_select_bytes)
 	 */
 	for (i = 0; i < k; i++) {
 		if (i % 2) {
-			ASSERT_EQ(0, ss_ctl(set, i, ch, CHAN_OP_SEND, buf, msz))
+			ASSERT_EQ(0, kc_selset_ctl(set, i, ch, CHAN_OP_SEND, buf, msz))
 				TH_LOG("case %lu", i);
 		} else {
-			ASSERT_EQ(0, ss_ctl(set, i, ch, CHAN_OP_RECV, buf, 4 * msz))
+			ASSERT_EQ(0, kc_selset_ctl(set, i, ch, CHAN_OP_RECV, buf, 4 * msz))
 				TH_LOG("case %lu", i);
 		}
 	}
 	if (rem) {
-		ASSERT_EQ(0, ss_ctl(set, k, ch, CHAN_OP_RECV, buf, rem));
+		ASSERT_EQ(0, kc_selset_ctl(set, k, ch, CHAN_OP_RECV, buf, rem));
 	}
 	/* the set is at the limit: one byte more fails */
-	EXPECT_EQ(-E2BIG, ss_ctl(set, k + 1, ch, CHAN_OP_RECV, buf, 1));
-	EXPECT_EQ(-E2BIG, ss_ctl(set, k + 1, ch, CHAN_OP_SEND, buf, 1));
+	EXPECT_EQ(-E2BIG, kc_selset_ctl(set, k + 1, ch, CHAN_OP_RECV, buf, 1));
+	EXPECT_EQ(-E2BIG, kc_selset_ctl(set, k + 1, ch, CHAN_OP_SEND, buf, 1));
 	/* a recv on a small channel counts its msg_size, not its len */
-	EXPECT_EQ(-E2BIG, ss_ctl(set, k + 1, small, CHAN_OP_RECV, buf, 1ULL << 40));
+	EXPECT_EQ(-E2BIG, kc_selset_ctl(set, k + 1, small, CHAN_OP_RECV, buf, 1ULL << 40));
 	/* nil cases cost nothing */
-	EXPECT_EQ(0, ss_nil(set, k + 1));
-	EXPECT_EQ(0, ss_nil(set, k + 2));
+	EXPECT_EQ(0, kc_selset_nil(set, k + 1));
+	EXPECT_EQ(0, kc_selset_nil(set, k + 2));
 	/* replacing a case swaps its share: same size still fits */
-	EXPECT_EQ(0, ss_ctl(set, 0, ch, CHAN_OP_SEND, buf, msz));
-	EXPECT_EQ(0, ss_ctl(set, 0, ch, CHAN_OP_RECV, buf, msz));
+	EXPECT_EQ(0, kc_selset_ctl(set, 0, ch, CHAN_OP_SEND, buf, msz));
+	EXPECT_EQ(0, kc_selset_ctl(set, 0, ch, CHAN_OP_RECV, buf, msz));
 	/* growing a case past the limit fails and changes nothing */
-	EXPECT_EQ(0, ss_ctl(set, 0, ch, CHAN_OP_RECV, buf, msz - 8));
-	EXPECT_EQ(0, ss_ctl(set, k + 1, small, CHAN_OP_RECV, buf, 1ULL << 40));
-	EXPECT_EQ(-E2BIG, ss_ctl(set, 0, ch, CHAN_OP_RECV, buf, msz));
-	EXPECT_EQ(-E2BIG, ss_ctl(set, k + 2, ch, CHAN_OP_RECV, buf, 1));
+	EXPECT_EQ(0, kc_selset_ctl(set, 0, ch, CHAN_OP_RECV, buf, msz - 8));
+	EXPECT_EQ(0, kc_selset_ctl(set, k + 1, small, CHAN_OP_RECV, buf, 1ULL << 40));
+	EXPECT_EQ(-E2BIG, kc_selset_ctl(set, 0, ch, CHAN_OP_RECV, buf, msz));
+	EXPECT_EQ(-E2BIG, kc_selset_ctl(set, k + 2, ch, CHAN_OP_RECV, buf, 1));
 	/* ... and left case k + 1 registered: it fires */
 	ASSERT_EQ(0, kc_send(small, "s", 1, 0));
 	EXPECT_EQ((int)(k + 1), ss_wait(set, 0, &w));
 	EXPECT_EQ(1, w.ok);
 	/* nil-ing a case frees its share */
-	EXPECT_EQ(0, ss_nil(set, 1));
-	EXPECT_EQ(0, ss_ctl(set, k + 2, ch, CHAN_OP_RECV, buf, msz));
-	EXPECT_EQ(-E2BIG, ss_ctl(set, k + 3, ch, CHAN_OP_RECV, buf, 1));
+	EXPECT_EQ(0, kc_selset_nil(set, 1));
+	EXPECT_EQ(0, kc_selset_ctl(set, k + 2, ch, CHAN_OP_RECV, buf, msz));
+	EXPECT_EQ(-E2BIG, kc_selset_ctl(set, k + 3, ch, CHAN_OP_RECV, buf, 1));
 	/* clearing everything makes room for everything */
 	for (i = 0; i <= k + 2; i++) {
-		ASSERT_EQ(0, ss_nil(set, i));
+		ASSERT_EQ(0, kc_selset_nil(set, i));
 	}
 	for (i = 0; i < k; i++) {
-		ASSERT_EQ(0, ss_ctl(set, i + 3, ch, CHAN_OP_RECV, buf, msz));
+		ASSERT_EQ(0, kc_selset_ctl(set, i + 3, ch, CHAN_OP_RECV, buf, msz));
 	}
 	close(set);
 	close(ch);
@@ -899,30 +745,30 @@ TEST(ctl_nil_cases)
 	ASSERT_LE(0, ch);
 	ASSERT_LE(0, set);
 	/* never-set indices may be made nil, the set stays empty */
-	EXPECT_EQ(0, ss_nil(set, 0));
-	EXPECT_EQ(0, ss_nil(set, 7));
-	EXPECT_EQ(0, ss_nil(set, maxc - 1));
+	EXPECT_EQ(0, kc_selset_nil(set, 0));
+	EXPECT_EQ(0, kc_selset_nil(set, 7));
+	EXPECT_EQ(0, kc_selset_nil(set, maxc - 1));
 	EXPECT_EQ(-EAGAIN, ss_wait(set, 0, &w));
 	EXPECT_EQ(-ETIMEDOUT, ss_wait(set, MS(30), &w));
 	/* a case above nil ones */
-	ASSERT_EQ(0, ss_ctl(set, 5, ch, CHAN_OP_RECV, &v, 4));
+	ASSERT_EQ(0, kc_selset_ctl(set, 5, ch, CHAN_OP_RECV, &v, 4));
 	ASSERT_EQ(0, kc_send_u32(ch, 11, 0));
 	EXPECT_EQ(5, ss_wait(set, 0, &w));
 	EXPECT_EQ(11, v);
 	/* nil-ing it: it no longer fires, the message stays */
 	ASSERT_EQ(0, kc_send_u32(ch, 12, 0));
-	EXPECT_EQ(0, ss_nil(set, 5));
+	EXPECT_EQ(0, kc_selset_nil(set, 5));
 	EXPECT_EQ(-EAGAIN, ss_wait(set, 0, &w));
 	EXPECT_EQ(1, KC_INFO(ch, len));
-	EXPECT_EQ(0, ss_nil(set, 5));
+	EXPECT_EQ(0, kc_selset_nil(set, 5));
 	/* set again */
-	ASSERT_EQ(0, ss_ctl(set, 5, ch, CHAN_OP_RECV, &v, 4));
+	ASSERT_EQ(0, kc_selset_ctl(set, 5, ch, CHAN_OP_RECV, &v, 4));
 	EXPECT_EQ(5, ss_wait(set, 0, &w));
 	EXPECT_EQ(12, v);
 	/* nil-ing a lower index leaves the higher case alone */
 	ASSERT_EQ(0, kc_send_u32(ch, 13, 0));
-	EXPECT_EQ(0, ss_nil(set, 3));
-	EXPECT_EQ(0, ss_nil(set, 6));
+	EXPECT_EQ(0, kc_selset_nil(set, 3));
+	EXPECT_EQ(0, kc_selset_nil(set, 6));
 	EXPECT_EQ(5, ss_wait(set, 0, &w));
 	EXPECT_EQ(13, v);
 	close(set);
@@ -940,8 +786,8 @@ TEST(ctl_replace_case)
 	ASSERT_LE(0, b);
 	ASSERT_LE(0, set);
 	/* another channel */
-	ASSERT_EQ(0, ss_ctl(set, 0, a, CHAN_OP_RECV, &v1, 4));
-	ASSERT_EQ(0, ss_ctl(set, 0, b, CHAN_OP_RECV, &v1, 4));
+	ASSERT_EQ(0, kc_selset_ctl(set, 0, a, CHAN_OP_RECV, &v1, 4));
+	ASSERT_EQ(0, kc_selset_ctl(set, 0, b, CHAN_OP_RECV, &v1, 4));
 	ASSERT_EQ(0, kc_send_u32(a, 1, 0));
 	EXPECT_EQ(-EAGAIN, ss_wait(set, 0, &w));
 	EXPECT_EQ(1, KC_INFO(a, len));
@@ -949,13 +795,13 @@ TEST(ctl_replace_case)
 	EXPECT_EQ(0, ss_wait(set, 0, &w));
 	EXPECT_EQ(2, v1);
 	/* another buffer */
-	ASSERT_EQ(0, ss_ctl(set, 0, b, CHAN_OP_RECV, &v2, 4));
+	ASSERT_EQ(0, kc_selset_ctl(set, 0, b, CHAN_OP_RECV, &v2, 4));
 	ASSERT_EQ(0, kc_send_u32(b, 3, 0));
 	EXPECT_EQ(0, ss_wait(set, 0, &w));
 	EXPECT_EQ(3, v2);
 	EXPECT_EQ(2, v1);
 	/* another op: a send on a (room for one more) */
-	ASSERT_EQ(0, ss_ctl(set, 0, a, CHAN_OP_SEND, &out, 4));
+	ASSERT_EQ(0, kc_selset_ctl(set, 0, a, CHAN_OP_SEND, &out, 4));
 	EXPECT_EQ(0, ss_wait(set, 0, &w));
 	EXPECT_EQ(1, w.ok);
 	EXPECT_EQ(4, w.len);
@@ -966,12 +812,12 @@ TEST(ctl_replace_case)
 	ASSERT_EQ(1, kc_recv_u32(a, &got, 0));
 	EXPECT_EQ(4, got);
 	/* another len: a 2-byte buffer is too small for a 4-byte message */
-	ASSERT_EQ(0, ss_ctl(set, 0, a, CHAN_OP_RECV, &v3, 2));
+	ASSERT_EQ(0, kc_selset_ctl(set, 0, a, CHAN_OP_RECV, &v3, 2));
 	ASSERT_EQ(0, kc_send_u32(a, 5, 0));
 	EXPECT_EQ(-EMSGSIZE, ss_wait(set, 0, &w));
 	EXPECT_EQ(4, w.len);
 	EXPECT_EQ(0, v3);
-	ASSERT_EQ(0, ss_ctl(set, 0, a, CHAN_OP_RECV, &v3, 4));
+	ASSERT_EQ(0, kc_selset_ctl(set, 0, a, CHAN_OP_RECV, &v3, 4));
 	EXPECT_EQ(0, ss_wait(set, 0, &w));
 	EXPECT_EQ(5, v3);
 	close(set);
@@ -991,9 +837,9 @@ TEST(wait_unknown_flags_einval)
 	ASSERT_LE(0, ch);
 	ASSERT_LE(0, set);
 	ASSERT_EQ(0, kc_send_u32(ch, 9, 0));
-	ASSERT_EQ(0, ss_ctl(set, 0, ch, CHAN_OP_RECV, &v, 4));
+	ASSERT_EQ(0, kc_selset_ctl(set, 0, ch, CHAN_OP_RECV, &v, 4));
 	for (bit = 0; bit < 32; bit++) {
-		ss_wait_init(&w, 0);
+		kc_selset_wait_init(&w, 0);
 		w.flags = 1U << bit;
 		r = ioctl(set, CHAN_IOC_SELSET_WAIT, &w);
 		EXPECT_EQ(-1, r) TH_LOG("flag bit %d", bit);
@@ -1014,7 +860,7 @@ static int wait_sized(int set, unsigned char *buf, uint32_t size, long tail)
 	int r;
 
 	memset(buf, 0, 3 * PAGE);
-	ss_wait_init(&w, 0);
+	kc_selset_wait_init(&w, 0);
 	w.size = size;
 	memcpy(buf, &w, sizeof(w));
 	if (tail >= 0)
@@ -1029,7 +875,7 @@ TEST(wait_size_walk)
 	const uint32_t v0 = CHAN_SELSET_WAIT_SIZE_VER0;
 	int ch = kc_create(4, 4), set = ss_create();
 	struct chan_selset_wait *w = (void *)buf;
-	void *hole = page_none();
+	void *hole = kc_page_none();
 	uint32_t v = 0;
 
 	alarm(TEST_ALARM);
@@ -1040,7 +886,7 @@ TEST(wait_size_walk)
 	ASSERT_EQ(0, kc_send_u32(ch, 1, 0));
 	ASSERT_EQ(0, kc_send_u32(ch, 2, 0));
 	ASSERT_EQ(0, kc_send_u32(ch, 3, 0));
-	ASSERT_EQ(0, ss_ctl(set, 0, ch, CHAN_OP_RECV, &v, 4));
+	ASSERT_EQ(0, kc_selset_ctl(set, 0, ch, CHAN_OP_RECV, &v, 4));
 	EXPECT_EQ(-EINVAL, wait_sized(set, buf, 0, -1));
 	EXPECT_EQ(-EINVAL, wait_sized(set, buf, 4, -1));
 	EXPECT_EQ(-EINVAL, wait_sized(set, buf, v0 - 1, -1));
@@ -1087,10 +933,10 @@ TEST(wait_ready_recv_fires_with_data)
 	memset(be, 0xaa, sizeof(be));
 	memset(bu, 0xaa, sizeof(bu));
 	memset(bd, 0xaa, sizeof(bd));
-	ASSERT_EQ(0, ss_ctl(set, 0, e, CHAN_OP_RECV, be, sizeof(be)));
-	ASSERT_EQ(0, ss_ctl(set, 1, u, CHAN_OP_RECV, bu, sizeof(bu)));
-	ASSERT_EQ(0, ss_ctl(set, 2, d, CHAN_OP_RECV, bd, sizeof(bd)));
-	ASSERT_EQ(0, ss_nil(set, 3));
+	ASSERT_EQ(0, kc_selset_ctl(set, 0, e, CHAN_OP_RECV, be, sizeof(be)));
+	ASSERT_EQ(0, kc_selset_ctl(set, 1, u, CHAN_OP_RECV, bu, sizeof(bu)));
+	ASSERT_EQ(0, kc_selset_ctl(set, 2, d, CHAN_OP_RECV, bd, sizeof(bd)));
+	ASSERT_EQ(0, kc_selset_nil(set, 3));
 	EXPECT_EQ(-EAGAIN, ss_wait(set, 0, &w));
 	ASSERT_EQ(0, kc_send(d, "hello", 5, 0));
 	EXPECT_EQ(2, ss_wait(set, 0, &w));
@@ -1127,8 +973,8 @@ TEST(wait_ready_send_reads_buf_at_wait_time)
 	ASSERT_LE(0, f);
 	ASSERT_LE(0, set);
 	ASSERT_EQ(0, kc_send(f, "full", 4, 0));
-	ASSERT_EQ(0, ss_ctl(set, 0, f, CHAN_OP_SEND, "never", 5));
-	ASSERT_EQ(0, ss_ctl(set, 1, ch, CHAN_OP_SEND, msg, 6));
+	ASSERT_EQ(0, kc_selset_ctl(set, 0, f, CHAN_OP_SEND, "never", 5));
+	ASSERT_EQ(0, kc_selset_ctl(set, 1, ch, CHAN_OP_SEND, msg, 6));
 	memcpy(msg, "after!", 6);
 	EXPECT_EQ(1, ss_wait(set, 0, &w));
 	EXPECT_EQ(1, w.ok);
@@ -1161,7 +1007,7 @@ TEST(wait_recv_closed_channel_ok0_after_drain)
 	ASSERT_EQ(0, kc_send_u32(ch, 1, 0));
 	ASSERT_EQ(0, kc_send_u32(ch, 2, 0));
 	ASSERT_EQ(0, kc_close(ch));
-	ASSERT_EQ(0, ss_ctl(set, 0, ch, CHAN_OP_RECV, &v, 4));
+	ASSERT_EQ(0, kc_selset_ctl(set, 0, ch, CHAN_OP_RECV, &v, 4));
 	EXPECT_EQ(0, ss_wait(set, 0, &w));
 	EXPECT_EQ(1, w.ok);
 	EXPECT_EQ(1, v);
@@ -1190,7 +1036,7 @@ TEST(wait_send_closed_channel_ok0_nothing_sent)
 	ASSERT_LE(0, h);
 	ASSERT_LE(0, set);
 	ASSERT_EQ(0, kc_close(ch));
-	ASSERT_EQ(0, ss_ctl(set, 0, ch, CHAN_OP_SEND, &v, 4));
+	ASSERT_EQ(0, kc_selset_ctl(set, 0, ch, CHAN_OP_SEND, &v, 4));
 	EXPECT_EQ(0, ss_wait(set, -1, &w));
 	EXPECT_EQ(0, w.ok);
 	EXPECT_EQ(0, KC_INFO(ch, sent));
@@ -1199,7 +1045,7 @@ TEST(wait_send_closed_channel_ok0_nothing_sent)
 	so = kc_dup(h, CHAN_RIGHT_SEND);
 	ASSERT_LE(0, so);
 	close(h);
-	ASSERT_EQ(0, ss_ctl(set, 0, so, CHAN_OP_SEND, &v, 4));
+	ASSERT_EQ(0, kc_selset_ctl(set, 0, so, CHAN_OP_SEND, &v, 4));
 	EXPECT_EQ(0, ss_wait(set, -1, &w));
 	EXPECT_EQ(0, w.ok);
 	EXPECT_EQ(0, KC_INFO(so, sent));
@@ -1220,8 +1066,8 @@ TEST(wait_woken_by_close_ok0)
 	ASSERT_LE(0, ch);
 	ASSERT_LE(0, e);
 	ASSERT_LE(0, set);
-	ASSERT_EQ(0, ss_ctl(set, 0, e, CHAN_OP_RECV, &ve, 4));
-	ASSERT_EQ(0, ss_ctl(set, 1, ch, CHAN_OP_RECV, &v, 4));
+	ASSERT_EQ(0, kc_selset_ctl(set, 0, e, CHAN_OP_RECV, &ve, 4));
+	ASSERT_EQ(0, kc_selset_ctl(set, 1, ch, CHAN_OP_RECV, &v, 4));
 	pid = kc_fork();
 	ASSERT_LE(0, pid);
 	if (pid == 0) {
@@ -1253,14 +1099,14 @@ TEST(wait_recv_buffer_too_small_emsgsize_message_stays)
 
 	/* a buffered message */
 	ASSERT_EQ(0, kc_send(ch, "0123456789", 10, 0));
-	ASSERT_EQ(0, ss_ctl(set, 0, ch, CHAN_OP_RECV, small, sizeof(small)));
+	ASSERT_EQ(0, kc_selset_ctl(set, 0, ch, CHAN_OP_RECV, small, sizeof(small)));
 	EXPECT_EQ(-EMSGSIZE, ss_wait(set, -1, &w));
 	EXPECT_EQ(10, w.len);
 	TH_LOG("index after EMSGSIZE: %d", w.index);
 	EXPECT_EQ(1, KC_INFO(ch, len));
 	EXPECT_EQ(0, KC_INFO(ch, received));
 	/* a buffer of the right size takes it */
-	ASSERT_EQ(0, ss_ctl(set, 0, ch, CHAN_OP_RECV, big, 10));
+	ASSERT_EQ(0, kc_selset_ctl(set, 0, ch, CHAN_OP_RECV, big, 10));
 	memset(big, 0, sizeof(big));
 	EXPECT_EQ(0, ss_wait(set, 0, &w));
 	EXPECT_EQ(1, w.ok);
@@ -1273,7 +1119,7 @@ TEST(wait_recv_buffer_too_small_emsgsize_message_stays)
 	if (pid == 0)
 		_exit(kc_send(u, "abcdefghij", 10, MS(20000)) ? 10 : 0);
 	ASSERT_EQ(0, KC_WAIT(u, send_waiters, 1));
-	ASSERT_EQ(0, ss_ctl(set, 0, u, CHAN_OP_RECV, small, sizeof(small)));
+	ASSERT_EQ(0, kc_selset_ctl(set, 0, u, CHAN_OP_RECV, small, sizeof(small)));
 	EXPECT_EQ(-EMSGSIZE, ss_wait(set, -1, &w));
 	EXPECT_EQ(10, w.len);
 	EXPECT_EQ(1, KC_INFO(u, send_waiters));
@@ -1326,11 +1172,11 @@ TEST(wait_nothing_ready_eagain_etimedout)
 	ASSERT_LE(0, u);
 	ASSERT_LE(0, set);
 	ASSERT_EQ(0, kc_send_u32(f, 9, 0));
-	ASSERT_EQ(0, ss_ctl(set, 0, e, CHAN_OP_RECV, &ve, 4));
-	ASSERT_EQ(0, ss_ctl(set, 1, f, CHAN_OP_SEND, &out, 4));
-	ASSERT_EQ(0, ss_ctl(set, 2, u, CHAN_OP_RECV, &vu, 4));
-	ASSERT_EQ(0, ss_ctl(set, 3, u, CHAN_OP_SEND, &out, 4));
-	ASSERT_EQ(0, ss_nil(set, 4));
+	ASSERT_EQ(0, kc_selset_ctl(set, 0, e, CHAN_OP_RECV, &ve, 4));
+	ASSERT_EQ(0, kc_selset_ctl(set, 1, f, CHAN_OP_SEND, &out, 4));
+	ASSERT_EQ(0, kc_selset_ctl(set, 2, u, CHAN_OP_RECV, &vu, 4));
+	ASSERT_EQ(0, kc_selset_ctl(set, 3, u, CHAN_OP_SEND, &out, 4));
+	ASSERT_EQ(0, kc_selset_nil(set, 4));
 	EXPECT_EQ(-EAGAIN, ss_wait(set, 0, &w));
 	EXPECT_EQ(-1, w.index);
 	for (i = 0; i < 3; i++) {
@@ -1340,7 +1186,7 @@ TEST(wait_nothing_ready_eagain_etimedout)
 		EXPECT_EQ(-1, w.index);
 		EXPECT_LE(timeouts[i], el);
 		EXPECT_GT(timeouts[i] + MS(2000), el);
-		EXPECT_EQ(0, waiters_sum(fds, 3));
+		EXPECT_EQ(0, kc_waiters_sum(fds, 3));
 	}
 	EXPECT_EQ(1, KC_INFO(f, len));
 	EXPECT_EQ(1, KC_INFO(f, sent));
@@ -1366,10 +1212,10 @@ TEST(wait_empty_set_times_out)
 	ASSERT_LE(0, ch);
 	for (round = 0; round < 2; round++) {
 		if (round) {	/* cases that were set, then nil-ed */
-			ASSERT_EQ(0, ss_ctl(set, 0, ch, CHAN_OP_RECV, &v, 4));
-			ASSERT_EQ(0, ss_ctl(set, 3, ch, CHAN_OP_SEND, &v, 4));
-			ASSERT_EQ(0, ss_nil(set, 0));
-			ASSERT_EQ(0, ss_nil(set, 3));
+			ASSERT_EQ(0, kc_selset_ctl(set, 0, ch, CHAN_OP_RECV, &v, 4));
+			ASSERT_EQ(0, kc_selset_ctl(set, 3, ch, CHAN_OP_SEND, &v, 4));
+			ASSERT_EQ(0, kc_selset_nil(set, 0));
+			ASSERT_EQ(0, kc_selset_nil(set, 3));
 		}
 		EXPECT_EQ(-EAGAIN, ss_wait(set, 0, &w));
 		t0 = kc_now_ns();
@@ -1397,13 +1243,13 @@ TEST(wait_empty_set_forever_until_signal)
 
 	alarm(TEST_ALARM);
 	ASSERT_LE(0, set);
-	hits = kc_shared(PAGE);
-	ASSERT_NE(NULL, hits);
-	ASSERT_EQ(0, kc_sigaction(SIGUSR1, on_usr1, 0));
+	kc_hits = kc_shared(PAGE);
+	ASSERT_NE(NULL, kc_hits);
+	ASSERT_EQ(0, kc_sigaction(SIGUSR1, kc_on_usr1, 0));
 	for (round = 0; round < 2; round++) {
-		hits[1] = 0;
+		kc_hits[1] = 0;
 		if (round) {
-			ASSERT_EQ(0, ss_nil(set, 2));
+			ASSERT_EQ(0, kc_selset_nil(set, 2));
 		}
 		pid = kc_fork();
 		ASSERT_LE(0, pid);
@@ -1412,16 +1258,16 @@ TEST(wait_empty_set_forever_until_signal)
 
 			CHILD_CHECK(kc_wait_sleeping(parent) == 0, 10);
 			kc_sleep_ms(300);
-			for (i = 0; i < 100 && !hits[1]; i++) {
+			for (i = 0; i < 100 && !kc_hits[1]; i++) {
 				kill(parent, SIGUSR1);
 				kc_sleep_ms(100);
 			}
-			_exit(hits[1] ? 0 : 11);
+			_exit(kc_hits[1] ? 0 : 11);
 		}
 		t0 = kc_now_ns();
 		EXPECT_EQ(-EINTR, ss_wait(set, -1, &w));
 		el = kc_now_ns() - t0;
-		hits[1] = 1;
+		kc_hits[1] = 1;
 		EXPECT_EQ(0, kc_reap(pid));
 		EXPECT_LE(MS(250), el);
 	}
@@ -1453,7 +1299,7 @@ static void fairness(struct __test_metadata *_metadata, const int *ready,
 	ASSERT_GE(64, ncases);
 	for (i = 0; i < ncases; i++) {
 		which[i] = -1;
-		ASSERT_EQ(0, ss_ctl(set, i, e, CHAN_OP_RECV, &bufs[i], 4));
+		ASSERT_EQ(0, kc_selset_ctl(set, i, e, CHAN_OP_RECV, &bufs[i], 4));
 	}
 	for (j = 0; j < k; j++) {
 		ch[j] = kc_create(n, 4);
@@ -1461,15 +1307,15 @@ static void fairness(struct __test_metadata *_metadata, const int *ready,
 		which[ready[j]] = j;
 		out[j] = 1000000 * (j + 1);
 		if (send) {
-			ASSERT_EQ(0, ss_ctl(set, ready[j], ch[j], CHAN_OP_SEND,
-					    &out[j], 4));
+			ASSERT_EQ(0, kc_selset_ctl(set, ready[j], ch[j], CHAN_OP_SEND,
+						   &out[j], 4));
 			continue;
 		}
 		for (i = 0; i < n; i++) {
 			ASSERT_EQ(0, kc_send_u32(ch[j], out[j] + i, 0));
 		}
-		ASSERT_EQ(0, ss_ctl(set, ready[j], ch[j], CHAN_OP_RECV,
-				    &bufs[ready[j]], 4));
+		ASSERT_EQ(0, kc_selset_ctl(set, ready[j], ch[j], CHAN_OP_RECV,
+					   &bufs[ready[j]], 4));
 	}
 	for (i = 0; i < n; i++) {
 		r = ss_wait(set, 0, &w);
@@ -1539,8 +1385,8 @@ TEST(random_choice_three_ready_among_twelve)
 TEST(efault_bad_send_buffer_nothing_moved)
 {
 	int r = kc_create(1, 8), u = kc_create(0, 8), set = ss_create();
-	char *edge = page_then_hole();
-	void *hole = page_none();
+	char *edge = kc_page_then_hole();
+	void *hole = kc_page_none();
 	struct chan_selset_wait w;
 	uint32_t v;
 	pid_t pid;
@@ -1551,18 +1397,18 @@ TEST(efault_bad_send_buffer_nothing_moved)
 	ASSERT_LE(0, set);
 	ASSERT_NE(NULL, hole);
 	ASSERT_NE(NULL, edge);
-	ASSERT_EQ(0, ss_ctl(set, 0, r, CHAN_OP_SEND, hole, 4));
+	ASSERT_EQ(0, kc_selset_ctl(set, 0, r, CHAN_OP_SEND, hole, 4));
 	EXPECT_EQ(-EFAULT, ss_wait(set, 0, &w));
-	ASSERT_EQ(0, ss_ctl(set, 0, r, CHAN_OP_SEND, NULL, 4));
+	ASSERT_EQ(0, kc_selset_ctl(set, 0, r, CHAN_OP_SEND, NULL, 4));
 	EXPECT_EQ(-EFAULT, ss_wait(set, -1, &w));
 	/* straddling into the hole */
-	ASSERT_EQ(0, ss_ctl(set, 0, r, CHAN_OP_SEND, edge + PAGE - 4, 8));
+	ASSERT_EQ(0, kc_selset_ctl(set, 0, r, CHAN_OP_SEND, edge + PAGE - 4, 8));
 	EXPECT_EQ(-EFAULT, ss_wait(set, 0, &w));
 	EXPECT_EQ(0, KC_INFO(r, len));
 	EXPECT_EQ(0, KC_INFO(r, sent));
 	/* the last readable bytes before the hole are fine */
 	memcpy(edge + PAGE - 4, "EDGE", 4);
-	ASSERT_EQ(0, ss_ctl(set, 0, r, CHAN_OP_SEND, edge + PAGE - 4, 4));
+	ASSERT_EQ(0, kc_selset_ctl(set, 0, r, CHAN_OP_SEND, edge + PAGE - 4, 4));
 	EXPECT_EQ(0, ss_wait(set, 0, &w));
 	ASSERT_EQ(1, kc_recv_u32(r, &v, 0));
 	EXPECT_EQ(0, memcmp(&v, "EDGE", 4));
@@ -1577,7 +1423,7 @@ TEST(efault_bad_send_buffer_nothing_moved)
 		      0 : 10);
 	}
 	ASSERT_EQ(0, KC_WAIT(u, recv_waiters, 1));
-	ASSERT_EQ(0, ss_ctl(set, 0, u, CHAN_OP_SEND, hole, 4));
+	ASSERT_EQ(0, kc_selset_ctl(set, 0, u, CHAN_OP_SEND, hole, 4));
 	EXPECT_EQ(-EFAULT, ss_wait(set, -1, &w));
 	EXPECT_EQ(0, kc_reap(pid));
 	EXPECT_EQ(0, KC_INFO(u, sent));
@@ -1592,8 +1438,8 @@ TEST(efault_bad_recv_buffer_message_stays)
 	int d = kc_create(1, 8), u = kc_create(0, 8), set = ss_create();
 	void *ro = mmap(NULL, PAGE, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS,
 			-1, 0);
-	char *edge = page_then_hole();
-	void *hole = page_none();
+	char *edge = kc_page_then_hole();
+	void *hole = kc_page_none();
 	struct chan_selset_wait w;
 	size_t len = 0;
 	char buf[8];
@@ -1607,17 +1453,17 @@ TEST(efault_bad_recv_buffer_message_stays)
 	ASSERT_NE(NULL, edge);
 	ASSERT_NE(MAP_FAILED, ro);
 	ASSERT_EQ(0, kc_send(d, "DATA", 4, 0));
-	ASSERT_EQ(0, ss_ctl(set, 0, d, CHAN_OP_RECV, hole, 8));
+	ASSERT_EQ(0, kc_selset_ctl(set, 0, d, CHAN_OP_RECV, hole, 8));
 	EXPECT_EQ(-EFAULT, ss_wait(set, 0, &w));
-	ASSERT_EQ(0, ss_ctl(set, 0, d, CHAN_OP_RECV, NULL, 8));
+	ASSERT_EQ(0, kc_selset_ctl(set, 0, d, CHAN_OP_RECV, NULL, 8));
 	EXPECT_EQ(-EFAULT, ss_wait(set, -1, &w));
-	ASSERT_EQ(0, ss_ctl(set, 0, d, CHAN_OP_RECV, ro, 8));
+	ASSERT_EQ(0, kc_selset_ctl(set, 0, d, CHAN_OP_RECV, ro, 8));
 	EXPECT_EQ(-EFAULT, ss_wait(set, 0, &w));
-	ASSERT_EQ(0, ss_ctl(set, 0, d, CHAN_OP_RECV, edge + PAGE - 2, 8));
+	ASSERT_EQ(0, kc_selset_ctl(set, 0, d, CHAN_OP_RECV, edge + PAGE - 2, 8));
 	EXPECT_EQ(-EFAULT, ss_wait(set, 0, &w));
 	EXPECT_EQ(1, KC_INFO(d, len));
 	EXPECT_EQ(0, KC_INFO(d, received));
-	ASSERT_EQ(0, ss_ctl(set, 0, d, CHAN_OP_RECV, buf, sizeof(buf)));
+	ASSERT_EQ(0, kc_selset_ctl(set, 0, d, CHAN_OP_RECV, buf, sizeof(buf)));
 	memset(buf, 0, sizeof(buf));
 	EXPECT_EQ(0, ss_wait(set, 0, &w));
 	EXPECT_EQ(4, w.len);
@@ -1629,7 +1475,7 @@ TEST(efault_bad_recv_buffer_message_stays)
 	if (pid == 0)
 		_exit(kc_send(u, "PEER", 4, MS(20000)) ? 10 : 0);
 	ASSERT_EQ(0, KC_WAIT(u, send_waiters, 1));
-	ASSERT_EQ(0, ss_ctl(set, 0, u, CHAN_OP_RECV, hole, 8));
+	ASSERT_EQ(0, kc_selset_ctl(set, 0, u, CHAN_OP_RECV, hole, 8));
 	EXPECT_EQ(-EFAULT, ss_wait(set, -1, &w));
 	EXPECT_EQ(1, KC_INFO(u, send_waiters));
 	EXPECT_EQ(0, KC_INFO(u, sent));
@@ -1656,9 +1502,9 @@ TEST(blocking_wait_woken_by_sender_process)
 	ASSERT_LE(0, b);
 	ASSERT_LE(0, u);
 	ASSERT_LE(0, set);
-	ASSERT_EQ(0, ss_ctl(set, 0, a, CHAN_OP_RECV, ba, sizeof(ba)));
-	ASSERT_EQ(0, ss_ctl(set, 1, b, CHAN_OP_RECV, bb, sizeof(bb)));
-	ASSERT_EQ(0, ss_ctl(set, 2, u, CHAN_OP_RECV, bu, sizeof(bu)));
+	ASSERT_EQ(0, kc_selset_ctl(set, 0, a, CHAN_OP_RECV, ba, sizeof(ba)));
+	ASSERT_EQ(0, kc_selset_ctl(set, 1, b, CHAN_OP_RECV, bb, sizeof(bb)));
+	ASSERT_EQ(0, kc_selset_ctl(set, 2, u, CHAN_OP_RECV, bu, sizeof(bu)));
 	/* rounds: buffered b, unbuffered u; forever, then timed */
 	for (round = 0; round < 4; round++) {
 		int target = round % 2 ? u : b;
@@ -1680,7 +1526,7 @@ TEST(blocking_wait_woken_by_sender_process)
 		EXPECT_EQ(4, w.len);
 		EXPECT_EQ(0, memcmp(round % 2 ? bu : bb, "wake", 4));
 		EXPECT_EQ(0, kc_reap(pid));
-		EXPECT_EQ(0, waiters_sum(fds, 3));
+		EXPECT_EQ(0, kc_waiters_sum(fds, 3));
 		EXPECT_EQ(0, KC_INFO(target, len));
 	}
 	EXPECT_EQ(0, KC_INFO(a, received));
@@ -1748,10 +1594,10 @@ static int rdv_peer(int u, int peer_is_set, int peer_sends, int64_t timeout)
 		if (set < 0 || e < 0)
 			return 20;
 		/* and a case that never fires */
-		if (ss_ctl(set, 0, e, CHAN_OP_RECV, &ve, 4))
+		if (kc_selset_ctl(set, 0, e, CHAN_OP_RECV, &ve, 4))
 			return 21;
-		if (ss_ctl(set, 1, u, op, peer_sends ? msg : buf,
-			   peer_sends ? 9 : sizeof(buf)))
+		if (kc_selset_ctl(set, 1, u, op, peer_sends ? msg : buf,
+				  peer_sends ? 9 : sizeof(buf)))
 			return 22;
 		r = ss_wait(set, timeout, &w);
 		if (r != 1)
@@ -1789,9 +1635,9 @@ TEST_F(rdv, both_orders)
 		ASSERT_LE(0, e);
 		ASSERT_LE(0, set);
 		memset(buf, 0, sizeof(buf));
-		ASSERT_EQ(0, ss_ctl(set, 0, e, CHAN_OP_RECV, be, sizeof(be)));
-		ASSERT_EQ(0, ss_ctl(set, 1, u, op, sends ? "from-set" : buf,
-				    sends ? 8 : sizeof(buf)));
+		ASSERT_EQ(0, kc_selset_ctl(set, 0, e, CHAN_OP_RECV, be, sizeof(be)));
+		ASSERT_EQ(0, kc_selset_ctl(set, 1, u, op, sends ? "from-set" : buf,
+					   sends ? 8 : sizeof(buf)));
 		pid = kc_fork();
 		ASSERT_LE(0, pid);
 		if (pid == 0) {
@@ -1827,7 +1673,7 @@ TEST_F(rdv, both_orders)
 		EXPECT_EQ(0, kc_reap(pid)) TH_LOG("order %d", order);
 		EXPECT_EQ(1, KC_INFO(u, sent));
 		EXPECT_EQ(1, KC_INFO(u, received));
-		EXPECT_EQ(0, waiters_sum(fds, 2));
+		EXPECT_EQ(0, kc_waiters_sum(fds, 2));
 		close(set);
 		close(u);
 		close(e);
@@ -1848,11 +1694,11 @@ TEST(eintr_without_sa_restart_nothing_moved)
 	ASSERT_LE(0, e);
 	ASSERT_LE(0, u);
 	ASSERT_LE(0, set);
-	hits = kc_shared(PAGE);
-	ASSERT_NE(NULL, hits);
-	ASSERT_EQ(0, kc_sigaction(SIGUSR1, on_usr1, 0));
-	ASSERT_EQ(0, ss_ctl(set, 0, e, CHAN_OP_RECV, buf, sizeof(buf)));
-	ASSERT_EQ(0, ss_ctl(set, 1, u, CHAN_OP_SEND, "u", 1));
+	kc_hits = kc_shared(PAGE);
+	ASSERT_NE(NULL, kc_hits);
+	ASSERT_EQ(0, kc_sigaction(SIGUSR1, kc_on_usr1, 0));
+	ASSERT_EQ(0, kc_selset_ctl(set, 0, e, CHAN_OP_RECV, buf, sizeof(buf)));
+	ASSERT_EQ(0, kc_selset_ctl(set, 1, u, CHAN_OP_SEND, "u", 1));
 	for (round = 0; round < 2; round++) {
 		pid = kc_fork();
 		ASSERT_LE(0, pid);
@@ -1864,9 +1710,9 @@ TEST(eintr_without_sa_restart_nothing_moved)
 		}
 		/* forever, then with a long timeout */
 		EXPECT_EQ(-EINTR, ss_wait(set, round ? MS(30000) : -1, &w));
-		EXPECT_EQ(round + 1, *hits);
+		EXPECT_EQ(round + 1, *kc_hits);
 		EXPECT_EQ(0, kc_reap(pid));
-		EXPECT_EQ(0, waiters_sum(fds, 2));
+		EXPECT_EQ(0, kc_waiters_sum(fds, 2));
 		EXPECT_EQ(0, KC_INFO(u, sent));
 		EXPECT_EQ(-EAGAIN, kc_recv(u, buf, sizeof(buf), NULL, 0));
 	}
@@ -1891,11 +1737,11 @@ TEST(sa_restart_untimed_completes)
 	ASSERT_LE(0, e);
 	ASSERT_LE(0, u);
 	ASSERT_LE(0, set);
-	hits = kc_shared(PAGE);
-	ASSERT_NE(NULL, hits);
-	ASSERT_EQ(0, kc_sigaction(SIGUSR1, on_usr1, 1));
-	ASSERT_EQ(0, ss_ctl(set, 0, e, CHAN_OP_RECV, be, sizeof(be)));
-	ASSERT_EQ(0, ss_ctl(set, 1, u, CHAN_OP_RECV, bu, sizeof(bu)));
+	kc_hits = kc_shared(PAGE);
+	ASSERT_NE(NULL, kc_hits);
+	ASSERT_EQ(0, kc_sigaction(SIGUSR1, kc_on_usr1, 1));
+	ASSERT_EQ(0, kc_selset_ctl(set, 0, e, CHAN_OP_RECV, be, sizeof(be)));
+	ASSERT_EQ(0, kc_selset_ctl(set, 1, u, CHAN_OP_RECV, bu, sizeof(bu)));
 	pid = kc_fork();
 	ASSERT_LE(0, pid);
 	if (pid == 0) {
@@ -1905,7 +1751,7 @@ TEST(sa_restart_untimed_completes)
 			CHILD_CHECK(KC_WAIT(e, recv_waiters, 1) == 0, 10);
 			CHILD_CHECK(KC_WAIT(u, recv_waiters, 1) == 0, 11);
 			kill(parent, SIGUSR1);
-			CHILD_CHECK(wait_hits(i) == 0, 12);
+			CHILD_CHECK(kc_wait_hits(i) == 0, 12);
 		}
 		CHILD_CHECK(KC_WAIT(e, recv_waiters, 1) == 0, 13);
 		CHILD_CHECK(KC_WAIT(u, recv_waiters, 1) == 0, 14);
@@ -1916,9 +1762,9 @@ TEST(sa_restart_untimed_completes)
 	EXPECT_EQ(1, w.ok);
 	EXPECT_EQ(4, w.len);
 	EXPECT_EQ(0, memcmp(bu, "late", 4));
-	EXPECT_EQ(3, *hits);
+	EXPECT_EQ(3, *kc_hits);
 	EXPECT_EQ(0, kc_reap(pid));
-	EXPECT_EQ(0, waiters_sum(fds, 2));
+	EXPECT_EQ(0, kc_waiters_sum(fds, 2));
 	EXPECT_EQ(1, KC_INFO(u, received));
 	close(set);
 	close(e);
@@ -1940,11 +1786,11 @@ TEST(sa_restart_timed_keeps_deadline)
 	ASSERT_LE(0, e);
 	ASSERT_LE(0, u);
 	ASSERT_LE(0, set);
-	hits = kc_shared(PAGE);
-	ASSERT_NE(NULL, hits);
-	ASSERT_EQ(0, kc_sigaction(SIGUSR1, on_usr1, 1));
-	ASSERT_EQ(0, ss_ctl(set, 0, e, CHAN_OP_RECV, be, sizeof(be)));
-	ASSERT_EQ(0, ss_ctl(set, 1, u, CHAN_OP_SEND, "u", 1));
+	kc_hits = kc_shared(PAGE);
+	ASSERT_NE(NULL, kc_hits);
+	ASSERT_EQ(0, kc_sigaction(SIGUSR1, kc_on_usr1, 1));
+	ASSERT_EQ(0, kc_selset_ctl(set, 0, e, CHAN_OP_RECV, be, sizeof(be)));
+	ASSERT_EQ(0, kc_selset_ctl(set, 1, u, CHAN_OP_SEND, "u", 1));
 	pid = kc_fork();
 	ASSERT_LE(0, pid);
 	if (pid == 0) {
@@ -1956,21 +1802,21 @@ TEST(sa_restart_timed_keeps_deadline)
 			CHILD_CHECK(KC_WAIT(u, send_waiters, 1) == 0, 11);
 			kc_sleep_ms(250);
 			kill(parent, SIGUSR1);
-			CHILD_CHECK(wait_hits(i) == 0, 12);
+			CHILD_CHECK(kc_wait_hits(i) == 0, 12);
 		}
 		_exit(0);
 	}
 	t0 = kc_now_ns();
 	EXPECT_EQ(-ETIMEDOUT, ss_wait(set, timeout, &w));
 	el = kc_now_ns() - t0;
-	EXPECT_EQ(4, *hits);
+	EXPECT_EQ(4, *kc_hits);
 	/* restarting with the full timeout would give >= 1.0 s + 1.5 s */
 	EXPECT_LE(timeout, el);
 	EXPECT_GT(timeout + MS(800), el);
 	TH_LOG("timeout %lld ms, 4 restarts, waited %lld ms",
 	       (long long)(timeout / 1000000), (long long)(el / 1000000));
 	EXPECT_EQ(0, kc_reap(pid));
-	EXPECT_EQ(0, waiters_sum(fds, 2));
+	EXPECT_EQ(0, kc_waiters_sum(fds, 2));
 	EXPECT_EQ(0, KC_INFO(u, sent));
 	close(set);
 	close(e);
@@ -1994,26 +1840,26 @@ TEST(sa_restart_writes_time_left_back)
 	alarm(TEST_ALARM);
 	ASSERT_LE(0, e);
 	ASSERT_LE(0, set);
-	hits = kc_shared(PAGE);
-	ASSERT_NE(NULL, hits);
-	ASSERT_EQ(0, kc_sigaction(SIGUSR1, on_usr1, 1));
-	ASSERT_EQ(0, ss_ctl(set, 0, e, CHAN_OP_RECV, be, sizeof(be)));
+	kc_hits = kc_shared(PAGE);
+	ASSERT_NE(NULL, kc_hits);
+	ASSERT_EQ(0, kc_sigaction(SIGUSR1, kc_on_usr1, 1));
+	ASSERT_EQ(0, kc_selset_ctl(set, 0, e, CHAN_OP_RECV, be, sizeof(be)));
 	pid = kc_fork();
 	ASSERT_LE(0, pid);
 	if (pid == 0) {
 		CHILD_CHECK(KC_WAIT(e, recv_waiters, 1) == 0, 10);
 		kc_sleep_ms(300);
 		kill(parent, SIGUSR1);
-		CHILD_CHECK(wait_hits(1) == 0, 11);
+		CHILD_CHECK(kc_wait_hits(1) == 0, 11);
 		CHILD_CHECK(KC_WAIT(e, recv_waiters, 1) == 0, 12);
 		CHILD_CHECK(kc_send(e, "done", 4, 0) == 0, 13);
 		_exit(0);
 	}
-	ss_wait_init(&w, timeout);
+	kc_selset_wait_init(&w, timeout);
 	r = ioctl(set, CHAN_IOC_SELSET_WAIT, &w);
 	EXPECT_EQ(0, ss_wait_check(r < 0 ? -errno : r, &w));
 	EXPECT_EQ(1, w.ok);
-	EXPECT_EQ(1, *hits);
+	EXPECT_EQ(1, *kc_hits);
 	TH_LOG("timeout_ns after one restart: %lld", (long long)w.timeout_ns);
 	EXPECT_LT(0, w.timeout_ns);
 	EXPECT_GT(timeout - MS(250), w.timeout_ns);
@@ -2077,7 +1923,7 @@ TEST_F_TIMEOUT(conc, concurrent_waits_exactly_once, 300)
 	ASSERT_NE(NULL, sh);
 	ASSERT_LE(0, ch);
 	ASSERT_LE(0, set);
-	ASSERT_EQ(0, ss_ctl(set, 0, ch, CHAN_OP_RECV, &v, 4));
+	ASSERT_EQ(0, kc_selset_ctl(set, 0, ch, CHAN_OP_RECV, &v, 4));
 	for (i = 0; i < 2; i++) {
 		pid[i] = kc_fork();
 		ASSERT_LE(0, pid[i]);
@@ -2136,7 +1982,7 @@ TEST(ctl_during_wait_takes_effect_next_wait)
 	ASSERT_LE(0, a);
 	ASSERT_LE(0, b);
 	ASSERT_LE(0, set);
-	ASSERT_EQ(0, ss_ctl(set, 0, a, CHAN_OP_RECV, &v, 4));
+	ASSERT_EQ(0, kc_selset_ctl(set, 0, a, CHAN_OP_RECV, &v, 4));
 	pid = kc_fork();
 	ASSERT_LE(0, pid);
 	if (pid == 0) {
@@ -2149,7 +1995,7 @@ TEST(ctl_during_wait_takes_effect_next_wait)
 		_exit(0);
 	}
 	ASSERT_EQ(0, KC_WAIT(a, recv_waiters, 1));
-	ASSERT_EQ(0, ss_ctl(set, 0, b, CHAN_OP_RECV, &v, 4));
+	ASSERT_EQ(0, kc_selset_ctl(set, 0, b, CHAN_OP_RECV, &v, 4));
 	ASSERT_EQ(0, kc_send_u32(b, 2, 0));
 	/* the parked wait does not take b's message (a bounded look) */
 	kc_sleep_ms(200);
@@ -2185,14 +2031,14 @@ TEST(set_reference_keeps_channel_open)
 		ASSERT_LE(0, ch);
 		r = kc_dup(ch, CHAN_RIGHT_RECV);
 		ASSERT_LE(0, r);
-		ASSERT_EQ(0, ss_ctl(set, 0, ch, CHAN_OP_SEND, &v, 4));
+		ASSERT_EQ(0, kc_selset_ctl(set, 0, ch, CHAN_OP_SEND, &v, 4));
 		close(ch);	/* the only send handle, as far as fds go */
 		EXPECT_EQ(-EAGAIN, kc_recv_u32(r, &got, 0));
 		EXPECT_EQ(0, KC_INFO(r, closed));
 		EXPECT_EQ(1, KC_INFO(r, send_handles));
 		EXPECT_EQ(0, ss_wait(set, 0, &w));
 		if (round == 0) {
-			EXPECT_EQ(0, ss_nil(set, 0));
+			EXPECT_EQ(0, kc_selset_nil(set, 0));
 		} else {
 			close(set);
 		}
@@ -2220,13 +2066,13 @@ TEST(set_reference_keeps_receiver)
 	ASSERT_LE(0, set);
 	so = kc_dup(ch, CHAN_RIGHT_SEND);
 	ASSERT_LE(0, so);
-	ASSERT_EQ(0, ss_ctl(set, 0, ch, CHAN_OP_RECV, &v, 4));
+	ASSERT_EQ(0, kc_selset_ctl(set, 0, ch, CHAN_OP_RECV, &v, 4));
 	close(ch);
 	EXPECT_EQ(1, KC_INFO(so, recv_handles));
 	EXPECT_EQ(0, kc_send_u32(so, 6, 0));
 	EXPECT_EQ(0, ss_wait(set, 0, &w));
 	EXPECT_EQ(6, v);
-	EXPECT_EQ(0, ss_nil(set, 0));
+	EXPECT_EQ(0, kc_selset_nil(set, 0));
 	EXPECT_EQ(0, KC_WAIT(so, recv_handles, 0));
 	EXPECT_EQ(-EPIPE, kc_send_u32(so, 7, 0));
 	close(set);
@@ -2249,7 +2095,7 @@ TEST(wait_uses_set_reference_after_fd_closed)
 	ASSERT_LE(0, set);
 	a_so = kc_dup(a, CHAN_RIGHT_SEND);
 	ASSERT_LE(0, a_so);
-	ASSERT_EQ(0, ss_ctl(set, 0, a, CHAN_OP_RECV, &v, 4));
+	ASSERT_EQ(0, kc_selset_ctl(set, 0, a, CHAN_OP_RECV, &v, 4));
 	n = a;
 	close(a);
 	b = kc_create(2, 4);
@@ -2270,7 +2116,7 @@ TEST(wait_uses_set_reference_after_fd_closed)
 /* /proc/kchan: channels held only by a set go when the set lets go. */
 TEST(closing_set_drops_every_channel)
 {
-	int base = kchan_count(), a, b, c, set;
+	int base = kc_kchan_count(), a, b, c, set;
 	uint32_t va, vb = 1, vc;
 
 	alarm(TEST_ALARM);
@@ -2284,23 +2130,23 @@ TEST(closing_set_drops_every_channel)
 	ASSERT_LE(0, b);
 	ASSERT_LE(0, c);
 	ASSERT_EQ(0, kc_send_u32(c, 3, 0));
-	ASSERT_EQ(0, ss_ctl(set, 0, a, CHAN_OP_RECV, &va, 4));
-	ASSERT_EQ(0, ss_ctl(set, 1, b, CHAN_OP_SEND, &vb, 4));
-	ASSERT_EQ(0, ss_ctl(set, 2, a, CHAN_OP_SEND, &vb, 4));
-	ASSERT_EQ(0, ss_ctl(set, 9, c, CHAN_OP_RECV, &vc, 4));
-	EXPECT_EQ(base + 3, kchan_count());
+	ASSERT_EQ(0, kc_selset_ctl(set, 0, a, CHAN_OP_RECV, &va, 4));
+	ASSERT_EQ(0, kc_selset_ctl(set, 1, b, CHAN_OP_SEND, &vb, 4));
+	ASSERT_EQ(0, kc_selset_ctl(set, 2, a, CHAN_OP_SEND, &vb, 4));
+	ASSERT_EQ(0, kc_selset_ctl(set, 9, c, CHAN_OP_RECV, &vc, 4));
+	EXPECT_EQ(base + 3, kc_kchan_count());
 	close(a);
 	close(b);
 	close(c);
-	EXPECT_EQ(base + 3, kchan_count());
+	EXPECT_EQ(base + 3, kc_kchan_count());
 	close(set);
-	EXPECT_EQ(base, kchan_wait_count(base));
+	EXPECT_EQ(base, kc_kchan_wait_count(base, KC_WAIT_MS));
 }
 
 /* Nil-ing or replacing a case drops its channel; a failed ctl does not. */
 TEST(nil_and_replace_drop_the_reference)
 {
-	int base = kchan_count(), a, b, set;
+	int base = kc_kchan_count(), a, b, set;
 	struct chan_selset_wait w;
 	uint32_t v = 0;
 
@@ -2313,25 +2159,25 @@ TEST(nil_and_replace_drop_the_reference)
 	ASSERT_LE(0, a);
 	ASSERT_LE(0, b);
 	ASSERT_EQ(0, kc_send_u32(b, 7, 0));
-	ASSERT_EQ(0, ss_ctl(set, 0, a, CHAN_OP_RECV, &v, 4));
+	ASSERT_EQ(0, kc_selset_ctl(set, 0, a, CHAN_OP_RECV, &v, 4));
 	close(a);
-	EXPECT_EQ(base + 2, kchan_count());
+	EXPECT_EQ(base + 2, kc_kchan_count());
 	/* replacing case 0 drops a */
-	ASSERT_EQ(0, ss_ctl(set, 0, b, CHAN_OP_RECV, &v, 4));
+	ASSERT_EQ(0, kc_selset_ctl(set, 0, b, CHAN_OP_RECV, &v, 4));
 	close(b);
-	EXPECT_EQ(base + 1, kchan_wait_count(base + 1));
+	EXPECT_EQ(base + 1, kc_kchan_wait_count(base + 1, KC_WAIT_MS));
 	/* a failed ctl on case 0 keeps b */
-	EXPECT_EQ(-EBADF, ss_ctl(set, 0, -2, CHAN_OP_RECV, &v, 4));
-	EXPECT_EQ(-EINVAL, ss_ctl(set, 0, -1, 0, &v, 4));
-	EXPECT_EQ(base + 1, kchan_count());
+	EXPECT_EQ(-EBADF, kc_selset_ctl(set, 0, -2, CHAN_OP_RECV, &v, 4));
+	EXPECT_EQ(-EINVAL, kc_selset_ctl(set, 0, -1, 0, &v, 4));
+	EXPECT_EQ(base + 1, kc_kchan_count());
 	EXPECT_EQ(0, ss_wait(set, 0, &w));
 	EXPECT_EQ(1, w.ok);
 	EXPECT_EQ(7, v);
 	/* the set's handle can send, so b is not closed: nothing to take */
 	EXPECT_EQ(-EAGAIN, ss_wait(set, 0, &w));
 	/* nil-ing case 0 drops b */
-	EXPECT_EQ(0, ss_nil(set, 0));
-	EXPECT_EQ(base, kchan_wait_count(base));
+	EXPECT_EQ(0, kc_selset_nil(set, 0));
+	EXPECT_EQ(base, kc_kchan_wait_count(base, KC_WAIT_MS));
 	EXPECT_EQ(-EAGAIN, ss_wait(set, 0, &w));
 	close(set);
 }
@@ -2349,12 +2195,12 @@ TEST(set_fd_cannot_be_passed)
 	ASSERT_LE(0, set);
 	ASSERT_EQ(0, pipe(p));
 	/* a set holding a case on the very channel it would travel in */
-	ASSERT_EQ(0, ss_ctl(set, 0, ch, CHAN_OP_RECV, &v, 4));
+	ASSERT_EQ(0, kc_selset_ctl(set, 0, ch, CHAN_OP_RECV, &v, 4));
 	kc_msg_init(&m, &v, 4, 0);
 	m.fd = set;
 	EXPECT_EQ(-1, ioctl(ch, CHAN_IOC_SEND, &m));
 	EXPECT_EQ(EINVAL, errno);
-	EXPECT_EQ(0, ss_nil(set, 0));
+	EXPECT_EQ(0, kc_selset_nil(set, 0));
 	EXPECT_EQ(-1, ioctl(ch, CHAN_IOC_SEND, &m));
 	EXPECT_EQ(EINVAL, errno);
 	EXPECT_EQ(0, KC_INFO(ch, len));
@@ -2415,7 +2261,7 @@ TEST(other_ioctls_on_set_fd_enotty)
 	ASSERT_LE(0, set);
 	ASSERT_LE(0, ch);
 	ASSERT_NE(NULL, buf);
-	ASSERT_EQ(0, ss_ctl(set, 0, ch, CHAN_OP_SEND, "s", 1));
+	ASSERT_EQ(0, kc_selset_ctl(set, 0, ch, CHAN_OP_SEND, "s", 1));
 	before = next_fd();
 	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
 		/* a zeroed struct: size 0 would be EINVAL if it were parsed */
@@ -2450,12 +2296,12 @@ TEST(selset_ioctls_on_channel_or_dev_enotty)
 	fds[0] = ch;
 	fds[1] = ro;
 	fds[2] = so;
-	fds[3] = devfd();
+	fds[3] = kc_devfd();
 	for (i = 0; i < 4; i++) {
-		ss_ctl_init(&c, 0, ch, CHAN_OP_RECV, &v, 4);
+		kc_selset_ctl_init(&c, 0, ch, CHAN_OP_RECV, &v, 4);
 		EXPECT_EQ(-1, ioctl(fds[i], CHAN_IOC_SELSET_CTL, &c)) TH_LOG("fd %d", i);
 		EXPECT_EQ(ENOTTY, errno) TH_LOG("fd %d", i);
-		ss_wait_init(&w, 0);
+		kc_selset_wait_init(&w, 0);
 		EXPECT_EQ(-1, ioctl(fds[i], CHAN_IOC_SELSET_WAIT, &w)) TH_LOG("fd %d", i);
 		EXPECT_EQ(ENOTTY, errno) TH_LOG("fd %d", i);
 	}
@@ -2478,7 +2324,7 @@ TEST(read_write_on_set_fd_einval)
 	ASSERT_LE(0, set);
 	ASSERT_LE(0, ch);
 	ASSERT_EQ(0, kc_send(ch, "m", 1, 0));
-	ASSERT_EQ(0, ss_ctl(set, 0, ch, CHAN_OP_RECV, buf, sizeof(buf)));
+	ASSERT_EQ(0, kc_selset_ctl(set, 0, ch, CHAN_OP_RECV, buf, sizeof(buf)));
 	EXPECT_EQ(-1, read(set, buf, sizeof(buf)));
 	EXPECT_EQ(EINVAL, errno);
 	EXPECT_EQ(-1, write(set, buf, 4));

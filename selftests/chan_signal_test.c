@@ -10,18 +10,10 @@
  */
 #include "kchan_test.h"
 
-static volatile int *hits;	/* shared with children: handler runs */
-
-static void on_usr1(int sig)
-{
-	(void)sig;
-	__atomic_fetch_add(hits, 1, __ATOMIC_SEQ_CST);
-}
-
 static int setup_hits(void)
 {
-	hits = kc_shared(4096);
-	return hits ? 0 : -ENOMEM;
+	kc_hits = kc_shared(4096);
+	return kc_hits ? 0 : -ENOMEM;
 }
 
 /* Child: once the parent is parked (INFO field == 1), signal it once. */
@@ -44,14 +36,9 @@ static pid_t signal_when_parked(int fd, size_t off, size_t width)
 /* Wait until the handler ran n times and the parent is parked again. */
 static int wait_hits_and_parked(int fd, size_t off, int n)
 {
-	int64_t end = kc_now_ns() + (int64_t)KC_WAIT_MS * 1000000;
+	int r = kc_wait_hits(n);
 
-	while (__atomic_load_n(hits, __ATOMIC_SEQ_CST) < n) {
-		if (kc_now_ns() > end)
-			return -ETIMEDOUT;
-		usleep(200);
-	}
-	return kc_wait_field(fd, off, 4, 1);
+	return r ? r : kc_wait_field(fd, off, 4, 1);
 }
 
 /* ---- EINTR without SA_RESTART ------------------------------------------ */
@@ -64,11 +51,11 @@ TEST(recv_eintr_without_sa_restart)
 
 	ASSERT_GE(fd, 0);
 	ASSERT_EQ(0, setup_hits());
-	ASSERT_EQ(0, kc_sigaction(SIGUSR1, on_usr1, 0));
+	ASSERT_EQ(0, kc_sigaction(SIGUSR1, kc_on_usr1, 0));
 	pid = SIGNAL_WHEN_PARKED(fd, recv_waiters);
 	ASSERT_GE(pid, 0);
 	EXPECT_EQ(-EINTR, kc_recv_u32(fd, &v, -1));
-	EXPECT_EQ(1, *hits);
+	EXPECT_EQ(1, *kc_hits);
 	EXPECT_EQ(0, kc_reap(pid));
 	EXPECT_EQ(0, KC_INFO(fd, recv_waiters));
 	EXPECT_EQ(0, KC_INFO(fd, received));
@@ -87,7 +74,7 @@ TEST(timed_recv_eintr_without_sa_restart)
 
 	ASSERT_GE(fd, 0);
 	ASSERT_EQ(0, setup_hits());
-	ASSERT_EQ(0, kc_sigaction(SIGUSR1, on_usr1, 0));
+	ASSERT_EQ(0, kc_sigaction(SIGUSR1, kc_on_usr1, 0));
 	pid = SIGNAL_WHEN_PARKED(fd, recv_waiters);
 	ASSERT_GE(pid, 0);
 	EXPECT_EQ(-EINTR, kc_recv_u32(fd, &v, 20000000000LL));
@@ -103,7 +90,7 @@ TEST(unbuffered_send_eintr_nothing_sent)
 
 	ASSERT_GE(fd, 0);
 	ASSERT_EQ(0, setup_hits());
-	ASSERT_EQ(0, kc_sigaction(SIGUSR1, on_usr1, 0));
+	ASSERT_EQ(0, kc_sigaction(SIGUSR1, kc_on_usr1, 0));
 	pid = SIGNAL_WHEN_PARKED(fd, send_waiters);
 	ASSERT_GE(pid, 0);
 	EXPECT_EQ(-EINTR, kc_send_u32(fd, 1, -1));
@@ -123,7 +110,7 @@ TEST(buffered_send_eintr_nothing_sent)
 
 	ASSERT_GE(fd, 0);
 	ASSERT_EQ(0, setup_hits());
-	ASSERT_EQ(0, kc_sigaction(SIGUSR1, on_usr1, 0));
+	ASSERT_EQ(0, kc_sigaction(SIGUSR1, kc_on_usr1, 0));
 	ASSERT_EQ(0, kc_send_u32(fd, 1, 0));
 	pid = SIGNAL_WHEN_PARKED(fd, send_waiters);
 	ASSERT_GE(pid, 0);
@@ -145,7 +132,7 @@ TEST(read_eintr_without_sa_restart)
 
 	ASSERT_GE(fd, 0);
 	ASSERT_EQ(0, setup_hits());
-	ASSERT_EQ(0, kc_sigaction(SIGUSR1, on_usr1, 0));
+	ASSERT_EQ(0, kc_sigaction(SIGUSR1, kc_on_usr1, 0));
 	pid = SIGNAL_WHEN_PARKED(fd, recv_waiters);
 	ASSERT_GE(pid, 0);
 	EXPECT_EQ(-1, read(fd, &v, sizeof(v)));
@@ -162,7 +149,7 @@ TEST(write_eintr_without_sa_restart)
 
 	ASSERT_GE(fd, 0);
 	ASSERT_EQ(0, setup_hits());
-	ASSERT_EQ(0, kc_sigaction(SIGUSR1, on_usr1, 0));
+	ASSERT_EQ(0, kc_sigaction(SIGUSR1, kc_on_usr1, 0));
 	pid = SIGNAL_WHEN_PARKED(fd, send_waiters);
 	ASSERT_GE(pid, 0);
 	EXPECT_EQ(-1, write(fd, &v, sizeof(v)));
@@ -182,7 +169,7 @@ TEST(recv_sa_restart_completes)
 
 	ASSERT_GE(fd, 0);
 	ASSERT_EQ(0, setup_hits());
-	ASSERT_EQ(0, kc_sigaction(SIGUSR1, on_usr1, 1));
+	ASSERT_EQ(0, kc_sigaction(SIGUSR1, kc_on_usr1, 1));
 	pid = kc_fork();
 	ASSERT_GE(pid, 0);
 	if (pid == 0) {
@@ -200,7 +187,7 @@ TEST(recv_sa_restart_completes)
 	}
 	ASSERT_EQ(1, kc_recv_u32(fd, &v, -1));
 	EXPECT_EQ(44, v);
-	EXPECT_EQ(3, *hits);
+	EXPECT_EQ(3, *kc_hits);
 	EXPECT_EQ(0, kc_reap(pid));
 	EXPECT_EQ(1, KC_INFO(fd, received));
 	close(fd);
@@ -214,7 +201,7 @@ TEST(unbuffered_send_sa_restart_delivers_once)
 
 	ASSERT_GE(fd, 0);
 	ASSERT_EQ(0, setup_hits());
-	ASSERT_EQ(0, kc_sigaction(SIGUSR1, on_usr1, 1));
+	ASSERT_EQ(0, kc_sigaction(SIGUSR1, kc_on_usr1, 1));
 	pid = kc_fork();
 	ASSERT_GE(pid, 0);
 	if (pid == 0) {
@@ -231,7 +218,7 @@ TEST(unbuffered_send_sa_restart_delivers_once)
 		_exit(KC_OK);
 	}
 	EXPECT_EQ(0, kc_send_u32(fd, 66, -1));
-	EXPECT_EQ(1, *hits);
+	EXPECT_EQ(1, *kc_hits);
 	EXPECT_EQ(0, kc_reap(pid));
 	/* Exactly once: nothing more to take. */
 	EXPECT_EQ(-EAGAIN, kc_recv_u32(fd, &v, 0));
@@ -248,7 +235,7 @@ TEST(read_sa_restart_completes)
 
 	ASSERT_GE(fd, 0);
 	ASSERT_EQ(0, setup_hits());
-	ASSERT_EQ(0, kc_sigaction(SIGUSR1, on_usr1, 1));
+	ASSERT_EQ(0, kc_sigaction(SIGUSR1, kc_on_usr1, 1));
 	pid = kc_fork();
 	ASSERT_GE(pid, 0);
 	if (pid == 0) {
@@ -263,7 +250,7 @@ TEST(read_sa_restart_completes)
 	}
 	ASSERT_EQ(7, read(fd, buf, sizeof(buf)));
 	EXPECT_EQ(0, memcmp(buf, "restart", 7));
-	EXPECT_EQ(1, *hits);
+	EXPECT_EQ(1, *kc_hits);
 	EXPECT_EQ(0, kc_reap(pid));
 	close(fd);
 }
@@ -276,7 +263,7 @@ TEST(write_sa_restart_completes)
 
 	ASSERT_GE(fd, 0);
 	ASSERT_EQ(0, setup_hits());
-	ASSERT_EQ(0, kc_sigaction(SIGUSR1, on_usr1, 1));
+	ASSERT_EQ(0, kc_sigaction(SIGUSR1, kc_on_usr1, 1));
 	ASSERT_EQ(0, kc_send_u32(fd, 1, 0));
 	pid = kc_fork();
 	ASSERT_GE(pid, 0);
@@ -355,7 +342,7 @@ static int64_t timed_wait_under_signals(struct __test_metadata *_metadata,
 	uint32_t v;
 
 	*err = 0;
-	if (fd < 0 || setup_hits() || kc_sigaction(SIGUSR1, on_usr1, 1))
+	if (fd < 0 || setup_hits() || kc_sigaction(SIGUSR1, kc_on_usr1, 1))
 		return -1;
 	pid = kc_fork();
 	if (pid < 0)
@@ -381,8 +368,8 @@ static int64_t timed_wait_under_signals(struct __test_metadata *_metadata,
 	el = kc_now_ns() - t0;
 	kill(pid, SIGKILL);
 	kc_reap(pid);
-	TH_LOG("waited %lld ms, %d signals", (long long)(el / 1000000), *hits);
-	EXPECT_GE(*hits, 3);
+	TH_LOG("waited %lld ms, %d signals", (long long)(el / 1000000), *kc_hits);
+	EXPECT_GE(*kc_hits, 3);
 	EXPECT_EQ(0, send ? KC_INFO(fd, sent) : KC_INFO(fd, received));
 	close(fd);
 	return el;

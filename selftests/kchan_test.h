@@ -33,6 +33,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 
@@ -89,6 +90,115 @@ static inline int kc_create(unsigned int cap, unsigned int msg_size)
 	return kc_create_flags(cap, msg_size, 0);
 }
 
+/*
+ * /dev/chan, opened once per process (children inherit it). Not for a
+ * program that unloads chan.ko: the open file pins the module.
+ */
+static inline int kc_devfd(void)
+{
+	static int dev = -1;
+
+	if (dev < 0)
+		dev = open(CHAN_DEVICE, O_RDWR | O_CLOEXEC);
+	return dev;
+}
+
+/* ---- select sets (CHAN_IOC_SELSET_*) ------------------------------------- */
+
+/* CHAN_IOC_SELSET_CREATE issued on dev (a /dev/chan fd): the set or -errno. */
+static inline int kc_selset_create_on(int dev, unsigned int flags)
+{
+	struct chan_selset_create c;
+	int r;
+
+	memset(&c, 0, sizeof(c));
+	c.size = sizeof(c);
+	c.flags = flags;
+	r = ioctl(dev, CHAN_IOC_SELSET_CREATE, &c);
+	return r < 0 ? -errno : r;
+}
+
+/* A new select set on a /dev/chan opened for the call: its fd or -errno. */
+static inline int kc_selset_create(unsigned int flags)
+{
+	int dev, fd;
+
+	dev = open(CHAN_DEVICE, O_RDWR | O_CLOEXEC);
+	if (dev < 0)
+		return -errno;
+	fd = kc_selset_create_on(dev, flags);
+	close(dev);
+	return fd;
+}
+
+static inline void kc_selset_ctl_init(struct chan_selset_ctl *c,
+				      unsigned int index, int fd,
+				      unsigned int op, const void *buf,
+				      uint64_t len)
+{
+	memset(c, 0, sizeof(*c));
+	c->size = sizeof(*c);
+	c->index = index;
+	c->fd = fd;
+	c->op = op;
+	c->buf = (uintptr_t)buf;
+	c->len = len;
+}
+
+/* CHAN_IOC_SELSET_CTL with a prepared struct: 0 or -errno. */
+static inline int kc_selset_ctl_raw(int set, const void *c)
+{
+	return ioctl(set, CHAN_IOC_SELSET_CTL, c) < 0 ? -errno : 0;
+}
+
+/* Make case index of set an op on channel fd (-1: nil). 0 or -errno. */
+static inline int kc_selset_ctl(int set, unsigned int index, int fd,
+				unsigned int op, const void *buf, uint64_t len)
+{
+	struct chan_selset_ctl c;
+
+	kc_selset_ctl_init(&c, index, fd, op, buf, len);
+	return kc_selset_ctl_raw(set, &c);
+}
+
+/* Make case index of set nil. 0 or -errno. */
+static inline int kc_selset_nil(int set, unsigned int index)
+{
+	return kc_selset_ctl(set, index, -1, CHAN_OP_RECV, NULL, 0);
+}
+
+/*
+ * A wait struct with index, ok and len preset to values the kernel never
+ * reports (12345, 0x5e, 0x5e5e5e5e), so that a field it did not write shows.
+ */
+static inline void kc_selset_wait_init(struct chan_selset_wait *w,
+				       int64_t timeout_ns)
+{
+	memset(w, 0, sizeof(*w));
+	w->size = sizeof(*w);
+	w->timeout_ns = timeout_ns;
+	w->index = 12345;
+	w->ok = 0x5e;
+	w->len = 0x5e5e5e5eULL;
+}
+
+/*
+ * CHAN_IOC_SELSET_WAIT: the index of the case that fired (its ok and len
+ * in *w) or -errno; -EPROTO when the index stored in *w differs from the
+ * one returned.
+ */
+static inline int kc_selset_wait(int set, struct chan_selset_wait *w,
+				 int64_t timeout_ns)
+{
+	int r;
+
+	kc_selset_wait_init(w, timeout_ns);
+	r = ioctl(set, CHAN_IOC_SELSET_WAIT, w);
+	if (r < 0)
+		return -errno;
+	return r == w->index ? r : -EPROTO;
+}
+
 static inline void kc_msg_init(struct chan_msg *m, const void *buf,
 			       size_t len, int64_t timeout_ns)
 {
@@ -125,6 +235,17 @@ static inline int kc_recv(int fd, void *buf, size_t size, size_t *len,
 	if (len)
 		*len = m.len;
 	return m.ok ? 1 : 0;
+}
+
+/* Send one message carrying descriptor pass (or -1); 0 or -errno. */
+static inline int kc_send_fd(int fd, const void *buf, size_t len, int pass,
+			     int64_t timeout_ns)
+{
+	struct chan_msg m;
+
+	kc_msg_init(&m, buf, len, timeout_ns);
+	m.fd = pass;
+	return ioctl(fd, CHAN_IOC_SEND, &m) < 0 ? -errno : 0;
 }
 
 static inline int kc_send_u32(int fd, uint32_t v, int64_t timeout_ns)
@@ -315,6 +436,83 @@ static inline void kc_pipe_put(int fd)
 		_exit(98);
 }
 
+/* Number of channels /proc/kchan lists (lines after the header), -errno. */
+static inline int kc_kchan_count(void)
+{
+	char line[512];
+	FILE *f = fopen("/proc/kchan", "r");
+	int n = -1;
+
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f))
+		if (strchr(line, '\n'))
+			n++;
+	fclose(f);
+	return n;
+}
+
+/*
+ * Wait (at most ms) until /proc/kchan lists want channels: a release may
+ * be deferred (fput, a work item). Returns the last count seen.
+ */
+static inline int kc_kchan_wait_count(int want, int ms)
+{
+	int64_t end = kc_now_ns() + (int64_t)ms * 1000000;
+	int n;
+
+	for (;;) {
+		n = kc_kchan_count();
+		if (n == want || kc_now_ns() > end)
+			return n;
+		usleep(2000);
+	}
+}
+
+/* Send fd over a unix socket (SCM_RIGHTS, one byte of data); 0 or -errno. */
+static inline int kc_unix_send_fd(int sock, int fd)
+{
+	char c = 'f', cbuf[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = { &c, 1 };
+	struct msghdr mh = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = cbuf, .msg_controllen = sizeof(cbuf),
+	};
+	struct cmsghdr *cm;
+
+	memset(cbuf, 0, sizeof(cbuf));
+	cm = CMSG_FIRSTHDR(&mh);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+	return sendmsg(sock, &mh, 0) == 1 ? 0 : -errno;
+}
+
+/*
+ * Receive a descriptor sent by kc_unix_send_fd (installed close-on-exec):
+ * the fd, -errno, or -EPROTO when the message carries none.
+ */
+static inline int kc_unix_recv_fd(int sock)
+{
+	char c, cbuf[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = { &c, 1 };
+	struct msghdr mh = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = cbuf, .msg_controllen = sizeof(cbuf),
+	};
+	struct cmsghdr *cm;
+	int fd;
+
+	if (recvmsg(sock, &mh, MSG_CMSG_CLOEXEC) != 1)
+		return -errno;
+	cm = CMSG_FIRSTHDR(&mh);
+	if (!cm || cm->cmsg_type != SCM_RIGHTS)
+		return -EPROTO;
+	memcpy(&fd, CMSG_DATA(cm), sizeof(int));
+	return fd;
+}
+
 /* A module parameter from sysfs, or dflt when it cannot be read. */
 static inline unsigned long kc_param(const char *name, unsigned long dflt)
 {
@@ -342,6 +540,72 @@ static inline int kc_sigaction(int sig, void (*fn)(int), int restart)
 	sa.sa_flags = restart ? SA_RESTART : 0;
 	sigemptyset(&sa.sa_mask);
 	return sigaction(sig, &sa, NULL);
+}
+
+/*
+ * Runs of kc_on_usr1 (or any handler that calls it), counted in memory
+ * shared with children: point kc_hits at kc_shared() memory first.
+ */
+static volatile int *kc_hits __attribute__((unused));
+
+static inline void kc_on_usr1(int sig)
+{
+	(void)sig;
+	__atomic_fetch_add(kc_hits, 1, __ATOMIC_SEQ_CST);
+}
+
+/* Wait until *kc_hits >= n. 0 or -ETIMEDOUT. */
+static inline int kc_wait_hits(int n)
+{
+	int64_t end = kc_now_ns() + (int64_t)KC_WAIT_MS * 1000000;
+
+	while (__atomic_load_n(kc_hits, __ATOMIC_SEQ_CST) < n) {
+		if (kc_now_ns() > end)
+			return -ETIMEDOUT;
+		usleep(200);
+	}
+	return 0;
+}
+
+/* A page that faults on any access, or NULL. */
+static inline void *kc_page_none(void)
+{
+	void *p = mmap(NULL, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS,
+		       -1, 0);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
+/* Two pages: the first read-write, the second PROT_NONE; or NULL. */
+static inline char *kc_page_then_hole(void)
+{
+	char *p = mmap(NULL, 8192, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED)
+		return NULL;
+	if (mprotect(p + 4096, 4096, PROT_NONE))
+		return NULL;
+	return p;
+}
+
+/* Sum of send_waiters + recv_waiters over fds (negative on INFO error). */
+static inline long long kc_waiters_sum(const int *fds, int n)
+{
+	long long s = 0, v;
+	int i;
+
+	for (i = 0; i < n; i++) {
+		v = KC_INFO(fds[i], send_waiters);
+		if (v < 0)
+			return v;
+		s += v;
+		v = KC_INFO(fds[i], recv_waiters);
+		if (v < 0)
+			return v;
+		s += v;
+	}
+	return s;
 }
 
 /*

@@ -293,7 +293,8 @@ struct chan_select_rng {
 u32 chan_select_below(struct chan_select_rng *rng, u32 n);
 int chan_select_stage(struct chan_select_case *cases, const u32 *order,
 		      u32 nactive, u8 *stage, bool small);
-bool chan_select_try_one(struct chan_waiter *w);
+bool chan_select_try_picked(struct chan_waiter *w, const void __user *ubuf,
+			    u8 *stack_buf);
 long chan_select_run(struct chan_select_case *cases, u32 *order, u32 nactive,
 		     struct chan_sel *sel, struct chan_select_rng *rng,
 		     s64 timeout_ns, s64 __user *utimeout);

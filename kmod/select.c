@@ -133,7 +133,7 @@ int chan_select_stage(struct chan_select_case *cases, const u32 *order,
 }
 
 /* Try one case under its channel's lock (pass 0); true once it completed. */
-bool chan_select_try_one(struct chan_waiter *w)
+static bool chan_select_try_one(struct chan_waiter *w)
 {
 	enum chan_try t;
 
@@ -143,6 +143,34 @@ bool chan_select_try_one(struct chan_waiter *w)
 		chan_poll_wake(w->ch, chan_poll_key(w->op));
 	spin_unlock(&w->ch->lock);
 	return t != CHAN_TRY_BLOCK;
+}
+
+/*
+ * Pass 0's last step for the case it picked: stage @w in @stack_buf (or a
+ * buffer of its own when larger), copying in send data from @ubuf, and try
+ * it under its channel's lock. True once it completed: the caller reports
+ * it, then frees w->buf unless it is @stack_buf. False: nothing moved and
+ * nothing is left to free.
+ */
+bool chan_select_try_picked(struct chan_waiter *w, const void __user *ubuf,
+			    u8 *stack_buf)
+{
+	w->buf = stack_buf;
+	if (w->len > CHAN_STACK_BYTES) {
+		w->buf = kvmalloc(w->len, CHAN_GFP_USER_SIZED);
+		if (!w->buf)
+			return false;
+	}
+	if (w->op == CHAN_OP_SEND &&
+	    (w->buf == stack_buf ? chan_copy_in_small(w->buf, ubuf, w->len) :
+	     copy_from_user(w->buf, ubuf, w->len)))
+		goto out_free;
+	if (chan_select_try_one(w))
+		return true;
+out_free:
+	if (w->buf != stack_buf)
+		kvfree(w->buf);
+	return false;
 }
 
 /*
@@ -287,22 +315,11 @@ chan_select_fast(struct chan_select __user *us,
 	if (!pick.file)
 		goto out;
 
-	w.buf = stack_buf;
-	if (w.len > sizeof(stack_buf)) {
-		w.buf = kvmalloc(w.len, CHAN_GFP_USER_SIZED);
-		if (!w.buf)
-			goto out;
-	}
-	if (w.op == CHAN_OP_SEND &&
-	    (w.buf == stack_buf ? chan_copy_in_small(w.buf, ubuf, w.len) :
-	     copy_from_user(w.buf, ubuf, w.len)))
-		goto out_free;
-	if (!chan_select_try_one(&w))
-		goto out_free;
+	if (!chan_select_try_picked(&w, ubuf, stack_buf))
+		goto out;
 	*result = chan_select_report(us, ucases, &w, ubuf,
 				     w.buf == stack_buf);
 	done = true;
-out_free:
 	if (w.buf != stack_buf)
 		kvfree(w.buf);
 out:

@@ -211,9 +211,7 @@ static bool chan_selset_fast(struct chan_selset *set,
 	struct chan_waiter w = { .sel = &sel };
 	struct chan_selset_case *c, *pick = NULL;
 	void __user *ubuf;
-	bool done = false;
 	u32 i, nready = 0;
-	unsigned long bad;
 
 	for (i = 0; i < set->ncases; i++) {
 		c = &set->cases[i];
@@ -231,28 +229,15 @@ static bool chan_selset_fast(struct chan_selset *set,
 	w.index = pick - set->cases;
 	w.len = pick->len;
 	ubuf = u64_to_user_ptr(pick->buf);
-	w.buf = stack_buf;
-	if (w.len > sizeof(stack_buf)) {
-		w.buf = kvmalloc(w.len, CHAN_GFP_USER_SIZED);
-		if (!w.buf)
-			return false;
-	}
-	if (w.op == CHAN_OP_RECV)
-		bad = chan_probe_writable(ubuf, w.len);
-	else if (w.buf == stack_buf)
-		bad = chan_copy_in_small(w.buf, ubuf, w.len);
-	else
-		bad = copy_from_user(w.buf, ubuf, w.len);
-	if (bad)
-		goto out;
-	if (!chan_select_try_one(&w))
-		goto out;
+	/* select's pass 0 checked every recv buffer; here only the pick's */
+	if (w.op == CHAN_OP_RECV && chan_probe_writable(ubuf, w.len))
+		return false;
+	if (!chan_select_try_picked(&w, ubuf, stack_buf))
+		return false;
 	*result = chan_selset_report(uw, &w, ubuf, w.buf == stack_buf);
-	done = true;
-out:
 	if (w.buf != stack_buf)
 		kvfree(w.buf);
-	return done;
+	return true;
 }
 
 /*

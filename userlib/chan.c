@@ -11,7 +11,7 @@
  * stack, which the restarted call reads again).
  */
 #define _GNU_SOURCE
-#include "chan.h"
+#include "chan_private.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -21,25 +21,9 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
-#define API __attribute__((visibility("default")))
-
 /* Cases / batch entries translated on the stack before falling back to malloc. */
 #define STACK_CASES	64
 #define STACK_BUFS	64
-
-static int open_dev(void)
-{
-	return open(CHAN_DEVICE, O_RDWR | O_CLOEXEC);
-}
-
-/* close() that leaves errno alone, for cleanup on error paths */
-static void close_keep_errno(int fd)
-{
-	int e = errno;
-
-	close(fd);
-	errno = e;
-}
 
 static int create_on(int dev, size_t msg_size, unsigned capacity, int flags)
 {

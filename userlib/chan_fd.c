@@ -6,12 +6,10 @@
  * ioctl on the caller's descriptor, the kernel's errno passed through.
  */
 #define _GNU_SOURCE
-#include "chan.h"
+#include "chan_private.h"
 
 #include <string.h>
 #include <sys/ioctl.h>
-
-#define API __attribute__((visibility("default")))
 
 API int chan_dup(int ch, unsigned rights, int flags)
 {

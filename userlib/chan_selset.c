@@ -10,31 +10,25 @@
  * the call fails EINTR.
  */
 #define _GNU_SOURCE
-#include "chan.h"
+#include "chan_private.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <unistd.h>
-
-#define API __attribute__((visibility("default")))
 
 API int chan_selset_make(int flags)
 {
 	struct chan_selset_create c;
-	int dev, fd, e;
+	int dev, fd;
 
-	dev = open(CHAN_DEVICE, O_RDWR | O_CLOEXEC);
+	dev = open_dev();
 	if (dev < 0)
 		return -1;
 	memset(&c, 0, sizeof(c));
 	c.size = sizeof(c);
 	c.flags = (__u32)flags;	/* the kernel checks: CHAN_CLOEXEC only */
 	fd = ioctl(dev, CHAN_IOC_SELSET_CREATE, &c);
-	e = errno;
-	close(dev);
-	errno = e;
+	close_keep_errno(dev);
 	return fd < 0 ? -1 : fd;
 }
 

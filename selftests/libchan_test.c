@@ -894,18 +894,32 @@ static int set_handler(int restart)
 	return sigaction(SIGUSR1, &sa, NULL);
 }
 
-/* Child: once ch shows the wanted waiters, signal the parent. */
-static pid_t signal_when_waiting(int ch, unsigned int senders, unsigned int receivers)
+/*
+ * Child: once ch shows the wanted waiters, send the parent @count SIGUSR1s,
+ * each after @gap_ms.
+ */
+static pid_t signal_when_waiting_n(int ch, unsigned int senders,
+				   unsigned int receivers, int count, long gap_ms)
 {
 	pid_t parent = getpid(), pid = child();
 
 	if (pid == 0) {
 		if (wait_waiters(ch, senders, receivers))
 			_exit(2);
-		kill(parent, SIGUSR1);
+		for (int i = 0; i < count; i++) {
+			if (gap_ms)
+				sleep_ms(gap_ms);
+			kill(parent, SIGUSR1);
+		}
 		_exit(0);
 	}
 	return pid;
+}
+
+/* Child: once ch shows the wanted waiters, signal the parent once. */
+static pid_t signal_when_waiting(int ch, unsigned int senders, unsigned int receivers)
+{
+	return signal_when_waiting_n(ch, senders, receivers, 1, 0);
 }
 
 TEST(recv_eintr)
@@ -1029,24 +1043,15 @@ TEST(send_sa_restart_continues)
 TEST(recv_timeout_sa_restart_keeps_deadline)
 {
 	int ch = chan_make(4, 0, 0);
-	pid_t parent = getpid(), pid;
+	pid_t pid;
 	char buf[4];
 	int64_t t0, el;
 	bool ok;
 
 	ASSERT_OK(ch);
 	ASSERT_EQ(0, set_handler(1));
-	pid = child();
+	pid = signal_when_waiting_n(ch, 0, 1, 8, 100);
 	ASSERT_LE(0, pid);
-	if (pid == 0) {
-		if (wait_waiters(ch, 0, 1))
-			_exit(2);
-		for (int i = 0; i < 8; i++) {
-			sleep_ms(100);
-			kill(parent, SIGUSR1);
-		}
-		_exit(0);
-	}
 	t0 = now_ns();
 	EXPECT_ERR(ETIMEDOUT, chan_recv_timeout(ch, buf, sizeof(buf), &ok, MS(1000)));
 	el = now_ns() - t0;
@@ -2636,7 +2641,7 @@ TEST(selset_sa_restart_continues)
 TEST(selset_timeout_sa_restart_keeps_deadline)
 {
 	int a = chan_make(4, 0, 0), set;
-	pid_t parent = getpid(), pid;
+	pid_t pid;
 	char buf[4];
 	struct chan_case c = recv_case(a, buf, sizeof(buf));
 	int64_t t0, el;
@@ -2645,17 +2650,8 @@ TEST(selset_timeout_sa_restart_keeps_deadline)
 	ASSERT_OK(set = chan_selset_make(0));
 	ASSERT_EQ(0, chan_selset_set(set, 0, &c));
 	ASSERT_EQ(0, set_handler(1));
-	pid = child();
+	pid = signal_when_waiting_n(a, 0, 1, 8, 100);
 	ASSERT_LE(0, pid);
-	if (pid == 0) {
-		if (wait_waiters(a, 0, 1))
-			_exit(2);
-		for (int i = 0; i < 8; i++) {
-			sleep_ms(100);
-			kill(parent, SIGUSR1);
-		}
-		_exit(0);
-	}
 	t0 = now_ns();
 	EXPECT_ERR(ETIMEDOUT, chan_selset_wait(set, MS(1000), NULL, NULL));
 	el = now_ns() - t0;

@@ -17,27 +17,49 @@
  * channels one after the other. Data crosses between processes through
  * kernel buffers owned by the waiters (struct chan_waiter).
  *
- * sel->state is a small lock of its own (WAITING -> BUSY by cmpxchg), taken
- * under ch->lock by whoever completes a blocked operation, so that exactly
- * one case of a select fires. When two are needed (a select that already
- * has waiters queued meets another blocked operation) they are taken in
- * address order; a BUSY holder takes no other lock, so spinning on BUSY
- * always ends.
+ The commit protocol
+ * -------------------
+ * A blocked operation (struct chan_sel) is decided under sel->lock, a raw
+ * spinlock: a partner that finds one of its waiters on a queue (under
+ * ch->lock) takes sel->lock, and if the state is still WAITING completes
+ * that waiter (moves the message, unqueues it, sets DONE and wakes the
+ * owner) before it unlocks; if the state is final it skips the waiter. The
+ * owner, once woken or timed out, takes sel->lock too: WAITING becomes
+ * CANCELLED, DONE means a case fired. So exactly one case of a select
+ * fires, and a timeout or signal racing with a partner loses or wins as a
+ * whole. When two chan_sels are needed (a published select meets another
+ * blocked operation) both are locked, in address order.
  *
- * Lock order: ch->lock -> sel->state (address order) -> scheduler locks of
- * a woken task, and ch->lock -> ch->poll_wq.lock (poll wakeups are issued
- * under ch->lock, see chan_poll_wake(); epoll's and poll's wake callbacks
- * take no channel lock).
+ * Why a raw spinlock (PREEMPT_RT): ch->lock is a spinlock_t, which on
+ * PREEMPT_RT is a sleeping, preemptible lock. The decision used to be a
+ * BUSY state word that others spun on; a holder preempted under ch->lock by
+ * a higher-priority task on its CPU that spun on BUSY never ran again
+ * (livelock). A raw spinlock keeps preemption off while it is held, also
+ * on RT, and nothing under it sleeps or takes a sleeping lock: its holder
+ * copies at most one message (msg_size bytes, bounded by max_msg_size),
+ * edits a queue and wakes a task. Whoever waits for sel->lock therefore
+ * waits only for a task running on another CPU, for a bounded time.
+ * model/ checks this protocol (and shows the old one's livelock) with spin.
+ *
+ * Lifetime of a chan_sel: it lives on its owner's stack. A partner touches
+ * it (and its waiters) only under sel->lock while the state is WAITING,
+ * and the owner, after it has seen a final state, takes sel->lock once
+ * more before it returns (chan_sel_wait()): so no partner is still inside
+ * the chan_sel when the owner's frame goes away.
+ *
+ * Lock order: ch->lock -> sel->lock (two: address order, the second nested)
+ * -> scheduler locks of a woken task; and ch->lock -> ch->poll_wq.lock (poll
+ * wakeups are issued under ch->lock, see chan_poll_wake(); epoll's and
+ * poll's wake callbacks take no channel lock).
  * The module-wide locks come first: chan_names_mutex (names.c) ->
- * chan_list_lock (proc.c) -> ch->lock. chan_free() may run under the first.
+ * chan_list_mutex (proc.c) -> ch->lock. chan_free() may run under the first.
  * A select set's mutex (selset.c) comes before ch->lock too.
  *
  * Lifetime: a channel lives while a file or a name holds a reference. A
  * chan_sel and its waiters belong to the blocked task and stay valid while
  * any waiter is queued: the owner dequeues every waiter under ch->lock
  * before it returns. A partner touches a waiter only under ch->lock while
- * it is queued, and after publishing DONE touches nothing of the owner's
- * but its task_struct, which it pins first.
+ * it is queued and under sel->lock while the chan_sel is WAITING.
  */
 
 #include <linux/anon_inodes.h>
@@ -206,25 +228,52 @@ static void chan_ring_pop(struct chan *ch, struct chan_waiter *w)
 
 /* ---- blocked operations ---- */
 
-/* Take a chan_sel for a decision; false when it is final already. */
-static bool chan_sel_lock(struct chan_sel *sel)
+/*
+ * One lock class for every chan_sel (select, set wait, send, recv, batch),
+ * since two of them nest in address order whatever their kind.
+ */
+void chan_sel_init(struct chan_sel *sel)
 {
-	int state;
+	raw_spin_lock_init(&sel->lock);
+	sel->state = CHAN_SEL_WAITING;
+	sel->task = current;
+	sel->fired = NULL;
+	sel->published = false;
+}
 
-	for (;;) {
-		state = atomic_cmpxchg_acquire(&sel->state, CHAN_SEL_WAITING,
-					       CHAN_SEL_BUSY);
-		if (state == CHAN_SEL_WAITING)
-			return true;
-		if (state != CHAN_SEL_BUSY)
-			return false;
-		cpu_relax();
+/*
+ * Take a chan_sel for a decision; false (and not held) when it is final
+ * already. @nested: it is the second of two (see chan_claim()).
+ */
+static bool chan_sel_lock(struct chan_sel *sel, bool nested)
+{
+	raw_spin_lock_nested(&sel->lock, nested ? SINGLE_DEPTH_NESTING : 0);
+	if (likely(sel->state == CHAN_SEL_WAITING)) {
+		/*
+		 * Held on return: sparse cannot follow a lock taken here and
+		 * dropped by chan_fire_*() or chan_sel_unlock(); lockdep can.
+		 */
+		__release(&sel->lock);
+		return true;
 	}
+	raw_spin_unlock(&sel->lock);
+	return false;
 }
 
 static void chan_sel_unlock(struct chan_sel *sel)
 {
-	atomic_set_release(&sel->state, CHAN_SEL_WAITING);
+	__acquire(&sel->lock);	/* see chan_sel_lock() */
+	raw_spin_unlock(&sel->lock);
+}
+
+/* Make a held chan_sel final; its owner reads the state locklessly too. */
+static void chan_sel_set_final(struct chan_sel *sel, struct chan_waiter *w,
+			       int state)
+{
+	lockdep_assert_held(&sel->lock);
+	sel->fired = w;
+	/* pairs with smp_load_acquire() in chan_sel_wait() */
+	smp_store_release(&sel->state, state);
 }
 
 enum chan_claim {
@@ -240,24 +289,25 @@ enum chan_claim {
 static enum chan_claim chan_claim(struct chan_sel *own, struct chan_sel *peer)
 {
 	if (!own->published) {
-		if (peer && !chan_sel_lock(peer))
+		if (peer && !chan_sel_lock(peer, false))
 			return CHAN_CLAIM_PEER_GONE;
 		return CHAN_CLAIM_OK;
 	}
 	if (!peer)
-		return chan_sel_lock(own) ? CHAN_CLAIM_OK : CHAN_CLAIM_SELF_GONE;
+		return chan_sel_lock(own, false) ? CHAN_CLAIM_OK :
+						   CHAN_CLAIM_SELF_GONE;
 	if ((unsigned long)own < (unsigned long)peer) {
-		if (!chan_sel_lock(own))
+		if (!chan_sel_lock(own, false))
 			return CHAN_CLAIM_SELF_GONE;
-		if (!chan_sel_lock(peer)) {
+		if (!chan_sel_lock(peer, true)) {
 			chan_sel_unlock(own);
 			return CHAN_CLAIM_PEER_GONE;
 		}
 		return CHAN_CLAIM_OK;
 	}
-	if (!chan_sel_lock(peer))
+	if (!chan_sel_lock(peer, false))
 		return CHAN_CLAIM_PEER_GONE;
-	if (!chan_sel_lock(own)) {
+	if (!chan_sel_lock(own, true)) {
 		chan_sel_unlock(peer);
 		return CHAN_CLAIM_SELF_GONE;
 	}
@@ -301,29 +351,36 @@ void chan_dequeue(struct chan_waiter *w)
 	spin_unlock(&ch->lock);
 }
 
-/* Complete a peer's waiter (its chan_sel held BUSY by us) and wake it. */
+/*
+ * Complete a peer's waiter (its chan_sel held by us), wake it and unlock:
+ * the owner cannot return before the unlock (see the top of the file).
+ */
 static void chan_fire_peer(struct chan *ch, struct chan_waiter *w,
 			   enum chan_outcome outcome)
 {
 	struct chan_sel *sel = w->sel;
-	struct task_struct *task = sel->task;
 
 	chan_unqueue_locked(ch, w);
 	w->outcome = outcome;
-	sel->fired = w;
-	get_task_struct(task);
-	atomic_set_release(&sel->state, CHAN_SEL_DONE);
-	wake_up_process(task);
-	put_task_struct(task);
+	chan_sel_set_final(sel, w, CHAN_SEL_DONE);
+	wake_up_process(sel->task);
+	chan_sel_unlock(sel);
 }
 
-/* Complete the caller's own waiter (held BUSY, or not yet published). */
+/* Complete the caller's own waiter (held, or not yet published). */
 static enum chan_try chan_fire_own(struct chan_waiter *w,
 				   enum chan_outcome outcome)
 {
+	struct chan_sel *sel = w->sel;
+
 	w->outcome = outcome;
-	w->sel->fired = w;
-	atomic_set_release(&w->sel->state, CHAN_SEL_DONE);
+	if (!sel->published) {
+		sel->fired = w;
+		sel->state = CHAN_SEL_DONE;
+		return CHAN_TRY_DONE;
+	}
+	chan_sel_set_final(sel, w, CHAN_SEL_DONE);
+	chan_sel_unlock(sel);
 	return CHAN_TRY_DONE;
 }
 
@@ -342,7 +399,7 @@ static void chan_refill_locked(struct chan *ch)
 	struct chan_waiter *s, *tmp;
 
 	list_for_each_entry_safe(s, tmp, &ch->sendq, node) {
-		if (!chan_sel_lock(s->sel))
+		if (!chan_sel_lock(s->sel, false))
 			continue;
 		chan_ring_push(ch, s);
 		chan_fire_peer(ch, s, CHAN_MOVED);
@@ -356,7 +413,7 @@ static void chan_fail_senders_locked(struct chan *ch)
 	struct chan_waiter *s, *tmp;
 
 	list_for_each_entry_safe(s, tmp, &ch->sendq, node) {
-		if (chan_sel_lock(s->sel))
+		if (chan_sel_lock(s->sel, false))
 			chan_fire_peer(ch, s, CHAN_CLOSED);
 	}
 }
@@ -368,7 +425,7 @@ static void chan_close_locked(struct chan *ch)
 	ch->closed = true;
 	trace_chan_close(ch->id, ch->count, !ch->send_handles);
 	list_for_each_entry_safe(r, tmp, &ch->recvq, node) {
-		if (!chan_sel_lock(r->sel))
+		if (!chan_sel_lock(r->sel, false))
 			continue;
 		r->len = 0;
 		chan_fire_peer(ch, r, CHAN_CLOSED);
@@ -496,11 +553,11 @@ enum chan_try chan_try_locked(struct chan *ch, struct chan_waiter *w)
 int chan_sel_wait(struct chan_sel *sel, ktime_t deadline, bool timed)
 {
 	int ret = 0;
-	int state;
 
 	for (;;) {
 		set_current_state(TASK_INTERRUPTIBLE);
-		if (atomic_read_acquire(&sel->state) == CHAN_SEL_DONE)
+		/* pairs with smp_store_release() in chan_sel_set_final() */
+		if (smp_load_acquire(&sel->state) == CHAN_SEL_DONE)
 			break;
 		if (signal_pending(current)) {
 			ret = -ERESTARTSYS;
@@ -516,20 +573,19 @@ int chan_sel_wait(struct chan_sel *sel, ktime_t deadline, bool timed)
 		}
 	}
 	__set_current_state(TASK_RUNNING);
-	if (!ret)
-		return 0;
 
-	for (;;) {
-		state = atomic_cmpxchg(&sel->state, CHAN_SEL_WAITING,
-				       CHAN_SEL_CANCELLED);
-		if (state == CHAN_SEL_WAITING)
-			return ret;
-		if (state == CHAN_SEL_DONE) {
-			smp_rmb();	/* pairs with the partner's release */
-			return 0;
-		}
-		cpu_relax();	/* BUSY: a partner is deciding */
-	}
+	/*
+	 * Decide, or wait out the partner that decided: it may still be
+	 * inside @sel (waking us) until it unlocks. Not a spin on a state
+	 * a preempted task holds: the holder runs with preemption off.
+	 */
+	raw_spin_lock(&sel->lock);
+	if (sel->state == CHAN_SEL_WAITING)
+		sel->state = CHAN_SEL_CANCELLED;
+	else
+		ret = 0;	/* DONE: a case fired, whatever woke us */
+	raw_spin_unlock(&sel->lock);
+	return ret;
 }
 
 /* ---- one send or receive by a handle ---- */
@@ -577,10 +633,7 @@ static int chan_do(struct chan *ch, struct chan_waiter *w, struct chan_xfer *x)
 static int chan_send(struct chan *ch, struct chan_xfer *x)
 {
 	u8 stack_buf[CHAN_STACK_BYTES] __uninitialized;
-	struct chan_sel sel = {
-		.state = ATOMIC_INIT(CHAN_SEL_WAITING),
-		.task = current,
-	};
+	struct chan_sel sel;
 	struct chan_waiter w = {
 		.sel = &sel,
 		.ch = ch,
@@ -594,6 +647,7 @@ static int chan_send(struct chan *ch, struct chan_xfer *x)
 		return -EMSGSIZE;
 	if (x->fd != -1 && !(ch->flags & CHAN_FDPASS))
 		return -EINVAL;
+	chan_sel_init(&sel);
 	if (x->ulen > sizeof(stack_buf)) {
 		w.buf = kvmalloc(x->ulen, CHAN_GFP_USER_SIZED);
 		if (!w.buf)
@@ -686,10 +740,7 @@ void chan_putback(struct chan *ch, struct chan_waiter *w)
 static int chan_recv(struct chan *ch, struct chan_xfer *x)
 {
 	u8 stack_buf[CHAN_STACK_BYTES] __uninitialized;
-	struct chan_sel sel = {
-		.state = ATOMIC_INIT(CHAN_SEL_WAITING),
-		.task = current,
-	};
+	struct chan_sel sel;
 	struct chan_waiter w = {
 		.sel = &sel,
 		.ch = ch,
@@ -702,6 +753,7 @@ static int chan_recv(struct chan *ch, struct chan_xfer *x)
 
 	x->ok = false;
 	x->fd = -1;
+	chan_sel_init(&sel);
 	ret = chan_probe_writable(x->ubuf, w.len);
 	if (ret)
 		return ret;
@@ -966,9 +1018,7 @@ static int chan_batch_iovecs(struct chan_iovec *v,
 /* Reset the batch's waiter for one more message. */
 static void chan_batch_next(struct chan_waiter *w, void *buf, u32 len)
 {
-	atomic_set(&w->sel->state, CHAN_SEL_WAITING);
-	w->sel->fired = NULL;
-	w->sel->published = false;
+	chan_sel_init(w->sel);
 	w->buf = buf;
 	w->len = len;
 	w->file = NULL;
@@ -979,7 +1029,7 @@ static long chan_batch_send(struct chan *ch, struct chan_iovec __user *uv,
 			    size_t stage_size)
 {
 	struct chan_iovec v[CHAN_BATCH_CHUNK];
-	struct chan_sel sel = { .task = current };
+	struct chan_sel sel;
 	struct chan_waiter w = { .sel = &sel, .ch = ch, .op = CHAN_OP_SEND };
 	u32 done = 0, k, m, i, j;
 	size_t off;
@@ -1054,7 +1104,7 @@ static long chan_batch_recv(struct chan *ch, struct chan_iovec __user *uv,
 	struct chan_iovec v[CHAN_BATCH_CHUNK];
 	struct file *files[CHAN_BATCH_CHUNK];
 	u32 lens[CHAN_BATCH_CHUNK], offs[CHAN_BATCH_CHUNK];
-	struct chan_sel sel = { .task = current };
+	struct chan_sel sel;
 	struct chan_waiter w = { .sel = &sel, .ch = ch, .op = CHAN_OP_RECV };
 	u32 done = 0, k, m, i, j, moved, room;
 	bool stop = false;
@@ -1330,7 +1380,6 @@ const struct file_operations chan_fops = {
 	.compat_ioctl	= compat_ptr_ioctl,
 	.release	= chan_release,
 	.show_fdinfo	= chan_show_fdinfo,
-	.llseek		= no_llseek,
 };
 
 /* A new open file for @ch with @rights; takes its own reference. */
@@ -1352,6 +1401,8 @@ struct file *chan_new_file(struct chan *ch, u32 rights, u32 flags)
 		chan_put(ch);
 		return file;
 	}
+	/* A stream of messages, like a pipe: no position, no lseek/pread. */
+	stream_open(file_inode(file), file);
 	spin_lock(&ch->lock);
 	if (rights & CHAN_RIGHT_SEND)
 		ch->send_handles++;

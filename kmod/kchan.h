@@ -33,6 +33,8 @@
 
 #include <linux/chan.h>
 
+#include "compat.h"
+
 /* Limits an admin can change (module parameters, see main.c). */
 extern unsigned int chan_max_msg_size;
 extern unsigned int chan_max_capacity;
@@ -45,18 +47,21 @@ extern unsigned long chan_max_user_bytes;
 /*
  * struct chan_sel - one blocked operation: a plain send or recv, or a
  * whole select. Its waiters (one per case) sit on the channels' queues;
- * the state word decides which single case, if any, completes.
+ * whoever holds @lock while the state is WAITING decides which single
+ * case, if any, completes:
  *
- * WAITING    claimable by a partner.
- * BUSY       a partner (or the owner) holds it while it decides; anyone
- *            else who wants it spins until it is WAITING again or final.
+ * WAITING    claimable by a partner (or by the owner).
  * DONE       final: @fired completed; whoever set DONE did the transfer
- *            before the release store.
+ *            under @lock.
  * CANCELLED  final: the owner gave up (signal, timeout).
+ *
+ * @lock is a raw spinlock so that its holder runs with preemption disabled,
+ * on PREEMPT_RT too: a task that waits for it only ever waits for a task
+ * that is running on another CPU, never for one that a higher-priority task
+ * preempted (see "The commit protocol" at the top of chan.c).
  */
 enum chan_sel_state {
 	CHAN_SEL_WAITING,
-	CHAN_SEL_BUSY,
 	CHAN_SEL_DONE,
 	CHAN_SEL_CANCELLED,
 };
@@ -71,9 +76,10 @@ struct seq_file;
 struct chan_user;
 
 struct chan_sel {
-	atomic_t state;
-	struct task_struct *task;
-	struct chan_waiter *fired;
+	raw_spinlock_t lock;		/* protects state and fired */
+	int state;			/* enum chan_sel_state; see above */
+	struct task_struct *task;	/* the owner, constant */
+	struct chan_waiter *fired;	/* the case that completed */
 	/* Set once a waiter is queued: from then on partners may claim it. */
 	bool published;
 };
@@ -254,6 +260,7 @@ enum chan_try {
 	CHAN_TRY_LOST,
 };
 
+void chan_sel_init(struct chan_sel *sel);
 enum chan_try chan_try_locked(struct chan *ch, struct chan_waiter *w);
 void chan_enqueue_locked(struct chan *ch, struct chan_waiter *w);
 void chan_dequeue(struct chan_waiter *w);

@@ -31,7 +31,7 @@
  * -------
  * chan_names_mutex protects the table, every chan_name and ch->name. It
  * is held across allocations and file creation. It nests outside
- * chan_list_lock (proc.c) and ch->lock; neither is held when it is taken.
+ * chan_list_mutex (proc.c) and ch->lock; neither is held when it is taken.
  */
 
 #include <linux/capability.h>

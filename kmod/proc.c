@@ -18,11 +18,11 @@
  * namespace (0 when it is not visible there) and user namespace (the
  * overflow uid when unmapped).
  *
- * Locking: chan_list_lock (a spinlock) protects chan_list and every
- * ch->node. A channel is on the list from the end of chan_alloc() until
- * chan_free() begins, so the listing may read a channel whose last
- * reference is being dropped, never a freed one. Order: chan_names_mutex
- * -> chan_list_lock -> ch->lock.
+ * Locking: chan_list_mutex protects chan_list and every ch->node (a mutex: a
+ * listing holds it across its whole walk). A channel is on the list from the
+ * end of chan_alloc() until chan_free() begins, so the listing may read a
+ * channel whose last reference is being dropped, never a freed one. Order:
+ * chan_names_mutex -> chan_list_mutex -> ch->lock.
  */
 
 #include <linux/capability.h>
@@ -33,7 +33,7 @@
 #include <linux/proc_fs.h>
 #include <linux/sched.h>
 #include <linux/seq_file.h>
-#include <linux/spinlock.h>
+#include <linux/mutex.h>
 #include <linux/user_namespace.h>
 
 #include <linux/chan.h>
@@ -44,7 +44,7 @@
 #include "trace.h"
 
 static LIST_HEAD(chan_list);
-static DEFINE_SPINLOCK(chan_list_lock);
+static DEFINE_MUTEX(chan_list_mutex);
 static struct proc_dir_entry *chan_proc_entry;
 
 /* End of chan_alloc(): record the creator and make the channel visible. */
@@ -52,26 +52,25 @@ void chan_track(struct chan *ch)
 {
 	ch->creator = get_pid(task_tgid(current));
 	ch->creator_uid = current_euid();
-	spin_lock(&chan_list_lock);
+	mutex_lock(&chan_list_mutex);
 	list_add_tail(&ch->node, &chan_list);
-	spin_unlock(&chan_list_lock);
+	mutex_unlock(&chan_list_mutex);
 }
 
 /* Start of chan_free(). */
 void chan_untrack(struct chan *ch)
 {
-	spin_lock(&chan_list_lock);
+	mutex_lock(&chan_list_mutex);
 	list_del(&ch->node);
-	spin_unlock(&chan_list_lock);
+	mutex_unlock(&chan_list_mutex);
 	put_pid(ch->creator);
 }
 
 static void *chan_list_start(struct seq_file *m, loff_t *pos)
-	__acquires(&chan_list_lock)
 {
 	mutex_lock(&chan_names_mutex);
 	chan_names_sweep_locked();
-	spin_lock(&chan_list_lock);
+	mutex_lock(&chan_list_mutex);
 	return seq_list_start_head(&chan_list, *pos);
 }
 
@@ -81,9 +80,8 @@ static void *chan_list_next(struct seq_file *m, void *v, loff_t *pos)
 }
 
 static void chan_list_stop(struct seq_file *m, void *v)
-	__releases(&chan_list_lock)
 {
-	spin_unlock(&chan_list_lock);
+	mutex_unlock(&chan_list_mutex);
 	mutex_unlock(&chan_names_mutex);
 }
 

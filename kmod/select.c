@@ -73,8 +73,8 @@ static long chan_select_prepare(struct chan_select_case *c,
 	struct chan *ch;
 	bool send;
 
-	/* Not just .file: the exit path's fdput() reads .flags too. */
-	c->f = (struct fd){};
+	/* Every case is fdput() on the way out, nil or not. */
+	c->f = EMPTY_FD;
 	c->w.ch = NULL;
 	if (kc->reserved || (kc->op != CHAN_OP_SEND && kc->op != CHAN_OP_RECV))
 		return -EINVAL;
@@ -83,13 +83,13 @@ static long chan_select_prepare(struct chan_select_case *c,
 	if (kc->fd < 0)
 		return -EBADF;
 	c->f = fdget(kc->fd);
-	if (!c->f.file)
+	if (!fd_file(c->f))
 		return -EBADF;
-	ch = chan_from_file(c->f.file);
+	ch = chan_from_file(fd_file(c->f));
 	if (!ch)
 		return -EBADF;
 	send = kc->op == CHAN_OP_SEND;
-	if (send ? !chan_can_send(c->f.file) : !chan_can_recv(c->f.file))
+	if (send ? !chan_can_send(fd_file(c->f)) : !chan_can_recv(fd_file(c->f)))
 		return -EBADF;
 	if (send && kc->len > ch->msg_size)
 		return -EMSGSIZE;
@@ -267,7 +267,7 @@ chan_select_fast(struct chan_select __user *us,
 	const struct chan_ioc_case *c;
 	u32 i, j, chunk, len, nready = 0;
 	unsigned long pages[2] = { ~0UL, ~0UL };
-	struct fd pick = {}, f;
+	struct fd pick = EMPTY_FD, f;
 	bool done = false;
 	struct chan *ch;
 	bool send;
@@ -288,8 +288,8 @@ chan_select_fast(struct chan_select __user *us,
 			if (c->fd < 0)
 				goto out;
 			f = fdget(c->fd);
-			ch = f.file ? chan_from_file(f.file) : NULL;
-			if (!ch || !(f.file->f_mode & (send ? FMODE_WRITE :
+			ch = fd_file(f) ? chan_from_file(fd_file(f)) : NULL;
+			if (!ch || !(fd_file(f)->f_mode & (send ? FMODE_WRITE :
 							       FMODE_READ)) ||
 			    (send && c->len > ch->msg_size))
 				goto out_fdput;
@@ -312,7 +312,7 @@ chan_select_fast(struct chan_select __user *us,
 			ubuf = u64_to_user_ptr(c->buf);
 		}
 	}
-	if (!pick.file)
+	if (fd_empty(pick))
 		goto out;
 
 	if (!chan_select_try_picked(&w, ubuf, stack_buf))
@@ -444,10 +444,7 @@ long chan_select_ioctl(void __user *uarg)
 	struct chan_ioc_case kc[CHAN_SELECT_CHUNK];
 	struct chan_select __user *us = uarg;
 	struct chan_ioc_case __user *ucases;
-	struct chan_sel sel = {
-		.state = ATOMIC_INIT(CHAN_SEL_WAITING),
-		.task = current,
-	};
+	struct chan_sel sel;
 	struct chan_select_rng rng = {};
 	struct chan_select_case *cases = stack_cases;
 	u32 *order = stack_order;
@@ -463,6 +460,7 @@ long chan_select_ioctl(void __user *uarg)
 	ret = chan_get_struct(&s, sizeof(s), us, CHAN_SELECT_SIZE_VER0);
 	if (ret)
 		return ret;
+	chan_sel_init(&sel);
 	if (s.flags || s.ncases > READ_ONCE(chan_max_select_cases))
 		return -EINVAL;
 	if (put_user(-1, &us->index))

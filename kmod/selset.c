@@ -204,10 +204,7 @@ static bool chan_selset_fast(struct chan_selset *set,
 			     struct chan_selset_wait __user *uw, long *result)
 {
 	u8 stack_buf[CHAN_STACK_BYTES] __uninitialized;
-	struct chan_sel sel = {
-		.state = ATOMIC_INIT(CHAN_SEL_WAITING),
-		.task = current,
-	};
+	struct chan_sel sel;
 	struct chan_waiter w = { .sel = &sel };
 	struct chan_selset_case *c, *pick = NULL;
 	void __user *ubuf;
@@ -224,6 +221,7 @@ static bool chan_selset_fast(struct chan_selset *set,
 	if (!pick)
 		return false;
 
+	chan_sel_init(&sel);
 	w.ch = pick->ch;
 	w.op = pick->op;
 	w.index = pick - set->cases;
@@ -257,12 +255,11 @@ static u32 chan_selset_copy(struct chan_selset *set,
 	for (i = 0; i < set->ncases; i++) {
 		c = &set->cases[i];
 		sc = &cases[i];
-		sc->f = (struct fd){};
+		sc->f = EMPTY_FD;
 		sc->w = (struct chan_waiter){};
 		if (!c->file)
 			continue;
-		sc->f = (struct fd){ .file = get_file(c->file),
-				     .flags = FDPUT_FPUT };
+		sc->f = CLONED_FD(get_file(c->file));
 		sc->ubuf = u64_to_user_ptr(c->buf);
 		sc->w.sel = sel;
 		sc->w.ch = c->ch;
@@ -277,10 +274,7 @@ static u32 chan_selset_copy(struct chan_selset *set,
 static long chan_selset_wait(struct chan_selset *set,
 			     struct chan_selset_wait __user *uw)
 {
-	struct chan_sel sel = {
-		.state = ATOMIC_INIT(CHAN_SEL_WAITING),
-		.task = current,
-	};
+	struct chan_sel sel;
 	struct chan_select_rng rng = {};
 	struct chan_select_case *cases = NULL;
 	struct chan_selset_wait wt;
@@ -295,6 +289,7 @@ static long chan_selset_wait(struct chan_selset *set,
 		return ret;
 	if (wt.flags)
 		return -EINVAL;
+	chan_sel_init(&sel);
 	/* Proves the results can be written before anything moves. */
 	if (!user_access_begin(uw, sizeof(*uw)))
 		return -EFAULT;

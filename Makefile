@@ -6,8 +6,14 @@
 #   make              deps check, chan.ko, libchan, selftests, examples, demo
 #   make check        all of that, then the selftests in a VM (KTAP);
 #                     last line: "N passed, N failed"
+#   make check KVER=6.12   the same on another kernel of the matrix (6.1,
+#                     6.1-rt, 6.12, 6.12-rt: scripts/kernels); module,
+#                     headers and guest kernel all of that version
+#   make check-kernels  build (W=1, sparse) and run the selftests on every
+#                     kernel of the matrix; a line per kernel and a total
 #   make check-debug  the same under the debug kernel (KASAN, lockdep, ...)
-#   make check-all    check, then check-debug, one summary (what CI runs)
+#   make check-all    what CI runs: the matrix, the debug kernel, the model
+#   make model        the commit protocol's Promela model, checked by spin
 #   make demo         build, boot a VM, run examples/demo
 #   make bench        build, then the benchmarks (make -C bench run)
 #   make checkpatch   scripts/checkpatch.pl on the module and uapi header
@@ -29,10 +35,11 @@
 #   make dkms-uninstall  dkms remove kchan/VERSION --all
 #   make version      kchan's version (PACKAGE_VERSION in dkms.conf)
 #
-# KDIR (kernel headers) defaults to the newest Debian kernel in /boot that
-# has headers (scripts/deps kdir); KSFT_SRC to the extracted kselftest tree
+# KVER names the kernel (default: 6.1 on Debian 12, 6.12 on Debian 13); KDIR
+# (its headers) is fetched into the cache by scripts/kernels, never
+# installed (scripts/deps kdir); KSFT_SRC is the extracted kselftest tree
 # (scripts/deps src). Both are computed on first use, after the deps check
-# has had a chance to install them.
+# has had a chance to install what they need.
 #
 # OUTPUT is passed to selftests/ explicitly: lib.mk only defaults it to the
 # current directory in a top-level make, and would otherwise write the test
@@ -41,7 +48,7 @@
 SHELL := /bin/bash
 
 # Lazy, computed once: only when a recipe needs them.
-KDIR ?= $(eval KDIR := $(shell scripts/deps kdir))$(KDIR)
+KDIR ?= $(eval KDIR := $(shell scripts/deps kdir $(KVER)))$(KDIR)
 KSFT_SRC ?= $(eval KSFT_SRC := $(shell scripts/deps src))$(KSFT_SRC)
 KCHAN_CACHE ?= $(HOME)/.cache/kchan
 
@@ -49,7 +56,7 @@ CC ?= cc
 DEMO_CFLAGS := -std=c11 -O2 -g -Wall -Wextra -Werror -Iuapi
 
 .PHONY: all deps module userlib selftests examples tools demo check check-debug check-all \
-	checkpatch sparse clean help module-debug bench \
+	check-kernels model checkpatch sparse clean help module-for bench \
 	install uninstall dkms-install dkms-uninstall version
 
 all: module userlib selftests examples examples/demo tools
@@ -79,7 +86,7 @@ examples/demo: examples/demo.c uapi/linux/chan.h | deps examples
 	$(CC) $(DEMO_CFLAGS) -o $@ examples/demo.c
 
 demo: module examples/demo
-	scripts/vm-run -- examples/demo
+	scripts/vm-run $(if $(KVER),--kver $(KVER)) -- examples/demo
 
 # The summary's "N passed, N failed" must stay the last line of output, so
 # on failure a top-level make leaves through SIGPIPE (exit status 141),
@@ -92,7 +99,7 @@ define run_check
 endef
 
 check: all
-	$(call run_check)
+	$(call run_check,$(if $(KVER),--kver $(KVER)))
 
 bench: module userlib
 	@if [ -f bench/Makefile ]; then $(MAKE) -C bench run; \
@@ -104,18 +111,25 @@ check-debug: all
 check-all: all
 	$(call run_check,,check-all)
 
-# chan.ko for another kernel tree (the debug kernel), built in a copy of
-# the sources outside the clone so ./chan.ko is left alone. Prints the
-# path of the module last. Used by scripts/vm-run --debug-kernel.
-DEBUG_MODULE_DIR = $(KCHAN_CACHE)/debug-module/$(shell printf '%s' '$(DEBUG_KDIR)' | sha256sum | cut -c1-12)
-module-debug:
-	@test -n "$(DEBUG_KDIR)" || { echo "make module-debug: set DEBUG_KDIR=<kernel tree>" >&2; exit 1; }
-	@set -e; d='$(DEBUG_MODULE_DIR)'; mkdir -p "$$d"; \
+check-kernels: all
+	$(call run_check,,check-kernels)
+
+model:
+	$(MAKE) -C model
+
+# chan.ko for another kernel tree (another kernel of the matrix, the debug
+# kernel), built in a copy of the sources outside the clone so ./chan.ko is
+# left alone. Prints the path of the module last. MODULE_FLAGS: W=1 C=1...
+# Used by scripts/vm-run --debug-kernel and scripts/check-kernels.
+OTHER_MODULE_DIR = $(KCHAN_CACHE)/module/$(shell printf '%s' '$(MODULE_KDIR)' | sha256sum | cut -c1-12)
+module-for:
+	@test -n "$(MODULE_KDIR)" || { echo "make module-for: set MODULE_KDIR=<kernel tree>" >&2; exit 1; }
+	@set -e; d='$(OTHER_MODULE_DIR)'; mkdir -p "$$d"; \
 	for f in Kbuild $(wildcard kmod/*.[ch] uapi/linux/*.h); do \
 		mkdir -p "$$d/$$(dirname $$f)"; \
 		cmp -s "$$f" "$$d/$$f" || cp "$$f" "$$d/$$f"; \
 	done; \
-	$(MAKE) -C '$(DEBUG_KDIR)' M="$$d" modules >&2; \
+	$(MAKE) -C '$(MODULE_KDIR)' M="$$d" $(MODULE_FLAGS) modules >&2; \
 	echo "$$d/chan.ko"
 
 # Installing. kchan's version is written once, in dkms.conf.
@@ -177,9 +191,14 @@ dkms-uninstall:
 		dkms remove kchan/$(KCHAN_VERSION) --all; fi
 
 # uapi headers cannot use BIT(), and each struct there is followed by its
-# *_SIZE_VER0 define on purpose.
+# *_SIZE_VER0 define on purpose. kmod/compat.h is the one file that tests
+# LINUX_VERSION_CODE (checkpatch also takes that for a constant on the left
+# of a comparison).
 checkpatch: deps
-	$(KSFT_SRC)/scripts/checkpatch.pl --no-tree --strict -q -f $(wildcard kmod/*.c kmod/*.h)
+	$(KSFT_SRC)/scripts/checkpatch.pl --no-tree --strict -q -f \
+		$(filter-out kmod/compat.h,$(wildcard kmod/*.c kmod/*.h))
+	$(KSFT_SRC)/scripts/checkpatch.pl --no-tree --strict -q \
+		--ignore LINUX_VERSION_CODE,CONSTANT_COMPARISON -f kmod/compat.h
 	$(KSFT_SRC)/scripts/checkpatch.pl --no-tree --strict -q \
 		--ignore BIT_MACRO,LINE_SPACING -f uapi/linux/chan.h
 

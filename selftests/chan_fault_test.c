@@ -669,7 +669,7 @@ TEST_F_TIMEOUT(fault, close_races_blocked_ops, 500)
 			for (mode = 0; mode < T1_MODES; mode++) {
 				t1_iteration(_metadata, mode, ci ? 4 : 0, iter++);
 				rnd_fork_seed(iter);
-				if (!_metadata->passed)
+				if (!kc_test_passed(_metadata))
 					return;
 			}
 		}
@@ -1166,7 +1166,7 @@ TEST_F_TIMEOUT(fault, sigkill_blocked_ops, 500)
 	failrec = &t2->fr;
 	t0 = kc_now_ns();
 	t2_phase(_metadata, 0);
-	if (!_metadata->passed)
+	if (!kc_test_passed(_metadata))
 		return;
 	t2_phase(_metadata, 4);
 	TH_LOG("both kinds in %.1f s", (kc_now_ns() - t0) / 1e9);
@@ -1641,7 +1641,7 @@ TEST_F_TIMEOUT(fault, selset_holds_last_sender, 120)
 		close(rd[1]);
 		close(go[0]);
 		close(go[1]);
-		if (!_metadata->passed)
+		if (!kc_test_passed(_metadata))
 			return;
 	}
 	EXPECT_EQ(base, kc_kchan_wait_count(base, 5000));

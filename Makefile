@@ -119,9 +119,10 @@ model:
 
 # chan.ko for another kernel tree (another kernel of the matrix, the debug
 # kernel), built in a copy of the sources outside the clone so ./chan.ko is
-# left alone. Prints the path of the module last. MODULE_FLAGS: W=1 C=1...
+# left alone (one copy per clone and kernel). Prints the path of the module
+# last. MODULE_FLAGS: W=1 C=1...
 # Used by scripts/vm-run --debug-kernel and scripts/check-kernels.
-OTHER_MODULE_DIR = $(KCHAN_CACHE)/module/$(shell printf '%s' '$(MODULE_KDIR)' | sha256sum | cut -c1-12)
+OTHER_MODULE_DIR = $(KCHAN_CACHE)/module/$(shell printf '%s %s' '$(CURDIR)' '$(MODULE_KDIR)' | sha256sum | cut -c1-12)
 module-for:
 	@test -n "$(MODULE_KDIR)" || { echo "make module-for: set MODULE_KDIR=<kernel tree>" >&2; exit 1; }
 	@set -e; d='$(OTHER_MODULE_DIR)'; mkdir -p "$$d"; \

@@ -17,7 +17,7 @@
  * channels one after the other. Data crosses between processes through
  * kernel buffers owned by the waiters (struct chan_waiter).
  *
- The commit protocol
+ * The commit protocol
  * -------------------
  * A blocked operation (struct chan_sel) is decided under sel->lock, a raw
  * spinlock: a partner that finds one of its waiters on a queue (under
@@ -47,13 +47,27 @@
  * more before it returns (chan_sel_wait()): so no partner is still inside
  * the chan_sel when the owner's frame goes away.
  *
- * Lock order: ch->lock -> sel->lock (two: address order, the second nested)
- * -> scheduler locks of a woken task; and ch->lock -> ch->poll_wq.lock (poll
- * wakeups are issued under ch->lock, see chan_poll_wake(); epoll's and
- * poll's wake callbacks take no channel lock).
- * The module-wide locks come first: chan_names_mutex (names.c) ->
- * chan_list_mutex (proc.c) -> ch->lock. chan_free() may run under the first.
- * A select set's mutex (selset.c) comes before ch->lock too.
+ * Lock order
+ * ----------
+ * Every lock of the module, outermost first; a lock is only ever taken
+ * with the locks listed before it (or none) held:
+ *
+ *   chan_names_mutex     (names.c, mutex) the name table; held across
+ *                        allocations and file creation; chan_free() may
+ *                        run under it
+ *   set->lock            (selset.c, mutex) one select set's cases; held
+ *                        across allocations, never across a sleep for a
+ *                        partner; not nested with chan_names_mutex
+ *   chan_list_mutex      (proc.c, mutex) the list /proc/kchan walks
+ *   ch->lock             (spinlock) one channel, see above; never two
+ *   sel->lock            (raw spinlock) one chan_sel, see above; two only
+ *                        in address order, the second nested
+ *   scheduler locks      of a task woken under sel->lock
+ *   ch->poll_wq.lock     taken under ch->lock by chan_poll_wake() (poll's
+ *                        and epoll's wake callbacks take no lock of ours)
+ *   chan_users_lock      (limits.c, spinlock) the per-user table; a leaf,
+ *                        taken with no spinlock held (under the mutexes
+ *                        above at most)
  *
  * Lifetime: a channel lives while a file or a name holds a reference. A
  * chan_sel and its waiters belong to the blocked task and stay valid while
@@ -160,6 +174,22 @@ void chan_put(struct chan *ch)
 		chan_free(ch);
 }
 
+/* The counters INFO, fdinfo and /proc/kchan report, at one moment. */
+void chan_stats(struct chan *ch, struct chan_stats *st)
+{
+	spin_lock(&ch->lock);
+	st->len = ch->count;
+	st->closed = ch->closed;
+	st->send_waiters = ch->nr_send_waiters;
+	st->recv_waiters = ch->nr_recv_waiters;
+	st->send_handles = ch->send_handles;
+	st->recv_handles = ch->recv_handles;
+	st->sent = ch->sent;
+	st->received = ch->received;
+	st->dropped = ch->dropped;
+	spin_unlock(&ch->lock);
+}
+
 /*
  * Wake poll and epoll waiters after a change of readiness. @key says what
  * may have become ready, so that an edge-triggered watcher of the other
@@ -192,443 +222,7 @@ __poll_t chan_poll_key(u8 op)
 				    EPOLLOUT | EPOLLWRNORM;
 }
 
-/* ---- the ring, under ch->lock ---- */
-
-static void chan_ring_push(struct chan *ch, struct chan_waiter *w)
-{
-	u32 tail = ch->head + ch->count;
-
-	if (tail >= ch->capacity)
-		tail -= ch->capacity;
-	if (w->len)
-		memcpy(ch->data + (size_t)tail * ch->msg_size, w->buf, w->len);
-	ch->lens[tail] = w->len;
-	if (ch->files)
-		ch->files[tail] = w->file;
-	w->file = NULL;
-	ch->count++;
-	ch->sent++;
-}
-
-static void chan_ring_pop(struct chan *ch, struct chan_waiter *w)
-{
-	u32 head = ch->head;
-
-	w->len = ch->lens[head];
-	if (w->len)
-		memcpy(w->buf, ch->data + (size_t)head * ch->msg_size, w->len);
-	if (ch->files) {
-		w->file = ch->files[head];
-		ch->files[head] = NULL;
-	}
-	ch->head = head + 1 == ch->capacity ? 0 : head + 1;
-	ch->count--;
-	ch->received++;
-}
-
-/* ---- blocked operations ---- */
-
-/*
- * One lock class for every chan_sel (select, set wait, send, recv, batch),
- * since two of them nest in address order whatever their kind.
- */
-void chan_sel_init(struct chan_sel *sel)
-{
-	raw_spin_lock_init(&sel->lock);
-	sel->state = CHAN_SEL_WAITING;
-	sel->task = current;
-	sel->fired = NULL;
-	sel->published = false;
-}
-
-/*
- * Take a chan_sel for a decision; false (and not held) when it is final
- * already. @nested: it is the second of two (see chan_claim()).
- */
-static bool chan_sel_lock(struct chan_sel *sel, bool nested)
-{
-	raw_spin_lock_nested(&sel->lock, nested ? SINGLE_DEPTH_NESTING : 0);
-	if (likely(sel->state == CHAN_SEL_WAITING)) {
-		/*
-		 * Held on return: sparse cannot follow a lock taken here and
-		 * dropped by chan_fire_*() or chan_sel_unlock(); lockdep can.
-		 */
-		__release(&sel->lock);
-		return true;
-	}
-	raw_spin_unlock(&sel->lock);
-	return false;
-}
-
-static void chan_sel_unlock(struct chan_sel *sel)
-{
-	__acquire(&sel->lock);	/* see chan_sel_lock() */
-	raw_spin_unlock(&sel->lock);
-}
-
-/* Make a held chan_sel final; its owner reads the state locklessly too. */
-static void chan_sel_set_final(struct chan_sel *sel, struct chan_waiter *w,
-			       int state)
-{
-	lockdep_assert_held(&sel->lock);
-	sel->fired = w;
-	/* pairs with smp_load_acquire() in chan_sel_wait() */
-	smp_store_release(&sel->state, state);
-}
-
-enum chan_claim {
-	CHAN_CLAIM_OK,
-	CHAN_CLAIM_PEER_GONE,
-	CHAN_CLAIM_SELF_GONE,
-};
-
-/*
- * Take the caller's own chan_sel (only once published: before that nobody
- * else can see it) and, if @peer is not NULL, the peer's, in address order.
- */
-static enum chan_claim chan_claim(struct chan_sel *own, struct chan_sel *peer)
-{
-	if (!own->published) {
-		if (peer && !chan_sel_lock(peer, false))
-			return CHAN_CLAIM_PEER_GONE;
-		return CHAN_CLAIM_OK;
-	}
-	if (!peer)
-		return chan_sel_lock(own, false) ? CHAN_CLAIM_OK :
-						   CHAN_CLAIM_SELF_GONE;
-	if ((unsigned long)own < (unsigned long)peer) {
-		if (!chan_sel_lock(own, false))
-			return CHAN_CLAIM_SELF_GONE;
-		if (!chan_sel_lock(peer, true)) {
-			chan_sel_unlock(own);
-			return CHAN_CLAIM_PEER_GONE;
-		}
-		return CHAN_CLAIM_OK;
-	}
-	if (!chan_sel_lock(peer, false))
-		return CHAN_CLAIM_PEER_GONE;
-	if (!chan_sel_lock(own, true)) {
-		chan_sel_unlock(peer);
-		return CHAN_CLAIM_SELF_GONE;
-	}
-	return CHAN_CLAIM_OK;
-}
-
-static void chan_unqueue_locked(struct chan *ch, struct chan_waiter *w)
-{
-	list_del(&w->node);
-	w->queued = false;
-	if (w->op == CHAN_OP_SEND)
-		ch->nr_send_waiters--;
-	else
-		ch->nr_recv_waiters--;
-}
-
-void chan_enqueue_locked(struct chan *ch, struct chan_waiter *w)
-{
-	if (w->op == CHAN_OP_SEND) {
-		list_add_tail(&w->node, &ch->sendq);
-		ch->nr_send_waiters++;
-	} else {
-		list_add_tail(&w->node, &ch->recvq);
-		ch->nr_recv_waiters++;
-	}
-	w->queued = true;
-	w->sel->published = true;
-}
-
-/* Called by the owner once its chan_sel is final. */
-void chan_dequeue(struct chan_waiter *w)
-{
-	struct chan *ch = w->ch;
-
-	/* Only the owner sets queued once the chan_sel is final. */
-	if (!READ_ONCE(w->queued))
-		return;
-	spin_lock(&ch->lock);
-	if (w->queued)
-		chan_unqueue_locked(ch, w);
-	spin_unlock(&ch->lock);
-}
-
-/*
- * Complete a peer's waiter (its chan_sel held by us), wake it and unlock:
- * the owner cannot return before the unlock (see the top of the file).
- */
-static void chan_fire_peer(struct chan *ch, struct chan_waiter *w,
-			   enum chan_outcome outcome)
-{
-	struct chan_sel *sel = w->sel;
-
-	chan_unqueue_locked(ch, w);
-	w->outcome = outcome;
-	chan_sel_set_final(sel, w, CHAN_SEL_DONE);
-	wake_up_process(sel->task);
-	chan_sel_unlock(sel);
-}
-
-/* Complete the caller's own waiter (held, or not yet published). */
-static enum chan_try chan_fire_own(struct chan_waiter *w,
-				   enum chan_outcome outcome)
-{
-	struct chan_sel *sel = w->sel;
-
-	w->outcome = outcome;
-	if (!sel->published) {
-		sel->fired = w;
-		sel->state = CHAN_SEL_DONE;
-		return CHAN_TRY_DONE;
-	}
-	chan_sel_set_final(sel, w, CHAN_SEL_DONE);
-	chan_sel_unlock(sel);
-	return CHAN_TRY_DONE;
-}
-
-/* As chan_fire_own() when no peer is involved: take our own sel first. */
-static enum chan_try chan_finish_own(struct chan_waiter *w,
-				     enum chan_outcome outcome)
-{
-	if (chan_claim(w->sel, NULL) != CHAN_CLAIM_OK)
-		return CHAN_TRY_LOST;
-	return chan_fire_own(w, outcome);
-}
-
-/* A slot was freed: let the first parked sender that is still claimable in. */
-static void chan_refill_locked(struct chan *ch)
-{
-	struct chan_waiter *s, *tmp;
-
-	list_for_each_entry_safe(s, tmp, &ch->sendq, node) {
-		if (!chan_sel_lock(s->sel, false))
-			continue;
-		chan_ring_push(ch, s);
-		chan_fire_peer(ch, s, CHAN_MOVED);
-		return;
-	}
-}
-
-/* Fail every parked sender: closed, or no receiver left. */
-static void chan_fail_senders_locked(struct chan *ch)
-{
-	struct chan_waiter *s, *tmp;
-
-	list_for_each_entry_safe(s, tmp, &ch->sendq, node) {
-		if (chan_sel_lock(s->sel, false))
-			chan_fire_peer(ch, s, CHAN_CLOSED);
-	}
-}
-
-static void chan_close_locked(struct chan *ch)
-{
-	struct chan_waiter *r, *tmp;
-
-	ch->closed = true;
-	trace_chan_close(ch->id, ch->count, !ch->send_handles);
-	list_for_each_entry_safe(r, tmp, &ch->recvq, node) {
-		if (!chan_sel_lock(r->sel, false))
-			continue;
-		r->len = 0;
-		chan_fire_peer(ch, r, CHAN_CLOSED);
-	}
-	chan_fail_senders_locked(ch);
-}
-
-static enum chan_try chan_send_locked(struct chan *ch, struct chan_waiter *w)
-{
-	struct chan_sel *own = w->sel;
-	struct chan_waiter *r, *tmp;
-
-	if (ch->closed || !ch->recv_handles)
-		return chan_finish_own(w, CHAN_CLOSED);
-
-	list_for_each_entry_safe(r, tmp, &ch->recvq, node) {
-		if (r->sel == own)
-			continue;	/* a select never meets itself */
-		switch (chan_claim(own, r->sel)) {
-		case CHAN_CLAIM_SELF_GONE:
-			return CHAN_TRY_LOST;
-		case CHAN_CLAIM_PEER_GONE:
-			continue;
-		case CHAN_CLAIM_OK:
-			break;
-		}
-		if (r->len < w->len) {
-			/* Its buffer is too small: it fails, we go on. */
-			r->len = w->len;
-			chan_fire_peer(ch, r, CHAN_TOOBIG);
-			if (own->published)
-				chan_sel_unlock(own);
-			continue;
-		}
-		if (w->len)
-			memcpy(r->buf, w->buf, w->len);
-		r->len = w->len;
-		r->file = w->file;
-		w->file = NULL;
-		ch->sent++;
-		ch->received++;
-		chan_fire_peer(ch, r, CHAN_MOVED);
-		return chan_fire_own(w, CHAN_MOVED);
-	}
-
-	if (ch->count < ch->capacity) {
-		if (chan_claim(own, NULL) != CHAN_CLAIM_OK)
-			return CHAN_TRY_LOST;
-		chan_ring_push(ch, w);
-		return chan_fire_own(w, CHAN_MOVED);
-	}
-	return CHAN_TRY_BLOCK;
-}
-
-static enum chan_try chan_recv_locked(struct chan *ch, struct chan_waiter *w)
-{
-	struct chan_sel *own = w->sel;
-	struct chan_waiter *s, *tmp;
-
-	if (ch->count) {
-		if (ch->lens[ch->head] > w->len) {
-			w->len = ch->lens[ch->head];
-			return chan_finish_own(w, CHAN_TOOBIG);
-		}
-		if (chan_claim(own, NULL) != CHAN_CLAIM_OK)
-			return CHAN_TRY_LOST;
-		chan_ring_pop(ch, w);
-		chan_fire_own(w, CHAN_MOVED);
-		chan_refill_locked(ch);
-		return CHAN_TRY_DONE;
-	}
-
-	list_for_each_entry_safe(s, tmp, &ch->sendq, node) {
-		if (s->sel == own)
-			continue;	/* a select never meets itself */
-		switch (chan_claim(own, s->sel)) {
-		case CHAN_CLAIM_SELF_GONE:
-			return CHAN_TRY_LOST;
-		case CHAN_CLAIM_PEER_GONE:
-			continue;
-		case CHAN_CLAIM_OK:
-			break;
-		}
-		if (s->len > w->len) {
-			/* The message stays with its sender. */
-			chan_sel_unlock(s->sel);
-			w->len = s->len;
-			return chan_fire_own(w, CHAN_TOOBIG);
-		}
-		if (s->len)
-			memcpy(w->buf, s->buf, s->len);
-		w->len = s->len;
-		w->file = s->file;
-		s->file = NULL;
-		ch->sent++;
-		ch->received++;
-		chan_fire_peer(ch, s, CHAN_MOVED);
-		return chan_fire_own(w, CHAN_MOVED);
-	}
-
-	if (ch->closed) {
-		w->len = 0;
-		return chan_finish_own(w, CHAN_CLOSED);
-	}
-	return CHAN_TRY_BLOCK;
-}
-
-/*
- * Try to complete @w on @ch right now, under ch->lock. A published select
- * may find that a partner completed another of its cases first (LOST).
- */
-enum chan_try chan_try_locked(struct chan *ch, struct chan_waiter *w)
-{
-	lockdep_assert_held(&ch->lock);
-	if (w->op == CHAN_OP_SEND)
-		return chan_send_locked(ch, w);
-	return chan_recv_locked(ch, w);
-}
-
-/*
- * Sleep until @sel is DONE, a signal arrives or the absolute @deadline
- * passes. On a signal or timeout the owner cancels; if a partner won the
- * race the operation completed and that is what counts (exactly once).
- */
-int chan_sel_wait(struct chan_sel *sel, ktime_t deadline, bool timed)
-{
-	int ret = 0;
-
-	for (;;) {
-		set_current_state(TASK_INTERRUPTIBLE);
-		/* pairs with smp_store_release() in chan_sel_set_final() */
-		if (smp_load_acquire(&sel->state) == CHAN_SEL_DONE)
-			break;
-		if (signal_pending(current)) {
-			ret = -ERESTARTSYS;
-			break;
-		}
-		if (!timed) {
-			schedule();
-		} else if (!schedule_hrtimeout_range(&deadline,
-						     current->timer_slack_ns,
-						     HRTIMER_MODE_ABS)) {
-			ret = -ETIMEDOUT;
-			break;
-		}
-	}
-	__set_current_state(TASK_RUNNING);
-
-	/*
-	 * Decide, or wait out the partner that decided: it may still be
-	 * inside @sel (waking us) until it unlocks. Not a spin on a state
-	 * a preempted task holds: the holder runs with preemption off.
-	 */
-	raw_spin_lock(&sel->lock);
-	if (sel->state == CHAN_SEL_WAITING)
-		sel->state = CHAN_SEL_CANCELLED;
-	else
-		ret = 0;	/* DONE: a case fired, whatever woke us */
-	raw_spin_unlock(&sel->lock);
-	return ret;
-}
-
 /* ---- one send or receive by a handle ---- */
-
-struct chan_xfer {
-	void __user *ubuf;
-	size_t ulen;		/* in: message / buffer; out: length */
-	ktime_t deadline;	/* absolute, when timed */
-	bool timed;
-	bool nonblock;
-	bool ok;		/* out (recv) */
-	bool cloexec;		/* recv: installed fd gets FD_CLOEXEC */
-	bool want_fd;		/* recv: report a passed fd (else drop it) */
-	int fd;			/* send: fd to pass; out (recv): fd or -1 */
-};
-
-/*
- * Complete @w now, or (unless non-blocking) park it until a partner
- * completes it, a signal comes or the deadline passes. Once this returns
- * @w is on no queue.
- */
-static int chan_do(struct chan *ch, struct chan_waiter *w, struct chan_xfer *x)
-{
-	enum chan_try t;
-	int ret;
-
-	spin_lock(&ch->lock);
-	t = chan_try_locked(ch, w);
-	if (t == CHAN_TRY_BLOCK) {
-		if (x->nonblock) {
-			spin_unlock(&ch->lock);
-			return -EAGAIN;
-		}
-		chan_enqueue_locked(ch, w);
-	}
-	chan_poll_wake(ch, chan_poll_key(w->op));
-	spin_unlock(&ch->lock);
-	if (t == CHAN_TRY_DONE)
-		return 0;
-	ret = chan_sel_wait(w->sel, x->deadline, x->timed);
-	chan_dequeue(w);
-	return ret;
-}
 
 static int chan_send(struct chan *ch, struct chan_xfer *x)
 {
@@ -682,59 +276,6 @@ out:
 	if (w.buf != stack_buf)
 		kvfree(w.buf);
 	return ret;
-}
-
-/*
- * Check that a receive buffer is writable before a message is taken, so a
- * bad pointer fails EFAULT with nothing consumed. Each page is read and
- * written back unchanged.
- */
-int chan_probe_writable(void __user *ubuf, size_t len)
-{
-	char __user *p = ubuf;
-	char __user *end = p + len;
-	char c;
-
-	if (!len)
-		return 0;
-	if (!user_access_begin(ubuf, len))
-		return -EFAULT;
-	do {
-		unsafe_get_user(c, p, efault);
-		unsafe_put_user(c, p, efault);
-		p = (char __user *)PAGE_ALIGN((unsigned long)p + 1);
-	} while (p < end);
-	user_access_end();
-	return 0;
-efault:
-	user_access_end();
-	return -EFAULT;
-}
-
-/*
- * The copy to a buffer that passed chan_probe_writable() failed anyway
- * (another thread unmapped it): put the message back at the head if there
- * is room, else count it dropped.
- */
-void chan_putback(struct chan *ch, struct chan_waiter *w)
-{
-	spin_lock(&ch->lock);
-	if (ch->count < ch->capacity) {
-		ch->head = ch->head ? ch->head - 1 : ch->capacity - 1;
-		if (w->len)
-			memcpy(ch->data + (size_t)ch->head * ch->msg_size,
-			       w->buf, w->len);
-		ch->lens[ch->head] = w->len;
-		if (ch->files)
-			ch->files[ch->head] = w->file;
-		w->file = NULL;
-		ch->count++;
-		ch->received--;
-		chan_poll_wake(ch, EPOLLIN | EPOLLRDNORM);
-	} else {
-		ch->dropped++;
-	}
-	spin_unlock(&ch->lock);
 }
 
 static int chan_recv(struct chan *ch, struct chan_xfer *x)
@@ -813,46 +354,6 @@ out:
 }
 
 /* ---- ioctls on a channel fd ---- */
-
-/* Read a size-first struct: EINVAL below @ver0, E2BIG for unknown tails. */
-int chan_copy_struct(void *dst, size_t ksize, const void __user *src,
-		     size_t ver0)
-{
-	u32 usize;
-
-	if (get_user(usize, (const u32 __user *)src))
-		return -EFAULT;
-	if (usize < ver0)
-		return -EINVAL;
-	if (usize > PAGE_SIZE)
-		return -E2BIG;
-	return copy_struct_from_user(dst, ksize, src, usize);
-}
-
-static void chan_set_deadline(struct chan_xfer *x, struct file *file,
-			      s64 timeout_ns)
-{
-	x->nonblock = (file->f_flags & O_NONBLOCK) || timeout_ns == 0;
-	x->timed = timeout_ns > 0;
-	if (x->timed)
-		x->deadline = ktime_add_safe(ktime_get(),
-					     ns_to_ktime(timeout_ns));
-}
-
-/*
- * A timed wait interrupted by a signal: store the time left so that a
- * restarted call (SA_RESTART) keeps the original deadline.
- */
-int chan_restart_timed(ktime_t deadline, s64 __user *utimeout)
-{
-	s64 left = ktime_to_ns(ktime_sub(deadline, ktime_get()));
-
-	if (left <= 0)
-		return -ETIMEDOUT;
-	if (put_user(left, utimeout))
-		return -EFAULT;
-	return -ERESTARTSYS;
-}
 
 /* A receive's results, in one user access block. */
 static int chan_msg_write_back(struct chan_msg __user *um, u64 len, bool ok,
@@ -942,6 +443,7 @@ static long chan_ioctl_info(struct file *file, struct chan_info __user *ui)
 {
 	struct chan *ch = file->private_data;
 	struct chan_info info;
+	struct chan_stats st;
 	u32 usize;
 	int ret;
 
@@ -957,16 +459,15 @@ static long chan_ioctl_info(struct file *file, struct chan_info __user *ui)
 	info.msg_size = ch->msg_size;
 	info.rights = chan_rights(file);
 	info.id = ch->id;
-	spin_lock(&ch->lock);
-	info.len = ch->count;
-	info.closed = ch->closed;
-	info.send_waiters = ch->nr_send_waiters;
-	info.recv_waiters = ch->nr_recv_waiters;
-	info.send_handles = ch->send_handles;
-	info.recv_handles = ch->recv_handles;
-	info.sent = ch->sent;
-	info.received = ch->received;
-	spin_unlock(&ch->lock);
+	chan_stats(ch, &st);
+	info.len = st.len;
+	info.closed = st.closed;
+	info.send_waiters = st.send_waiters;
+	info.recv_waiters = st.recv_waiters;
+	info.send_handles = st.send_handles;
+	info.recv_handles = st.recv_handles;
+	info.sent = st.sent;
+	info.received = st.received;
 	if (copy_to_user(ui, &info, info.size))
 		return -EFAULT;
 	return 0;
@@ -986,256 +487,6 @@ static long chan_ioctl_dup(struct file *file, struct chan_dup __user *ud)
 	if (d.rights & ~chan_rights(file))
 		return -EBADF;
 	return chan_new_fd(file->private_data, d.rights, d.flags);
-}
-
-/*
- * Batches: the first message may wait (within timeout_ns), the rest move
- * only while they can without waiting.
- *
- * Messages move in chunks of up to CHAN_BATCH_CHUNK: the chunk's iovecs are
- * read at once, send data is staged in a kernel buffer (and recv buffers
- * are probed) outside the lock, then one hold of ch->lock moves the whole
- * chunk (direct hand-off to parked receivers, the ring, parked senders),
- * and received data is copied out after the unlock. A message whose copy
- * out fails anyway goes back to the head of the ring (chan_putback()), and
- * the ones after it too, last first, so their order stays.
- */
-#define CHAN_BATCH_CHUNK	16
-#define CHAN_BATCH_STAGE	8192	/* staging bytes (or one message) */
-
-/* Read up to *@k iovecs; on a fault part-way, just the first (or EFAULT). */
-static int chan_batch_iovecs(struct chan_iovec *v,
-			     const struct chan_iovec __user *uv, u32 *k)
-{
-	if (*k == CHAN_BATCH_CHUNK ?
-	    !copy_from_user(v, uv, CHAN_BATCH_CHUNK * sizeof(*v)) :
-	    !copy_from_user(v, uv, *k * sizeof(*v)))
-		return 0;
-	*k = 1;
-	return copy_from_user(v, uv, sizeof(*v)) ? -EFAULT : 0;
-}
-
-/* Reset the batch's waiter for one more message. */
-static void chan_batch_next(struct chan_waiter *w, void *buf, u32 len)
-{
-	chan_sel_init(w->sel);
-	w->buf = buf;
-	w->len = len;
-	w->file = NULL;
-}
-
-static long chan_batch_send(struct chan *ch, struct chan_iovec __user *uv,
-			    u32 n, struct chan_xfer *x, u8 *stage,
-			    size_t stage_size)
-{
-	struct chan_iovec v[CHAN_BATCH_CHUNK];
-	struct chan_sel sel;
-	struct chan_waiter w = { .sel = &sel, .ch = ch, .op = CHAN_OP_SEND };
-	u32 done = 0, k, m, i, j;
-	size_t off;
-	int err = 0;
-
-	while (done < n && !err) {
-		k = min_t(u32, n - done, CHAN_BATCH_CHUNK);
-		err = chan_batch_iovecs(v, &uv[done], &k);
-		if (err)
-			break;
-		/* Stage what fits, outside the lock. */
-		for (m = 0, off = 0; m < k; off += v[m].len, m++) {
-			if (v[m].len > ch->msg_size) {
-				err = -EMSGSIZE;
-				break;
-			}
-			if (off + v[m].len > stage_size)
-				break;
-			if (v[m].len <= CHAN_STACK_BYTES ?
-			    chan_copy_in_small(stage + off,
-					       u64_to_user_ptr(v[m].buf),
-					       v[m].len) :
-			    copy_from_user(stage + off, u64_to_user_ptr(v[m].buf),
-					   v[m].len)) {
-				err = -EFAULT;
-				break;
-			}
-		}
-		i = 0;
-		off = 0;
-		if (!done && m) {
-			/* The batch's first message: it may wait. */
-			chan_batch_next(&w, stage, v[0].len);
-			err = chan_do(ch, &w, x);
-			if (!err && w.outcome != CHAN_MOVED)
-				err = -EPIPE;
-			trace_chan_send(ch->id, v[0].len, -1, err);
-			if (err)
-				break;
-			off = v[0].len;
-			i = 1;
-		}
-		if (i < m) {
-			j = i;
-			spin_lock(&ch->lock);
-			for (; i < m; off += v[i].len, i++) {
-				chan_batch_next(&w, stage + off, v[i].len);
-				if (chan_try_locked(ch, &w) == CHAN_TRY_BLOCK)
-					break;
-				if (w.outcome != CHAN_MOVED) {
-					err = -EPIPE;
-					break;
-				}
-				trace_chan_send(ch->id, v[i].len, -1, 0);
-			}
-			if (i > j)
-				chan_poll_wake(ch, chan_poll_key(CHAN_OP_SEND));
-			spin_unlock(&ch->lock);
-			if (i < m && !err)
-				err = -EAGAIN;	/* full: the batch ends */
-		}
-		done += i;
-	}
-	/* (long): with a u32 "done", err would convert to a huge count */
-	return done ? (long)done : err;
-}
-
-static long chan_batch_recv(struct chan *ch, struct chan_iovec __user *uv,
-			    u32 n, struct chan_xfer *x, u8 *stage,
-			    size_t stage_size)
-{
-	struct chan_iovec v[CHAN_BATCH_CHUNK];
-	struct file *files[CHAN_BATCH_CHUNK];
-	u32 lens[CHAN_BATCH_CHUNK], offs[CHAN_BATCH_CHUNK];
-	struct chan_sel sel;
-	struct chan_waiter w = { .sel = &sel, .ch = ch, .op = CHAN_OP_RECV };
-	u32 done = 0, k, m, i, j, moved, room;
-	bool stop = false;
-	size_t off;
-	int err = 0;
-
-	while (done < n && !stop && !err) {
-		k = min_t(u32, n - done, CHAN_BATCH_CHUNK);
-		err = chan_batch_iovecs(v, &uv[done], &k);
-		/* Lengths go back into the iovecs: check those too. */
-		if (!err)
-			err = chan_probe_writable(&uv[done], k * sizeof(*v));
-		if (err)
-			break;
-		/* Check the buffers before a message is taken. */
-		for (m = 0, off = 0; m < k; off += room, m++) {
-			room = min_t(u64, v[m].len, ch->msg_size);
-			if (off + room > stage_size)
-				break;
-			err = chan_probe_writable(u64_to_user_ptr(v[m].buf),
-						  room);
-			if (err)
-				break;
-			offs[m] = off;
-		}
-		moved = 0;
-		if (!done && m) {
-			/* The batch's first message: it may wait. */
-			room = min_t(u64, v[0].len, ch->msg_size);
-			chan_batch_next(&w, stage, room);
-			err = chan_do(ch, &w, x);
-			if (!err && w.outcome == CHAN_TOOBIG)
-				err = -EMSGSIZE;
-			trace_chan_recv(ch->id, w.len,
-					!err && w.outcome == CHAN_MOVED, -1,
-					err);
-			if (err || w.outcome != CHAN_MOVED)
-				break;	/* an error, or closed and drained */
-			lens[0] = w.len;
-			files[0] = w.file;
-			moved = 1;
-		}
-		if (moved < m) {
-			j = moved;
-			spin_lock(&ch->lock);
-			for (; moved < m; moved++) {
-				room = min_t(u64, v[moved].len, ch->msg_size);
-				chan_batch_next(&w, stage + offs[moved], room);
-				if (chan_try_locked(ch, &w) == CHAN_TRY_BLOCK ||
-				    w.outcome != CHAN_MOVED)
-					break;	/* empty, too big, closed */
-				lens[moved] = w.len;
-				files[moved] = w.file;
-				trace_chan_recv(ch->id, w.len, true, -1, 0);
-			}
-			if (moved > j)
-				chan_poll_wake(ch, chan_poll_key(CHAN_OP_RECV));
-			spin_unlock(&ch->lock);
-			stop = moved < m;
-		}
-
-		/* Copy out; on a fault, the rest goes back, last first. */
-		for (i = 0; i < moved; i++) {
-			if ((lens[i] <= CHAN_STACK_BYTES ?
-			     chan_copy_out_small(u64_to_user_ptr(v[i].buf),
-						 stage + offs[i], lens[i]) :
-			     copy_to_user(u64_to_user_ptr(v[i].buf),
-					  stage + offs[i], lens[i])) ||
-			    put_user((u64)lens[i], &uv[done + i].len))
-				break;
-		}
-		if (i < moved) {
-			err = -EFAULT;
-			for (j = moved; j-- > i;) {
-				w.buf = stage + offs[j];
-				w.len = lens[j];
-				w.file = files[j];
-				chan_putback(ch, &w);
-				files[j] = w.file;	/* NULL unless dropped */
-			}
-		}
-		for (j = 0; j < moved; j++)
-			if (files[j])
-				chan_inflight_fput(files[j]);
-		done += i;
-	}
-	/* (long): with a u32 "done", err would convert to a huge count */
-	return done ? (long)done : err;
-}
-
-static long chan_ioctl_batch(struct file *file, struct chan_batch __user *ub,
-			     bool send)
-{
-	struct chan *ch = file->private_data;
-	struct chan_xfer x = {};
-	struct chan_batch b;
-	size_t stage_size;
-	u8 *stage = NULL;
-	long ret;
-
-	ret = chan_get_struct(&b, sizeof(b), ub, CHAN_BATCH_SIZE_VER0);
-	if (ret)
-		return ret;
-	if (b.flags || b.reserved)
-		return -EINVAL;
-	if (send ? !chan_can_send(file) : !chan_can_recv(file))
-		return -EBADF;
-	if (b.n > INT_MAX)
-		return -EINVAL;
-	if (!b.n)
-		return 0;
-	chan_set_deadline(&x, file, b.timeout_ns);
-
-	stage_size = (size_t)min_t(u32, b.n, CHAN_BATCH_CHUNK) * ch->msg_size;
-	stage_size = min_t(size_t, stage_size,
-			   max_t(size_t, CHAN_BATCH_STAGE, ch->msg_size));
-	if (stage_size) {
-		stage = kvmalloc(stage_size, CHAN_GFP_USER_SIZED);
-		if (!stage)
-			return -ENOMEM;
-	}
-	if (send)
-		ret = chan_batch_send(ch, u64_to_user_ptr(b.msgs), b.n, &x,
-				      stage, stage_size);
-	else
-		ret = chan_batch_recv(ch, u64_to_user_ptr(b.msgs), b.n, &x,
-				      stage, stage_size);
-	kvfree(stage);
-	if (ret == -ERESTARTSYS && x.timed)
-		ret = chan_restart_timed(x.deadline, &ub->timeout_ns);
-	return ret;
 }
 
 static long chan_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
@@ -1337,37 +588,25 @@ static int chan_release(struct inode *inode, struct file *file)
 static void chan_show_fdinfo(struct seq_file *m, struct file *file)
 {
 	struct chan *ch = file->private_data;
-	u32 len, closed, nsend, nrecv, hsend, hrecv;
-	u64 sent, received, dropped;
+	struct chan_stats st;
 
-	spin_lock(&ch->lock);
-	len = ch->count;
-	closed = ch->closed;
-	nsend = ch->nr_send_waiters;
-	nrecv = ch->nr_recv_waiters;
-	hsend = ch->send_handles;
-	hrecv = ch->recv_handles;
-	sent = ch->sent;
-	received = ch->received;
-	dropped = ch->dropped;
-	spin_unlock(&ch->lock);
-
+	chan_stats(ch, &st);
 	seq_printf(m, "chan_id:\t%llu\n", ch->id);
 	seq_printf(m, "capacity:\t%u\n", ch->capacity);
 	seq_printf(m, "msg_size:\t%u\n", ch->msg_size);
-	seq_printf(m, "len:\t%u\n", len);
-	seq_printf(m, "closed:\t%u\n", closed);
-	seq_printf(m, "send_waiters:\t%u\n", nsend);
-	seq_printf(m, "recv_waiters:\t%u\n", nrecv);
-	seq_printf(m, "send_handles:\t%u\n", hsend);
-	seq_printf(m, "recv_handles:\t%u\n", hrecv);
+	seq_printf(m, "len:\t%u\n", st.len);
+	seq_printf(m, "closed:\t%u\n", st.closed);
+	seq_printf(m, "send_waiters:\t%u\n", st.send_waiters);
+	seq_printf(m, "recv_waiters:\t%u\n", st.recv_waiters);
+	seq_printf(m, "send_handles:\t%u\n", st.send_handles);
+	seq_printf(m, "recv_handles:\t%u\n", st.recv_handles);
 	seq_printf(m, "rights:\t%s\n",
 		   chan_can_send(file) ?
 		   (chan_can_recv(file) ? "send,recv" : "send") : "recv");
 	seq_printf(m, "fdpass:\t%u\n", !!(ch->flags & CHAN_FDPASS));
-	seq_printf(m, "sent:\t%llu\n", sent);
-	seq_printf(m, "received:\t%llu\n", received);
-	seq_printf(m, "dropped:\t%llu\n", dropped);
+	seq_printf(m, "sent:\t%llu\n", st.sent);
+	seq_printf(m, "received:\t%llu\n", st.received);
+	seq_printf(m, "dropped:\t%llu\n", st.dropped);
 	chan_name_show_fdinfo(m, ch);
 }
 

@@ -2,16 +2,24 @@
 /*
  * kchan internals shared by the files of the module.
  *
- * main.c    /dev/chan, module parameters, CHAN_IOC_CREATE
- * chan.c    the channel object: buffer, wait queues, send/recv/close,
- *           handles, poll, fdinfo, the channel fd's file operations
- * select.c  CHAN_IOC_SELECT
- * selset.c  select sets (CHAN_IOC_SELSET_*): registered select cases
- * names.c   named channels (CHAN_IOC_OPEN, CHAN_IOC_UNLINK), which files
- *           may travel in a message
- * proc.c    /proc/kchan, the tracepoints of trace.h
+ * main.c     /dev/chan, module parameters, CHAN_IOC_CREATE
+ * chan.c     the channel object: allocation, one send/recv by a handle,
+ *            the channel fd's ioctls and file operations (poll, fdinfo)
+ * state.c    the state protocol of blocked operations: the ring, claim,
+ *            fire, try, park and sleep, put-back
+ * batch.c    CHAN_IOC_SEND_BATCH, CHAN_IOC_RECV_BATCH
+ * uaccess.c  user-access helpers: size-first structs, buffer probes,
+ *            deadlines kept across a restart
+ * select.c   CHAN_IOC_SELECT, and the check every select case passes
+ * selset.c   select sets (CHAN_IOC_SELSET_*): registered select cases
+ * names.c    named channels (CHAN_IOC_OPEN, CHAN_IOC_UNLINK), which files
+ *            may travel in a message
+ * limits.c   limits of a new channel, the per-user table (channels,
+ *            buffer bytes, descriptors in flight)
+ * proc.c     /proc/kchan, the tracepoints of trace.h
  *
- * The locking rules are written at the top of chan.c.
+ * The locking rules, and the lock order of every lock, are written at the
+ * top of chan.c.
  */
 #ifndef _KCHAN_H
 #define _KCHAN_H
@@ -166,6 +174,12 @@ static inline bool chan_can_recv(const struct file *file)
 	return file->f_mode & FMODE_READ;
 }
 
+/* A select case's op: CHAN_OP_SEND or CHAN_OP_RECV. */
+static inline bool chan_op_valid(u32 op)
+{
+	return op == CHAN_OP_SEND || op == CHAN_OP_RECV;
+}
+
 /*
  * Could @op complete on @ch right now? A lockless hint from fields written
  * under ch->lock (aligned words, read once each); it may be stale or mix
@@ -182,14 +196,54 @@ static inline bool chan_ready_hint(struct chan *ch, u8 op)
 	       READ_ONCE(ch->closed) || !READ_ONCE(ch->recv_handles);
 }
 
+/*
+ * A snapshot of a channel's counters, taken under ch->lock: what INFO,
+ * fdinfo and /proc/kchan report.
+ */
+struct chan_stats {
+	u32 len;
+	u32 closed;
+	u32 send_waiters;
+	u32 recv_waiters;
+	u32 send_handles;
+	u32 recv_handles;
+	u64 sent;
+	u64 received;
+	u64 dropped;
+};
+
 /* chan.c */
 struct chan *chan_alloc(u32 capacity, u32 msg_size, u32 flags);
 void chan_put(struct chan *ch);
+void chan_stats(struct chan *ch, struct chan_stats *st);
 struct file *chan_new_file(struct chan *ch, u32 rights, u32 flags);
 int chan_new_fd(struct chan *ch, u32 rights, u32 flags);
+
+/* One send or receive by a handle (chan.c, batch.c). */
+struct chan_xfer {
+	void __user *ubuf;
+	size_t ulen;		/* in: message / buffer; out: length */
+	ktime_t deadline;	/* absolute, when timed */
+	bool timed;
+	bool nonblock;
+	bool ok;		/* out (recv) */
+	bool cloexec;		/* recv: installed fd gets FD_CLOEXEC */
+	bool want_fd;		/* recv: report a passed fd (else drop it) */
+	int fd;			/* send: fd to pass; out (recv): fd or -1 */
+};
+
+/* batch.c */
+long chan_ioctl_batch(struct file *file, struct chan_batch __user *ub,
+		      bool send);
+
+/* uaccess.c */
 int chan_copy_struct(void *dst, size_t ksize, const void __user *src,
 		     size_t ver0);
 int chan_probe_writable(void __user *ubuf, size_t len);
+int chan_probe_readable(const void __user *ubuf, size_t len);
+void chan_set_deadline(struct chan_xfer *x, struct file *file,
+		       s64 timeout_ns);
+int chan_restart_timed(ktime_t deadline, s64 __user *utimeout);
 
 /*
  * chan_copy_struct() with a fast path: a struct whose size field says
@@ -260,19 +314,28 @@ enum chan_try {
 	CHAN_TRY_LOST,
 };
 
+/* state.c */
 void chan_sel_init(struct chan_sel *sel);
 enum chan_try chan_try_locked(struct chan *ch, struct chan_waiter *w);
 void chan_enqueue_locked(struct chan *ch, struct chan_waiter *w);
 void chan_dequeue(struct chan_waiter *w);
 int chan_sel_wait(struct chan_sel *sel, ktime_t deadline, bool timed);
-int chan_restart_timed(ktime_t deadline, s64 __user *utimeout);
-void chan_poll_wake(struct chan *ch, __poll_t key);
-__poll_t chan_poll_key(u8 op);
+int chan_do(struct chan *ch, struct chan_waiter *w, struct chan_xfer *x);
+void chan_close_locked(struct chan *ch);
+void chan_fail_senders_locked(struct chan *ch);
 void chan_putback(struct chan *ch, struct chan_waiter *w);
 
+/* chan.c */
+void chan_poll_wake(struct chan *ch, __poll_t key);
+__poll_t chan_poll_key(u8 op);
+
 /* limits.c */
+int chan_check_limits(u32 capacity, u32 msg_size);
 int chan_charge(struct chan *ch, unsigned long bytes);
 void chan_uncharge(struct chan *ch);
+int chan_inflight_charge(struct file *file);
+void chan_inflight_uncharge(struct file *file);
+void chan_inflight_fput(struct file *file);
 
 /* select.c, and what a select set (selset.c) shares of it */
 struct chan_select_case {
@@ -298,6 +361,7 @@ struct chan_select_rng {
 };
 
 u32 chan_select_below(struct chan_select_rng *rng, u32 n);
+struct chan *chan_case_channel(struct file *file, u32 op, u64 len);
 int chan_select_stage(struct chan_select_case *cases, const u32 *order,
 		      u32 nactive, u8 *stage, bool small);
 bool chan_select_try_picked(struct chan_waiter *w, const void __user *ubuf,
@@ -334,8 +398,6 @@ void chan_name_seq_show(struct seq_file *m, struct chan *ch,
 			const struct chan_viewer *viewer);
 void chan_name_show_fdinfo(struct seq_file *m, struct chan *ch);
 int chan_file_take(struct file *file);
-void chan_inflight_uncharge(struct file *file);
-void chan_inflight_fput(struct file *file);
 struct ipc_namespace *chan_ipc_ns_get(void);
 void chan_ipc_ns_put(struct ipc_namespace *ns);
 void chan_names_exit(void);

@@ -61,11 +61,9 @@ static long chan_ioctl_create(struct chan_create __user *uc)
 		return -EINVAL;
 	if (c.mode && !c.name)
 		return -EINVAL;
-	if (c.msg_size > READ_ONCE(chan_max_msg_size))
-		return -EMSGSIZE;
-	if (c.capacity > READ_ONCE(chan_max_capacity) ||
-	    (u64)c.capacity * c.msg_size > READ_ONCE(chan_max_chan_bytes))
-		return -EINVAL;
+	ret = chan_check_limits(c.capacity, c.msg_size);
+	if (ret)
+		return ret;
 	if (c.name)
 		return chan_name_create(&c);
 

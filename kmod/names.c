@@ -38,7 +38,6 @@
 #include <linux/cred.h>
 #include <linux/file.h>
 #include <linux/fs.h>
-#include <linux/hashtable.h>
 #include <linux/ipc_namespace.h>
 #include <linux/magic.h>
 #include <linux/mutex.h>
@@ -393,17 +392,6 @@ static int chan_name_open(const struct chan_open_args *a)
 	return fd;
 }
 
-/* Limits a new channel must respect (as CHAN_IOC_CREATE checks them). */
-static int chan_check_limits(u32 capacity, u32 msg_size)
-{
-	if (msg_size > READ_ONCE(chan_max_msg_size))
-		return -EMSGSIZE;
-	if (capacity > READ_ONCE(chan_max_capacity) ||
-	    (u64)capacity * msg_size > READ_ONCE(chan_max_chan_bytes))
-		return -EINVAL;
-	return 0;
-}
-
 /* CHAN_IOC_CREATE with a name: O_CREAT | O_EXCL | O_RDWR. Checked already. */
 long chan_name_create(const struct chan_create *c)
 {
@@ -556,96 +544,6 @@ void chan_name_show_fdinfo(struct seq_file *m, struct chan *ch)
 }
 
 /* ---- passing descriptors ---- */
-
-/*
- * Descriptors in flight (in a channel's buffer or with a blocked
- * operation) are counted per user who opened them (file->f_cred->uid). A
- * sender may not take one user's count past its own RLIMIT_NOFILE
- * (ETOOMANYREFS) unless it has CAP_SYS_RESOURCE or CAP_SYS_ADMIN, as unix
- * sockets bound SCM_RIGHTS: without it a process could pin any number of
- * open files by sending them and closing its own descriptors.
- * chan_inflight_lock protects the table; no spinlock is held under it
- * or when it is taken.
- */
-struct chan_inflight {
-	struct hlist_node node;
-	kuid_t uid;
-	unsigned long count;
-};
-
-static DEFINE_HASHTABLE(chan_inflight_table, 6);
-static DEFINE_SPINLOCK(chan_inflight_lock);
-
-static struct chan_inflight *chan_inflight_find(kuid_t uid)
-{
-	struct chan_inflight *in;
-
-	hash_for_each_possible(chan_inflight_table, in, node, __kuid_val(uid))
-		if (uid_eq(in->uid, uid))
-			return in;
-	return NULL;
-}
-
-static int chan_inflight_charge(struct file *file)
-{
-	bool exempt = ns_capable_noaudit(&init_user_ns, CAP_SYS_RESOURCE) ||
-		      ns_capable_noaudit(&init_user_ns, CAP_SYS_ADMIN);
-	unsigned long limit = rlimit(RLIMIT_NOFILE);
-	kuid_t uid = file->f_cred->uid;
-	struct chan_inflight *in, *new = NULL;
-	int ret = 0;
-
-	spin_lock(&chan_inflight_lock);
-	in = chan_inflight_find(uid);
-	if (!in) {
-		spin_unlock(&chan_inflight_lock);
-		new = kzalloc(sizeof(*new), GFP_KERNEL_ACCOUNT);
-		if (!new)
-			return -ENOMEM;
-		new->uid = uid;
-		spin_lock(&chan_inflight_lock);
-		in = chan_inflight_find(uid);
-		if (!in) {
-			hash_add(chan_inflight_table, &new->node,
-				 __kuid_val(uid));
-			in = new;
-			new = NULL;
-		}
-	}
-	if (in->count >= limit && !exempt) {
-		ret = -ETOOMANYREFS;
-		if (!in->count) {
-			hash_del(&in->node);
-			kfree(in);
-		}
-	} else {
-		in->count++;
-	}
-	spin_unlock(&chan_inflight_lock);
-	kfree(new);
-	return ret;
-}
-
-/* @file leaves the channels: installed in a receiver, or about to be put. */
-void chan_inflight_uncharge(struct file *file)
-{
-	struct chan_inflight *in;
-
-	spin_lock(&chan_inflight_lock);
-	in = chan_inflight_find(file->f_cred->uid);
-	if (!WARN_ON_ONCE(!in) && !--in->count) {
-		hash_del(&in->node);
-		kfree(in);
-	}
-	spin_unlock(&chan_inflight_lock);
-}
-
-/* Drop a file that was in flight. */
-void chan_inflight_fput(struct file *file)
-{
-	chan_inflight_uncharge(file);
-	fput(file);
-}
 
 /*
  * May @file travel in a message? Refused (EINVAL) are the files that can

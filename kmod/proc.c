@@ -89,8 +89,7 @@ static int chan_list_show(struct seq_file *m, void *v)
 {
 	struct pid_namespace *pid_ns = proc_pid_ns(file_inode(m->file)->i_sb);
 	struct user_namespace *user_ns = m->file->f_cred->user_ns;
-	u32 len, closed, nsend, nrecv, hsend, hrecv;
-	u64 sent, received, dropped;
+	struct chan_stats st;
 	struct chan *ch;
 
 	if (v == &chan_list) {
@@ -98,25 +97,15 @@ static int chan_list_show(struct seq_file *m, void *v)
 		return 0;
 	}
 	ch = list_entry(v, struct chan, node);
-
-	spin_lock(&ch->lock);
-	len = ch->count;
-	closed = ch->closed;
-	nsend = ch->nr_send_waiters;
-	nrecv = ch->nr_recv_waiters;
-	hsend = ch->send_handles;
-	hrecv = ch->recv_handles;
-	sent = ch->sent;
-	received = ch->received;
-	dropped = ch->dropped;
-	spin_unlock(&ch->lock);
+	chan_stats(ch, &st);
 
 	seq_printf(m, "%llu ", ch->id);
 	chan_name_seq_show(m, ch, m->private);
 	seq_printf(m, " %s %u %u %u %u %u %u %u %u %llu %llu %llu %d %u\n",
 		   ch->flags & CHAN_FDPASS ? "fdpass" : "-",
-		   ch->capacity, ch->msg_size, len, closed, nsend, nrecv,
-		   hsend, hrecv, sent, received, dropped,
+		   ch->capacity, ch->msg_size, st.len, st.closed,
+		   st.send_waiters, st.recv_waiters, st.send_handles,
+		   st.recv_handles, st.sent, st.received, st.dropped,
 		   pid_nr_ns(ch->creator, pid_ns),
 		   from_kuid_munged(user_ns, ch->creator_uid));
 	return 0;

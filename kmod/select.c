@@ -65,34 +65,45 @@ u32 chan_select_below(struct chan_select_rng *rng, u32 n)
 	return (u32)(((u64)x * n) >> 32);
 }
 
+/*
+ * The check every select case passes, in select's full path, its pass 0
+ * and CHAN_IOC_SELSET_CTL, once its op is known to be CHAN_OP_SEND or
+ * CHAN_OP_RECV: @file (what the case's fd names, NULL for nothing open)
+ * must be a channel whose handle has the op's right (EBADF), and a send
+ * must fit the channel's msg_size (EMSGSIZE). Returns the channel.
+ */
+struct chan *chan_case_channel(struct file *file, u32 op, u64 len)
+{
+	struct chan *ch = file ? chan_from_file(file) : NULL;
+	bool send = op == CHAN_OP_SEND;
+
+	if (!ch || !(send ? chan_can_send(file) : chan_can_recv(file)))
+		return ERR_PTR(-EBADF);
+	if (send && len > ch->msg_size)
+		return ERR_PTR(-EMSGSIZE);
+	return ch;
+}
+
 /* Validate one case and pin its channel; returns the bytes it stages. */
 static long chan_select_prepare(struct chan_select_case *c,
 				const struct chan_ioc_case *kc, u32 index,
 				struct chan_sel *sel)
 {
 	struct chan *ch;
-	bool send;
 
 	/* Every case is fdput() on the way out, nil or not. */
 	c->f = EMPTY_FD;
 	c->w.ch = NULL;
-	if (kc->reserved || (kc->op != CHAN_OP_SEND && kc->op != CHAN_OP_RECV))
+	if (kc->reserved || !chan_op_valid(kc->op))
 		return -EINVAL;
 	if (kc->fd == -1)
 		return 0;
 	if (kc->fd < 0)
 		return -EBADF;
 	c->f = fdget(kc->fd);
-	if (!fd_file(c->f))
-		return -EBADF;
-	ch = chan_from_file(fd_file(c->f));
-	if (!ch)
-		return -EBADF;
-	send = kc->op == CHAN_OP_SEND;
-	if (send ? !chan_can_send(fd_file(c->f)) : !chan_can_recv(fd_file(c->f)))
-		return -EBADF;
-	if (send && kc->len > ch->msg_size)
-		return -EMSGSIZE;
+	ch = chan_case_channel(fd_file(c->f), kc->op, kc->len);
+	if (IS_ERR(ch))
+		return PTR_ERR(ch);
 
 	c->ubuf = u64_to_user_ptr(kc->buf);
 	c->w.sel = sel;
@@ -199,28 +210,6 @@ static bool chan_select_visit(struct chan_select_case *cases, const u32 *order,
 	return false;
 }
 
-/* Can @len bytes at @ubuf be read? Reads one byte per page. */
-static int chan_probe_readable(const void __user *ubuf, size_t len)
-{
-	const char __user *p = ubuf;
-	const char __user *end = p + len;
-	char c __maybe_unused;
-
-	if (!len)
-		return 0;
-	if (!user_read_access_begin(ubuf, len))
-		return -EFAULT;
-	do {
-		unsafe_get_user(c, p, efault);
-		p = (const char __user *)PAGE_ALIGN((unsigned long)p + 1);
-	} while (p < end);
-	user_read_access_end();
-	return 0;
-efault:
-	user_read_access_end();
-	return -EFAULT;
-}
-
 static long chan_select_report(struct chan_select __user *us,
 			       struct chan_ioc_case __user *ucases,
 			       struct chan_waiter *w, void __user *ubuf,
@@ -281,17 +270,15 @@ chan_select_fast(struct chan_select __user *us,
 		for (j = 0; j < chunk; j++) {
 			c = &kc[j];
 			send = c->op == CHAN_OP_SEND;
-			if (c->reserved || (!send && c->op != CHAN_OP_RECV))
+			if (c->reserved || !chan_op_valid(c->op))
 				goto out;
 			if (c->fd == -1)
 				continue;
 			if (c->fd < 0)
 				goto out;
 			f = fdget(c->fd);
-			ch = fd_file(f) ? chan_from_file(fd_file(f)) : NULL;
-			if (!ch || !(fd_file(f)->f_mode & (send ? FMODE_WRITE :
-							       FMODE_READ)) ||
-			    (send && c->len > ch->msg_size))
+			ch = chan_case_channel(fd_file(f), c->op, c->len);
+			if (IS_ERR(ch))
 				goto out_fdput;
 			len = min_t(u64, c->len, ch->msg_size);
 			staged += len;
@@ -332,9 +319,11 @@ out_fdput:
 
 /*
  * Finish the case that fired: copy a received message out (putting it back
- * on failure) and drop a descriptor that came along, since select carries
- * none. Returns the case's index, -EMSGSIZE (*@len: the size needed) or
- * -EFAULT; *@len and *@ok are what to report for the case.
+ * on failure). Returns the case's index, -EMSGSIZE (*@len: the size
+ * needed) or -EFAULT; *@len and *@ok are what to report for the case. A
+ * descriptor that came with the message stays in w->file: select carries
+ * none, so the caller drops it (chan_inflight_fput()) once it holds no
+ * lock.
  */
 long chan_select_finish(struct chan_waiter *w, void __user *ubuf, bool small,
 			u64 *len, u32 *ok)
@@ -362,10 +351,6 @@ long chan_select_finish(struct chan_waiter *w, void __user *ubuf, bool small,
 	default:
 		break;
 	}
-	if (w->file) {
-		chan_inflight_fput(w->file);
-		w->file = NULL;
-	}
 	return ret;
 }
 
@@ -381,6 +366,10 @@ static long chan_select_report(struct chan_select __user *us,
 	u32 ok;
 
 	ret = chan_select_finish(w, ubuf, small, &len, &ok);
+	if (w->file) {
+		chan_inflight_fput(w->file);
+		w->file = NULL;
+	}
 	if (ret == -EFAULT)
 		return ret;
 	if (!user_access_begin(uc, sizeof(*uc)))

@@ -88,32 +88,24 @@ static int chan_selset_case_get(struct chan_selset_case *nc,
 {
 	struct file *file;
 	struct chan *ch;
-	bool send = c->op == CHAN_OP_SEND;
-	int ret = -EBADF;
 
 	if (c->fd == -1)
 		return 0;
 	if (c->fd < 0)
 		return -EBADF;
 	file = fget(c->fd);
-	if (!file)
-		return -EBADF;
-	ch = chan_from_file(file);
-	if (!ch || !(send ? chan_can_send(file) : chan_can_recv(file)))
-		goto err_fput;
-	ret = -EMSGSIZE;
-	if (send && c->len > ch->msg_size)
-		goto err_fput;
+	ch = chan_case_channel(file, c->op, c->len);
+	if (IS_ERR(ch)) {
+		if (file)
+			fput(file);
+		return PTR_ERR(ch);
+	}
 	nc->file = file;
 	nc->ch = ch;
 	nc->buf = c->buf;
 	nc->len = min_t(u64, c->len, ch->msg_size);
 	nc->op = c->op;
 	return 0;
-
-err_fput:
-	fput(file);
-	return ret;
 }
 
 static long chan_selset_ctl(struct chan_selset *set,
@@ -127,8 +119,7 @@ static long chan_selset_ctl(struct chan_selset *set,
 	ret = chan_get_struct(&c, sizeof(c), uc, CHAN_SELSET_CTL_SIZE_VER0);
 	if (ret)
 		return ret;
-	if (c.flags || c.reserved ||
-	    (c.op != CHAN_OP_SEND && c.op != CHAN_OP_RECV) ||
+	if (c.flags || c.reserved || !chan_op_valid(c.op) ||
 	    c.index >= READ_ONCE(chan_max_select_cases))
 		return -EINVAL;
 	ret = chan_selset_case_get(&nc, &c);
@@ -198,10 +189,13 @@ efault:
 
 /*
  * Pass 0 (see the top), under set->lock. True when it decided the wait,
- * with its result in *@result; false to take the full path.
+ * with its result in *@result and in *@drop a descriptor that came with
+ * the message, for the caller to drop after set->lock; false to take the
+ * full path.
  */
 static bool chan_selset_fast(struct chan_selset *set,
-			     struct chan_selset_wait __user *uw, long *result)
+			     struct chan_selset_wait __user *uw, long *result,
+			     struct file **drop)
 {
 	u8 stack_buf[CHAN_STACK_BYTES] __uninitialized;
 	struct chan_sel sel;
@@ -233,6 +227,7 @@ static bool chan_selset_fast(struct chan_selset *set,
 	if (!chan_select_try_picked(&w, ubuf, stack_buf))
 		return false;
 	*result = chan_selset_report(uw, &w, ubuf, w.buf == stack_buf);
+	*drop = w.file;
 	if (w.buf != stack_buf)
 		kvfree(w.buf);
 	return true;
@@ -278,6 +273,7 @@ static long chan_selset_wait(struct chan_selset *set,
 	struct chan_select_rng rng = {};
 	struct chan_select_case *cases = NULL;
 	struct chan_selset_wait wt;
+	struct file *drop = NULL;
 	u32 i, ncases, nactive, *order;
 	u8 *stage, *big_stage = NULL;
 	void *block = NULL;
@@ -300,8 +296,10 @@ static long chan_selset_wait(struct chan_selset *set,
 
 	if (mutex_lock_interruptible(&set->lock))
 		return -ERESTARTSYS;
-	if (chan_selset_fast(set, uw, &ret)) {
+	if (chan_selset_fast(set, uw, &ret, &drop)) {
 		mutex_unlock(&set->lock);
+		if (drop)
+			chan_inflight_fput(drop);
 		return ret;
 	}
 	ncases = set->ncases;
@@ -331,9 +329,12 @@ static long chan_selset_wait(struct chan_selset *set,
 	if (!ret)
 		ret = chan_select_run(cases, order, nactive, &sel, &rng,
 				      wt.timeout_ns, &uw->timeout_ns);
-	if (!ret)
+	if (!ret) {
 		ret = chan_selset_report(uw, sel.fired,
 					 cases[sel.fired->index].ubuf, small);
+		if (sel.fired->file)
+			chan_inflight_fput(sel.fired->file);
+	}
 	for (i = 0; i < ncases; i++)
 		fdput(cases[i].f);
 	kvfree(big_stage);

@@ -51,6 +51,15 @@ static void chan_batch_next(struct chan_waiter *w, void *buf, u32 len)
 	w->file = NULL;
 }
 
+/* Set the batch's waiter up for putting a message back. */
+static void chan_batch_putback_next(struct chan_waiter *w, void *buf, u32 len,
+				    struct file *file)
+{
+	w->buf = buf;
+	w->len = len;
+	w->file = file;
+}
+
 static long chan_batch_send(struct chan *ch, struct chan_iovec __user *uv,
 			    u32 n, struct chan_xfer *x, u8 *stage,
 			    size_t stage_size)
@@ -133,7 +142,7 @@ static long chan_batch_recv(struct chan *ch, struct chan_iovec __user *uv,
 	u32 lens[CHAN_BATCH_CHUNK], offs[CHAN_BATCH_CHUNK];
 	struct chan_sel sel;
 	struct chan_waiter w = { .sel = &sel, .ch = ch, .op = CHAN_OP_RECV };
-	u32 done = 0, k, m, i, j, moved, room;
+	u32 done = 0, k, m, i, j, p, moved, room;
 	bool stop = false;
 	size_t off;
 	int err = 0;
@@ -193,7 +202,11 @@ static long chan_batch_recv(struct chan *ch, struct chan_iovec __user *uv,
 			stop = moved < m;
 		}
 
-		/* Copy out; on a fault, the rest goes back, last first. */
+		/*
+		 * Copy out; on a fault the rest goes back (chan_putback()):
+		 * the oldest first to parked receivers, what is left to the
+		 * head of the ring, last first, so the order stays.
+		 */
 		for (i = 0; i < moved; i++) {
 			if ((lens[i] <= CHAN_STACK_BYTES ?
 			     chan_copy_out_small(u64_to_user_ptr(v[i].buf),
@@ -205,13 +218,21 @@ static long chan_batch_recv(struct chan *ch, struct chan_iovec __user *uv,
 		}
 		if (i < moved) {
 			err = -EFAULT;
-			for (j = moved; j-- > i;) {
-				w.buf = stage + offs[j];
-				w.len = lens[j];
-				w.file = files[j];
-				chan_putback(ch, &w);
-				files[j] = w.file;	/* NULL unless dropped */
+			spin_lock(&ch->lock);
+			for (j = i; j < moved; j++) {
+				chan_batch_putback_next(&w, stage + offs[j],
+							lens[j], files[j]);
+				if (!chan_putback_hand_locked(ch, &w))
+					break;
+				files[j] = NULL;
 			}
+			for (p = moved; p-- > j;) {
+				chan_batch_putback_next(&w, stage + offs[p],
+							lens[p], files[p]);
+				chan_putback_ring_locked(ch, &w);
+				files[p] = w.file;	/* NULL unless dropped */
+			}
+			spin_unlock(&ch->lock);
 		}
 		for (j = 0; j < moved; j++)
 			if (files[j])

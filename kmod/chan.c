@@ -9,6 +9,17 @@
  * message (and lets the first parked sender refill the slot), else takes a
  * parked sender's message, else reports closed, else parks.
  *
+ * Invariant: while count > 0, recvq holds no claimable receiver (only
+ * waiters whose chan_sel is final already, which their owners are about to
+ * take off). A receiver parks only on an empty ring, and a message that
+ * arrives (a send, a refill from a parked sender, a put-back) is handed to
+ * a parked receiver before it may enter the ring. So no receiver sleeps
+ * while a message waits in the buffer, and FIFO order holds.
+ *
+ * Closing: Go's close (CHAN_IOC_CLOSE), or crash safety: the last
+ * send-capable handle going away closes an anonymous channel, and a named
+ * one that its name no longer holds open (held_by_name: names.c).
+ *
  * Locking
  * -------
  * ch->lock (a spinlock) protects the ring, both queues, the counters, the
@@ -135,7 +146,7 @@ struct chan *chan_alloc(u32 capacity, u32 msg_size, u32 flags)
 	refcount_set(&ch->ref, 1);
 	ch->capacity = capacity;
 	ch->msg_size = msg_size;
-	ch->flags = flags & CHAN_FDPASS;
+	ch->flags = flags & (CHAN_FDPASS | CHAN_AUTOCLOSE);
 	ch->id = atomic64_inc_return(&chan_next_id);
 	chan_track(ch);
 	return ch;
@@ -248,7 +259,8 @@ static int chan_send(struct chan *ch, struct chan_xfer *x)
 			return -ENOMEM;
 	}
 	ret = -EFAULT;
-	if (w.buf == stack_buf ? chan_copy_in_small(w.buf, x->ubuf, x->ulen) :
+	if (x->iter ? !copy_from_iter_full(w.buf, x->ulen, x->iter) :
+	    w.buf == stack_buf ? chan_copy_in_small(w.buf, x->ubuf, x->ulen) :
 	    copy_from_user(w.buf, x->ubuf, x->ulen))
 		goto out;
 	if (x->fd != -1) {
@@ -295,7 +307,10 @@ static int chan_recv(struct chan *ch, struct chan_xfer *x)
 	x->ok = false;
 	x->fd = -1;
 	chan_sel_init(&sel);
-	ret = chan_probe_writable(x->ubuf, w.len);
+	if (x->iter)
+		ret = fault_in_iov_iter_writeable(x->iter, w.len) ? -EFAULT : 0;
+	else
+		ret = chan_probe_writable(x->ubuf, w.len);
 	if (ret)
 		return ret;
 	if (w.len > sizeof(stack_buf)) {
@@ -325,7 +340,8 @@ static int chan_recv(struct chan *ch, struct chan_xfer *x)
 		ret = 0;
 		break;
 	default:
-		if (w.buf == stack_buf ?
+		if (x->iter ? copy_to_iter(w.buf, w.len, x->iter) != w.len :
+		    w.buf == stack_buf ?
 		    chan_copy_out_small(x->ubuf, w.buf, w.len) :
 		    copy_to_user(x->ubuf, w.buf, w.len)) {
 			chan_putback(ch, &w);
@@ -493,22 +509,22 @@ static long chan_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
 	void __user *uarg = (void __user *)arg;
 
-	switch (cmd) {
-	case CHAN_IOC_SEND:
+	switch (CHAN_IOC_MATCH(cmd)) {
+	case CHAN_IOC_MATCH(CHAN_IOC_SEND):
 		return chan_ioctl_msg(file, uarg, true);
-	case CHAN_IOC_RECV:
+	case CHAN_IOC_MATCH(CHAN_IOC_RECV):
 		return chan_ioctl_msg(file, uarg, false);
-	case CHAN_IOC_CLOSE:
+	case CHAN_IOC_MATCH(CHAN_IOC_CLOSE):
 		return chan_ioctl_close(file);
-	case CHAN_IOC_INFO:
+	case CHAN_IOC_MATCH(CHAN_IOC_INFO):
 		return chan_ioctl_info(file, uarg);
-	case CHAN_IOC_DUP:
+	case CHAN_IOC_MATCH(CHAN_IOC_DUP):
 		return chan_ioctl_dup(file, uarg);
-	case CHAN_IOC_SELECT:
+	case CHAN_IOC_MATCH(CHAN_IOC_SELECT):
 		return chan_select_ioctl(uarg);
-	case CHAN_IOC_SEND_BATCH:
+	case CHAN_IOC_MATCH(CHAN_IOC_SEND_BATCH):
 		return chan_ioctl_batch(file, uarg, true);
-	case CHAN_IOC_RECV_BATCH:
+	case CHAN_IOC_MATCH(CHAN_IOC_RECV_BATCH):
 		return chan_ioctl_batch(file, uarg, false);
 	}
 	return -ENOTTY;
@@ -516,34 +532,47 @@ static long chan_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 
 /* ---- file operations ---- */
 
-static ssize_t chan_read(struct file *file, char __user *buf, size_t count,
-			 loff_t *ppos)
+/*
+ * read(2), readv(2), preadv2(2), io_uring's READ and READV: receive one
+ * message, scattered across the buffers (EMSGSIZE when they are shorter
+ * than the message, which stays). Without O_NONBLOCK or IOCB_NOWAIT
+ * (RWF_NOWAIT, io_uring's first try) it blocks. Returns the message length,
+ * 0 when the channel is closed and drained; a descriptor that came with
+ * the message is dropped.
+ */
+static ssize_t chan_read_iter(struct kiocb *iocb, struct iov_iter *to)
 {
 	struct chan_xfer x = {
-		.ubuf = buf,
-		.ulen = count,
-		.nonblock = file->f_flags & O_NONBLOCK,
+		.iter = to,
+		.ulen = iov_iter_count(to),
+		.nonblock = (iocb->ki_filp->f_flags & O_NONBLOCK) ||
+			    (iocb->ki_flags & IOCB_NOWAIT),
 	};
 	int ret;
 
-	ret = chan_recv(file->private_data, &x);
+	ret = chan_recv(iocb->ki_filp->private_data, &x);
 	if (ret)
 		return ret;
 	return x.ok ? x.ulen : 0;
 }
 
-static ssize_t chan_write(struct file *file, const char __user *buf,
-			  size_t count, loff_t *ppos)
+/*
+ * write(2), writev(2), pwritev2(2), io_uring's WRITE and WRITEV: send one
+ * message, gathered from the buffers; EMSGSIZE beyond msg_size.
+ */
+static ssize_t chan_write_iter(struct kiocb *iocb, struct iov_iter *from)
 {
 	struct chan_xfer x = {
-		.ubuf = (void __user *)buf,
-		.ulen = count,
-		.nonblock = file->f_flags & O_NONBLOCK,
+		.iter = from,
+		.ulen = iov_iter_count(from),
+		.nonblock = (iocb->ki_filp->f_flags & O_NONBLOCK) ||
+			    (iocb->ki_flags & IOCB_NOWAIT),
 		.fd = -1,
 	};
+	size_t count = x.ulen;
 	int ret;
 
-	ret = chan_send(file->private_data, &x);
+	ret = chan_send(iocb->ki_filp->private_data, &x);
 	return ret ? ret : count;
 }
 
@@ -575,7 +604,8 @@ static int chan_release(struct inode *inode, struct file *file)
 	struct chan *ch = file->private_data;
 
 	spin_lock(&ch->lock);
-	if (chan_can_send(file) && !--ch->send_handles && !ch->closed)
+	if (chan_can_send(file) && !--ch->send_handles &&
+	    !ch->held_by_name && !ch->closed)
 		chan_close_locked(ch);
 	if (chan_can_recv(file) && !--ch->recv_handles)
 		chan_fail_senders_locked(ch);
@@ -583,6 +613,26 @@ static int chan_release(struct inode *inode, struct file *file)
 	spin_unlock(&ch->lock);
 	chan_put(ch);
 	return 0;
+}
+
+/*
+ * A name starts (@hold) or stops holding @ch open (names.c, under
+ * chan_names_mutex). When it lets go and no send-capable handle is left,
+ * the channel closes, as the last handle's release would have closed it.
+ */
+void chan_hold_by_name(struct chan *ch, bool hold)
+{
+	spin_lock(&ch->lock);
+	if (hold) {
+		ch->held_by_name = true;
+	} else if (ch->held_by_name) {
+		ch->held_by_name = false;
+		if (!ch->send_handles && !ch->closed) {
+			chan_close_locked(ch);
+			chan_poll_wake(ch, CHAN_POLL_ALL);
+		}
+	}
+	spin_unlock(&ch->lock);
 }
 
 static void chan_show_fdinfo(struct seq_file *m, struct file *file)
@@ -604,6 +654,7 @@ static void chan_show_fdinfo(struct seq_file *m, struct file *file)
 		   chan_can_send(file) ?
 		   (chan_can_recv(file) ? "send,recv" : "send") : "recv");
 	seq_printf(m, "fdpass:\t%u\n", !!(ch->flags & CHAN_FDPASS));
+	seq_printf(m, "autoclose:\t%u\n", !!(ch->flags & CHAN_AUTOCLOSE));
 	seq_printf(m, "sent:\t%llu\n", st.sent);
 	seq_printf(m, "received:\t%llu\n", st.received);
 	seq_printf(m, "dropped:\t%llu\n", st.dropped);
@@ -612,8 +663,8 @@ static void chan_show_fdinfo(struct seq_file *m, struct file *file)
 
 const struct file_operations chan_fops = {
 	.owner		= THIS_MODULE,
-	.read		= chan_read,
-	.write		= chan_write,
+	.read_iter	= chan_read_iter,
+	.write_iter	= chan_write_iter,
 	.poll		= chan_poll,
 	.unlocked_ioctl	= chan_ioctl,
 	.compat_ioctl	= compat_ptr_ioctl,
@@ -642,6 +693,8 @@ struct file *chan_new_file(struct chan *ch, u32 rights, u32 flags)
 	}
 	/* A stream of messages, like a pipe: no position, no lseek/pread. */
 	stream_open(file_inode(file), file);
+	/* IOCB_NOWAIT is honoured: preadv2(RWF_NOWAIT), io_uring's try. */
+	file->f_mode |= FMODE_NOWAIT;
 	spin_lock(&ch->lock);
 	if (rights & CHAN_RIGHT_SEND)
 		ch->send_handles++;

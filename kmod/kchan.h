@@ -36,12 +36,22 @@
 #include <linux/spinlock.h>
 #include <linux/types.h>
 #include <linux/uaccess.h>
+#include <linux/uio.h>
 #include <linux/uidgid.h>
 #include <linux/wait.h>
 
 #include <linux/chan.h>
 
 #include "compat.h"
+
+/*
+ * An ioctl command as kchan matches it: type and number only, as seccomp
+ * matches its extensible ioctl (EA_IOCTL in kernel/seccomp.c). The size
+ * encoded in the command is the caller's sizeof(struct), which a newer
+ * program may have grown; the struct's own size field says how much to
+ * read (chan_copy_struct()), and the direction bits add nothing.
+ */
+#define CHAN_IOC_MATCH(cmd)	((cmd) & ~(IOC_INOUT | IOCSIZE_MASK))
 
 /* Limits an admin can change (module parameters, see main.c). */
 extern unsigned int chan_max_msg_size;
@@ -129,6 +139,7 @@ struct chan {
 	u32 send_handles;		/* [L] open send-capable files */
 	u32 recv_handles;		/* [L] open recv-capable files */
 	bool closed;			/* [L] Go's close() happened */
+	bool held_by_name;		/* [L] a name holds it open */
 	struct list_head sendq;		/* [L] blocked senders, FIFO */
 	struct list_head recvq;		/* [L] blocked receivers, FIFO */
 	u64 sent;			/* [L] messages accepted */
@@ -138,7 +149,7 @@ struct chan {
 	/* Constant after creation. */
 	u32 capacity;
 	u32 msg_size;
-	u32 flags;			/* CHAN_FDPASS */
+	u32 flags;			/* CHAN_FDPASS, CHAN_AUTOCLOSE */
 	u64 id;
 	u8 *data;			/* capacity slots of msg_size bytes */
 	u32 *lens;			/* length of each slot's message */
@@ -216,11 +227,13 @@ struct chan_stats {
 struct chan *chan_alloc(u32 capacity, u32 msg_size, u32 flags);
 void chan_put(struct chan *ch);
 void chan_stats(struct chan *ch, struct chan_stats *st);
+void chan_hold_by_name(struct chan *ch, bool hold);
 struct file *chan_new_file(struct chan *ch, u32 rights, u32 flags);
 int chan_new_fd(struct chan *ch, u32 rights, u32 flags);
 
 /* One send or receive by a handle (chan.c, batch.c). */
 struct chan_xfer {
+	struct iov_iter *iter;	/* the message / buffers, or NULL: ubuf */
 	void __user *ubuf;
 	size_t ulen;		/* in: message / buffer; out: length */
 	ktime_t deadline;	/* absolute, when timed */
@@ -323,6 +336,8 @@ int chan_sel_wait(struct chan_sel *sel, ktime_t deadline, bool timed);
 int chan_do(struct chan *ch, struct chan_waiter *w, struct chan_xfer *x);
 void chan_close_locked(struct chan *ch);
 void chan_fail_senders_locked(struct chan *ch);
+bool chan_putback_hand_locked(struct chan *ch, struct chan_waiter *w);
+void chan_putback_ring_locked(struct chan *ch, struct chan_waiter *w);
 void chan_putback(struct chan *ch, struct chan_waiter *w);
 
 /* chan.c */
@@ -338,7 +353,7 @@ void chan_inflight_uncharge(struct file *file);
 void chan_inflight_fput(struct file *file);
 
 /* select.c, and what a select set (selset.c) shares of it */
-struct chan_select_case {
+struct chan_scase {
 	struct chan_waiter w;
 	struct fd f;		/* pinned for the call; NULL file: nil case */
 	void __user *ubuf;
@@ -349,7 +364,7 @@ struct chan_select_case {
  * in the visiting order and CHAN_STACK_BYTES of staging.
  */
 #define CHAN_SELECT_CASE_BYTES \
-	(sizeof(struct chan_select_case) + sizeof(u32) + CHAN_STACK_BYTES)
+	(sizeof(struct chan_scase) + sizeof(u32) + CHAN_STACK_BYTES)
 
 /*
  * Randomness for a select: one get_random_u32() seeds a xorshift32, drawn
@@ -362,11 +377,11 @@ struct chan_select_rng {
 
 u32 chan_select_below(struct chan_select_rng *rng, u32 n);
 struct chan *chan_case_channel(struct file *file, u32 op, u64 len);
-int chan_select_stage(struct chan_select_case *cases, const u32 *order,
+int chan_select_stage(struct chan_scase *cases, const u32 *order,
 		      u32 nactive, u8 *stage, bool small);
 bool chan_select_try_picked(struct chan_waiter *w, const void __user *ubuf,
 			    u8 *stack_buf);
-long chan_select_run(struct chan_select_case *cases, u32 *order, u32 nactive,
+long chan_select_run(struct chan_scase *cases, u32 *order, u32 nactive,
 		     struct chan_sel *sel, struct chan_select_rng *rng,
 		     s64 timeout_ns, s64 __user *utimeout);
 long chan_select_finish(struct chan_waiter *w, void __user *ubuf, bool small,

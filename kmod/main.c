@@ -56,10 +56,11 @@ static long chan_ioctl_create(struct chan_create __user *uc)
 	ret = chan_copy_struct(&c, sizeof(c), uc, CHAN_CREATE_SIZE_VER0);
 	if (ret)
 		return ret;
-	if (c.reserved ||
-	    (c.flags & ~(CHAN_CLOEXEC | CHAN_NONBLOCK | CHAN_FDPASS)))
+	if (c.reserved || (c.flags & ~(CHAN_CLOEXEC | CHAN_NONBLOCK |
+					CHAN_FDPASS | CHAN_AUTOCLOSE)))
 		return -EINVAL;
-	if (c.mode && !c.name)
+	/* Only a name can hold a channel open or have permission bits. */
+	if (!c.name && (c.mode || (c.flags & CHAN_AUTOCLOSE)))
 		return -EINVAL;
 	ret = chan_check_limits(c.capacity, c.msg_size);
 	if (ret)
@@ -80,16 +81,16 @@ static long chan_dev_ioctl(struct file *file, unsigned int cmd,
 {
 	void __user *uarg = (void __user *)arg;
 
-	switch (cmd) {
-	case CHAN_IOC_CREATE:
+	switch (CHAN_IOC_MATCH(cmd)) {
+	case CHAN_IOC_MATCH(CHAN_IOC_CREATE):
 		return chan_ioctl_create(uarg);
-	case CHAN_IOC_SELECT:
+	case CHAN_IOC_MATCH(CHAN_IOC_SELECT):
 		return chan_select_ioctl(uarg);
-	case CHAN_IOC_SELSET_CREATE:
+	case CHAN_IOC_MATCH(CHAN_IOC_SELSET_CREATE):
 		return chan_selset_create_ioctl(uarg);
-	case CHAN_IOC_OPEN:
+	case CHAN_IOC_MATCH(CHAN_IOC_OPEN):
 		return chan_open_ioctl(uarg);
-	case CHAN_IOC_UNLINK:
+	case CHAN_IOC_MATCH(CHAN_IOC_UNLINK):
 		return chan_unlink_ioctl(uarg);
 	}
 	return -ENOTTY;
@@ -112,6 +113,10 @@ static struct miscdevice chan_misc = {
 static int __init chan_init(void)
 {
 	int ret;
+
+	/* The UAPI's flag words share their bits with O_CLOEXEC, O_NONBLOCK. */
+	BUILD_BUG_ON(CHAN_CLOEXEC != O_CLOEXEC || CHAN_NONBLOCK != O_NONBLOCK);
+	BUILD_BUG_ON((CHAN_FDPASS | CHAN_AUTOCLOSE) & (O_CLOEXEC | O_NONBLOCK));
 
 	ret = chan_proc_init();
 	if (ret)

@@ -10,10 +10,15 @@
  *
  * Lifetime
  * --------
- * A name holds one reference to its channel (chan->ref), not a handle:
- * the crash-safety rules count handles only, so a named channel whose
- * last send-capable handle goes away is closed for good, name or not.
- * Unlinking drops the name's reference; open handles live on.
+ * A name holds one reference to its channel (chan->ref) and holds it open
+ * (ch->held_by_name, see chan_hold_by_name()): a named channel closes only
+ * by CHAN_IOC_CLOSE while it has its name, whatever handles come and go,
+ * like a POSIX mq or a FIFO's inode, so short-lived producers can feed a
+ * named queue. Once the name goes (unlink, its namespace dies, module
+ * unload) the crash-safety rule applies again: with no send-capable handle
+ * left the channel closes then. A channel created with CHAN_AUTOCLOSE is
+ * never held: it closes when its last send-capable handle goes away, name
+ * or not. Unlinking drops the name's reference; open handles live on.
  *
  * A chan_ns holds one reference on its namespace (get_ipc_ns()), so the
  * namespace cannot be freed and its address reused while names point at
@@ -154,6 +159,8 @@ static void chan_name_link(struct chan_ns *cns, struct chan_name *n)
 	rb_link_node(&n->node, parent, link);
 	rb_insert_color(&n->node, &cns->names);
 	n->ch->name = n;
+	if (!(n->ch->flags & CHAN_AUTOCLOSE))
+		chan_hold_by_name(n->ch, true);
 }
 
 /* Unlink and free @n; its chan_ns too once empty. */
@@ -164,6 +171,7 @@ static void chan_name_drop_locked(struct chan_name *n)
 	lockdep_assert_held(&chan_names_mutex);
 	rb_erase(&n->node, &cns->names);
 	n->ch->name = NULL;
+	chan_hold_by_name(n->ch, false);
 	chan_put(n->ch);
 	kfree(n);
 	if (RB_EMPTY_ROOT(&cns->names))
@@ -177,6 +185,7 @@ static void chan_ns_drop_all_locked(struct chan_ns *cns)
 	/* The last drop frees @cns. */
 	rbtree_postorder_for_each_entry_safe(n, tmp, &cns->names, node) {
 		n->ch->name = NULL;
+		chan_hold_by_name(n->ch, false);
 		chan_put(n->ch);
 		kfree(n);
 	}
@@ -280,7 +289,9 @@ struct chan_open_args {
 	bool create;		/* O_CREAT */
 	bool excl;		/* O_EXCL */
 	umode_t mode;		/* when created */
-	u32 flags;		/* CHAN_CLOEXEC | CHAN_NONBLOCK | CHAN_FDPASS */
+	u32 flags;		/* CHAN_CLOEXEC, CHAN_NONBLOCK; when created
+				 * CHAN_FDPASS, CHAN_AUTOCLOSE
+				 */
 	u32 capacity;		/* when created */
 	u32 msg_size;		/* when created */
 };
@@ -420,7 +431,8 @@ long chan_name_create(const struct chan_create *c)
 
 #define CHAN_OPEN_OFLAGS	(O_ACCMODE | O_CREAT | O_EXCL | O_CLOEXEC | \
 				 O_NONBLOCK)
-#define CHAN_OPEN_FLAGS		(CHAN_CLOEXEC | CHAN_NONBLOCK | CHAN_FDPASS)
+/* One spelling per option: O_CLOEXEC, O_NONBLOCK go in oflag only. */
+#define CHAN_OPEN_FLAGS		(CHAN_FDPASS | CHAN_AUTOCLOSE)
 
 long chan_open_ioctl(struct chan_open __user *uo)
 {
@@ -451,11 +463,8 @@ long chan_open_ioctl(struct chan_open __user *uo)
 	a.create = o.oflag & O_CREAT;
 	a.excl = o.oflag & O_EXCL;
 	a.mode = o.mode;
-	a.flags = o.flags;
-	if (o.oflag & O_CLOEXEC)
-		a.flags |= CHAN_CLOEXEC;
-	if (o.oflag & O_NONBLOCK)
-		a.flags |= CHAN_NONBLOCK;
+	/* CHAN_CLOEXEC == O_CLOEXEC, CHAN_NONBLOCK == O_NONBLOCK */
+	a.flags = o.flags | (o.oflag & (O_CLOEXEC | O_NONBLOCK));
 	a.capacity = o.capacity;
 	a.msg_size = o.msg_size;
 	if (a.create) {

@@ -85,8 +85,8 @@ struct chan *chan_case_channel(struct file *file, u32 op, u64 len)
 }
 
 /* Validate one case and pin its channel; returns the bytes it stages. */
-static long chan_select_prepare(struct chan_select_case *c,
-				const struct chan_ioc_case *kc, u32 index,
+static long chan_select_prepare(struct chan_scase *c,
+				const struct chan_select_case *kc, u32 index,
 				struct chan_sel *sel)
 {
 	struct chan *ch;
@@ -117,10 +117,10 @@ static long chan_select_prepare(struct chan_select_case *c,
 }
 
 /* Copy in send data and check recv buffers, before anything moves. */
-int chan_select_stage(struct chan_select_case *cases, const u32 *order,
+int chan_select_stage(struct chan_scase *cases, const u32 *order,
 		      u32 nactive, u8 *stage, bool small)
 {
-	struct chan_select_case *c;
+	struct chan_scase *c;
 	struct chan_waiter *w;
 	u32 k;
 	int ret;
@@ -188,7 +188,7 @@ out_free:
  * Visit every active case once. With @park, queue the waiters of cases
  * that cannot complete. Returns true once the select is decided.
  */
-static bool chan_select_visit(struct chan_select_case *cases, const u32 *order,
+static bool chan_select_visit(struct chan_scase *cases, const u32 *order,
 			      u32 nactive, bool park)
 {
 	struct chan_waiter *w;
@@ -211,9 +211,37 @@ static bool chan_select_visit(struct chan_select_case *cases, const u32 *order,
 }
 
 static long chan_select_report(struct chan_select __user *us,
-			       struct chan_ioc_case __user *ucases,
+			       u8 __user *ucases, u32 case_size,
 			       struct chan_waiter *w, void __user *ubuf,
 			       bool small);
+
+/*
+ * Read the caller's cases [@i, @i + *@n) into @kc. Cases of our own size
+ * (the usual case) come in one copy; on a fault part-way, or when the
+ * caller's case_size differs, one case at a time by copy_struct_from_user()
+ * rules (*@n becomes 1), so that errors come in case order: -EFAULT, or
+ * -E2BIG for non-zero bytes past the struct the kernel knows.
+ */
+static int chan_select_read_cases(struct chan_select_case *kc,
+				  const u8 __user *ucases, u32 case_size,
+				  u32 i, u32 *n)
+{
+	const u8 __user *from = ucases + (size_t)i * case_size;
+	unsigned long left;
+
+	if (case_size == sizeof(*kc)) {
+		/* a constant size for the full chunk: no hardened-usercopy walk */
+		if (*n == CHAN_SELECT_CHUNK)
+			left = copy_from_user(kc, from,
+					      CHAN_SELECT_CHUNK * sizeof(*kc));
+		else
+			left = copy_from_user(kc, from, *n * sizeof(*kc));
+		if (!left)
+			return 0;
+	}
+	*n = 1;
+	return copy_struct_from_user(kc, sizeof(*kc), from, case_size);
+}
 
 /*
  * Pass 0's buffer check: probe @len bytes at @buf, readable (send) or
@@ -244,16 +272,15 @@ static int chan_select_probe(u64 buf, u32 len, bool send,
  * with its result in *@result; false to take the full path.
  */
 static noinline_for_stack bool
-chan_select_fast(struct chan_select __user *us,
-		 struct chan_ioc_case __user *ucases, u32 ncases,
+chan_select_fast(struct chan_select __user *us, u8 __user *ucases, u32 ncases,
 		 struct chan_sel *sel, struct chan_select_rng *rng, long *result)
 {
 	u8 stack_buf[CHAN_STACK_BYTES] __uninitialized;
-	struct chan_ioc_case kc[CHAN_SELECT_CHUNK];
+	struct chan_select_case kc[CHAN_SELECT_CHUNK];
 	size_t staged = 0, max = READ_ONCE(chan_max_select_bytes);
 	struct chan_waiter w = { .sel = sel };
 	void __user *ubuf = NULL;
-	const struct chan_ioc_case *c;
+	const struct chan_select_case *c;
 	u32 i, j, chunk, len, nready = 0;
 	unsigned long pages[2] = { ~0UL, ~0UL };
 	struct fd pick = EMPTY_FD, f;
@@ -264,8 +291,9 @@ chan_select_fast(struct chan_select __user *us,
 	for (i = 0; i < ncases; i += chunk) {
 		chunk = min_t(u32, ncases - i, CHAN_SELECT_CHUNK);
 		if (chunk == CHAN_SELECT_CHUNK ?
-		    copy_from_user(kc, &ucases[i], sizeof(kc)) :
-		    copy_from_user(kc, &ucases[i], chunk * sizeof(kc[0])))
+		    copy_from_user(kc, ucases + i * sizeof(kc[0]), sizeof(kc)) :
+		    copy_from_user(kc, ucases + i * sizeof(kc[0]),
+				   chunk * sizeof(kc[0])))
 			goto out;
 		for (j = 0; j < chunk; j++) {
 			c = &kc[j];
@@ -304,7 +332,7 @@ chan_select_fast(struct chan_select __user *us,
 
 	if (!chan_select_try_picked(&w, ubuf, stack_buf))
 		goto out;
-	*result = chan_select_report(us, ucases, &w, ubuf,
+	*result = chan_select_report(us, ucases, sizeof(kc[0]), &w, ubuf,
 				     w.buf == stack_buf);
 	done = true;
 	if (w.buf != stack_buf)
@@ -356,11 +384,12 @@ long chan_select_finish(struct chan_waiter *w, void __user *ubuf, bool small,
 
 /* Write the fired case back to userspace; returns its index or an error. */
 static long chan_select_report(struct chan_select __user *us,
-			       struct chan_ioc_case __user *ucases,
+			       u8 __user *ucases, u32 case_size,
 			       struct chan_waiter *w, void __user *ubuf,
 			       bool small)
 {
-	struct chan_ioc_case __user *uc = &ucases[w->index];
+	struct chan_select_case __user *uc =
+		(void __user *)(ucases + (size_t)w->index * case_size);
 	long ret;
 	u64 len;
 	u32 ok;
@@ -393,7 +422,7 @@ efault:
  * 0 once a case fired (sel->fired), else an error; the time left goes to
  * @utimeout when a signal restarts a timed wait.
  */
-long chan_select_run(struct chan_select_case *cases, u32 *order, u32 nactive,
+long chan_select_run(struct chan_scase *cases, u32 *order, u32 nactive,
 		     struct chan_sel *sel, struct chan_select_rng *rng,
 		     s64 timeout_ns, s64 __user *utimeout)
 {
@@ -426,16 +455,16 @@ long chan_select_run(struct chan_select_case *cases, u32 *order, u32 nactive,
 
 long chan_select_ioctl(void __user *uarg)
 {
-	struct chan_select_case stack_cases[CHAN_SELECT_STACK_CASES];
+	struct chan_scase stack_cases[CHAN_SELECT_STACK_CASES];
 	u8 stack_stage[CHAN_SELECT_STACK_CASES * CHAN_STACK_BYTES]
 		__uninitialized;
 	u32 stack_order[CHAN_SELECT_STACK_CASES];
-	struct chan_ioc_case kc[CHAN_SELECT_CHUNK];
+	struct chan_select_case kc[CHAN_SELECT_CHUNK];
 	struct chan_select __user *us = uarg;
-	struct chan_ioc_case __user *ucases;
+	u8 __user *ucases;
 	struct chan_sel sel;
 	struct chan_select_rng rng = {};
-	struct chan_select_case *cases = stack_cases;
+	struct chan_scase *cases = stack_cases;
 	u32 *order = stack_order;
 	u8 *stage = stack_stage;
 	void *block = NULL;
@@ -450,8 +479,12 @@ long chan_select_ioctl(void __user *uarg)
 	if (ret)
 		return ret;
 	chan_sel_init(&sel);
-	if (s.flags || s.ncases > READ_ONCE(chan_max_select_cases))
+	if (s.flags || s.reserved ||
+	    s.ncases > READ_ONCE(chan_max_select_cases) ||
+	    s.case_size < CHAN_SELECT_CASE_SIZE_VER0)
 		return -EINVAL;
+	if (s.case_size > PAGE_SIZE)
+		return -E2BIG;
 	if (put_user(-1, &us->index))
 		return -EFAULT;
 	ucases = u64_to_user_ptr(s.cases);
@@ -460,10 +493,12 @@ long chan_select_ioctl(void __user *uarg)
 	 * read-only case array must fail here, before anything moves.
 	 */
 	if (s.ncases &&
-	    chan_probe_writable(ucases, array_size(s.ncases, sizeof(*ucases))))
+	    chan_probe_writable(ucases, array_size(s.ncases, s.case_size)))
 		return -EFAULT;
 
-	if (chan_select_fast(us, ucases, s.ncases, &sel, &rng, &ret)) {
+	/* Pass 0 reads cases of the kernel's size only. */
+	if (s.case_size == sizeof(kc[0]) &&
+	    chan_select_fast(us, ucases, s.ncases, &sel, &rng, &ret)) {
 		trace_chan_select(s.ncases, ret >= 0 ? (int)ret : -1, ret);
 		return ret;
 	}
@@ -485,15 +520,10 @@ long chan_select_ioctl(void __user *uarg)
 
 	for (i = 0; i < s.ncases; i += chunk) {
 		chunk = min_t(u32, s.ncases - i, CHAN_SELECT_CHUNK);
-		ret = -EFAULT;
-		/* A fault part-way: case by case, so errors come in order. */
-		if (chunk == CHAN_SELECT_CHUNK ?
-		    copy_from_user(kc, &ucases[i], sizeof(kc)) :
-		    copy_from_user(kc, &ucases[i], chunk * sizeof(kc[0]))) {
-			chunk = 1;
-			if (copy_from_user(kc, &ucases[i], sizeof(kc[0])))
-				goto out;
-		}
+		ret = chan_select_read_cases(kc, ucases, s.case_size, i,
+					     &chunk);
+		if (ret)
+			goto out;
 		for (j = 0; j < chunk; j++) {
 			ret = chan_select_prepare(&cases[i + j], &kc[j], i + j,
 						  &sel);
@@ -503,7 +533,7 @@ long chan_select_ioctl(void __user *uarg)
 			staged += ret;
 			if (ret > CHAN_STACK_BYTES)
 				small = false;
-			ret = -E2BIG;
+			ret = -ENOBUFS;
 			if (staged > READ_ONCE(chan_max_select_bytes))
 				goto out;
 			if (cases[i + j].w.ch)
@@ -524,7 +554,7 @@ long chan_select_ioctl(void __user *uarg)
 			      &us->timeout_ns);
 	if (ret)
 		goto out;
-	ret = chan_select_report(us, ucases, sel.fired,
+	ret = chan_select_report(us, ucases, s.case_size, sel.fired,
 				 cases[sel.fired->index].ubuf, small);
 out:
 	trace_chan_select(s.ncases, ret >= 0 ? (int)ret : -1, ret);

@@ -10,7 +10,8 @@
  *
  * 0. Under set->lock, look at every case with chan_ready_hint() only and
  *    pick one of those that look ready uniformly at random (reservoir
- *    sampling), then stage it and try it under its channel's lock, as
+ *    sampling), taking a reference on its file; then, without set->lock,
+ *    check its buffer, stage it and try it under its channel's lock, as
  *    select's fast path does (select.c). A few loads per case.
  * 1. Nothing looks ready, the lock does not confirm the hint, or the
  *    picked case's buffer is bad: copy the cases, taking a reference on
@@ -20,9 +21,11 @@
  *    change counts from its next wait) or wait on it meanwhile.
  *
  * Locking: set->lock, a mutex, protects the case array and its totals. It
- * is taken before any channel lock (set->lock -> ch->lock) and is never
- * held while sleeping for a partner; user copies may fault under it.
- * Files are put only after set->lock is dropped.
+ * is held across allocations (the case array, a wait's copy) but never
+ * across a user access or a sleep for a partner, and no channel lock is
+ * taken under it: so a reader of the set (fdinfo, a ctl, another wait)
+ * never waits behind a page fault (userfaultfd, a stalled mapping) of a
+ * waiting thread. Files are put only after set->lock is dropped.
  *
  * A set file may not travel in a message (names.c): it could hold the very
  * channel it travels in, a reference cycle nothing would break.
@@ -38,6 +41,7 @@
 #include <linux/chan.h>
 
 #include "kchan.h"
+#include "trace.h"
 
 struct chan_selset_case {
 	struct file *file;	/* referenced; NULL: a nil case */
@@ -139,7 +143,7 @@ static long chan_selset_ctl(struct chan_selset *set,
 	}
 	old = set->cases[c.index];
 	staged = set->staged - old.len + nc.len;
-	ret = -E2BIG;
+	ret = -ENOBUFS;
 	if (staged > READ_ONCE(chan_max_select_bytes))
 		goto err_unlock;
 	set->cases[c.index] = nc;
@@ -188,22 +192,18 @@ efault:
 }
 
 /*
- * Pass 0 (see the top), under set->lock. True when it decided the wait,
- * with its result in *@result and in *@drop a descriptor that came with
- * the message, for the caller to drop after set->lock; false to take the
- * full path.
+ * Pass 0 (see the top), first half, under set->lock: pick one of the cases
+ * that look ready, uniformly at random, and copy it with a reference on its
+ * file (*@pc), so that the rest runs without set->lock. False when nothing
+ * looks ready.
  */
-static bool chan_selset_fast(struct chan_selset *set,
-			     struct chan_selset_wait __user *uw, long *result,
-			     struct file **drop)
+static bool chan_selset_pick(struct chan_selset *set,
+			     struct chan_selset_case *pc, u32 *index)
 {
-	u8 stack_buf[CHAN_STACK_BYTES] __uninitialized;
-	struct chan_sel sel;
-	struct chan_waiter w = { .sel = &sel };
 	struct chan_selset_case *c, *pick = NULL;
-	void __user *ubuf;
 	u32 i, nready = 0;
 
+	lockdep_assert_held(&set->lock);
 	for (i = 0; i < set->ncases; i++) {
 		c = &set->cases[i];
 		if (!c->ch || !chan_ready_hint(c->ch, c->op))
@@ -214,20 +214,39 @@ static bool chan_selset_fast(struct chan_selset *set,
 	}
 	if (!pick)
 		return false;
+	*pc = *pick;
+	get_file(pc->file);
+	*index = pick - set->cases;
+	return true;
+}
+
+/*
+ * Pass 0, second half, without set->lock (user memory may fault): check
+ * the picked case's buffer, stage it and try it under its channel's lock,
+ * as select's pass 0 does. True when it decided the wait, with its result
+ * in *@result; false to take the full path.
+ */
+static bool chan_selset_fast(const struct chan_selset_case *pc, u32 index,
+			     struct chan_selset_wait __user *uw, long *result)
+{
+	u8 stack_buf[CHAN_STACK_BYTES] __uninitialized;
+	struct chan_sel sel;
+	struct chan_waiter w = { .sel = &sel };
+	void __user *ubuf = u64_to_user_ptr(pc->buf);
 
 	chan_sel_init(&sel);
-	w.ch = pick->ch;
-	w.op = pick->op;
-	w.index = pick - set->cases;
-	w.len = pick->len;
-	ubuf = u64_to_user_ptr(pick->buf);
+	w.ch = pc->ch;
+	w.op = pc->op;
+	w.index = index;
+	w.len = pc->len;
 	/* select's pass 0 checked every recv buffer; here only the pick's */
 	if (w.op == CHAN_OP_RECV && chan_probe_writable(ubuf, w.len))
 		return false;
 	if (!chan_select_try_picked(&w, ubuf, stack_buf))
 		return false;
 	*result = chan_selset_report(uw, &w, ubuf, w.buf == stack_buf);
-	*drop = w.file;
+	if (w.file)
+		chan_inflight_fput(w.file);
 	if (w.buf != stack_buf)
 		kvfree(w.buf);
 	return true;
@@ -240,11 +259,11 @@ static bool chan_selset_fast(struct chan_selset *set,
  * cases.
  */
 static u32 chan_selset_copy(struct chan_selset *set,
-			    struct chan_select_case *cases, u32 *order,
+			    struct chan_scase *cases, u32 *order,
 			    struct chan_sel *sel)
 {
 	struct chan_selset_case *c;
-	struct chan_select_case *sc;
+	struct chan_scase *sc;
 	u32 i, nactive = 0;
 
 	for (i = 0; i < set->ncases; i++) {
@@ -266,15 +285,16 @@ static u32 chan_selset_copy(struct chan_selset *set,
 	return nactive;
 }
 
-static long chan_selset_wait(struct chan_selset *set,
-			     struct chan_selset_wait __user *uw)
+static long __chan_selset_wait(struct chan_selset *set,
+			       struct chan_selset_wait __user *uw, u32 *nset)
 {
 	struct chan_sel sel;
 	struct chan_select_rng rng = {};
-	struct chan_select_case *cases = NULL;
+	struct chan_scase *cases = NULL;
 	struct chan_selset_wait wt;
-	struct file *drop = NULL;
-	u32 i, ncases, nactive, *order;
+	struct chan_selset_case pc;
+	u32 i, ncases, nactive, *order, index;
+	bool picked;
 	u8 *stage, *big_stage = NULL;
 	void *block = NULL;
 	bool small;
@@ -296,12 +316,18 @@ static long chan_selset_wait(struct chan_selset *set,
 
 	if (mutex_lock_interruptible(&set->lock))
 		return -ERESTARTSYS;
-	if (chan_selset_fast(set, uw, &ret, &drop)) {
-		mutex_unlock(&set->lock);
-		if (drop)
-			chan_inflight_fput(drop);
-		return ret;
+	*nset = set->ncases;
+	picked = chan_selset_pick(set, &pc, &index);
+	mutex_unlock(&set->lock);
+	if (picked) {
+		picked = chan_selset_fast(&pc, index, uw, &ret);
+		fput(pc.file);
+		if (picked)
+			return ret;
 	}
+
+	if (mutex_lock_interruptible(&set->lock))
+		return -ERESTARTSYS;
 	ncases = set->ncases;
 	small = true;
 	for (i = 0; i < ncases; i++)
@@ -351,6 +377,18 @@ efault:
 	return -EFAULT;
 }
 
+/* CHAN_IOC_SELSET_WAIT, traced as it returns (chan:chan_selset_wait). */
+static long chan_selset_wait(struct chan_selset *set,
+			     struct chan_selset_wait __user *uw)
+{
+	u32 ncases = 0;
+	long ret;
+
+	ret = __chan_selset_wait(set, uw, &ncases);
+	trace_chan_selset_wait(ncases, ret >= 0 ? (int)ret : -1, ret);
+	return ret;
+}
+
 /* ---- the set's file ---- */
 
 static long chan_selset_ioctl(struct file *file, unsigned int cmd,
@@ -359,10 +397,10 @@ static long chan_selset_ioctl(struct file *file, unsigned int cmd,
 	struct chan_selset *set = file->private_data;
 	void __user *uarg = (void __user *)arg;
 
-	switch (cmd) {
-	case CHAN_IOC_SELSET_CTL:
+	switch (CHAN_IOC_MATCH(cmd)) {
+	case CHAN_IOC_MATCH(CHAN_IOC_SELSET_CTL):
 		return chan_selset_ctl(set, uarg);
-	case CHAN_IOC_SELSET_WAIT:
+	case CHAN_IOC_MATCH(CHAN_IOC_SELSET_WAIT):
 		return chan_selset_wait(set, uarg);
 	}
 	return -ENOTTY;
@@ -388,6 +426,7 @@ static void chan_selset_show_fdinfo(struct seq_file *m, struct file *file)
 	u32 i, nactive = 0, ncases;
 	size_t staged;
 
+	/* Never held across a user access: see Locking at the top. */
 	mutex_lock(&set->lock);
 	ncases = set->ncases;
 	staged = set->staged;

@@ -444,27 +444,71 @@ int chan_do(struct chan *ch, struct chan_waiter *w, struct chan_xfer *x)
 }
 
 /*
- * The copy to a buffer that passed chan_probe_writable() failed anyway
- * (another thread unmapped it): put the message back at the head if there
- * is room, else count it dropped.
+ * Put-back: the copy out of a message a receiver took failed (another
+ * thread unmapped its buffer after the probe), so the message is given
+ * back as the oldest one, with w->file. It goes to the first parked
+ * receiver that can take it, as a send hands its message over (one that
+ * is too small fails EMSGSIZE, as for a send): by the invariant at the top
+ * of chan.c a parked receiver means the ring is empty, so FIFO order
+ * holds and nobody sleeps while a message waits in the buffer. Else it
+ * goes back to the head of the ring if there is room, else it is lost
+ * (counted dropped; w->file stays for the caller to drop).
+ *
+ * Counters: a message handed to a receiver stays counted received (once);
+ * one back in the ring is un-counted.
  */
+
+/* Hand @w's message to a parked receiver; false when none takes it. */
+bool chan_putback_hand_locked(struct chan *ch, struct chan_waiter *w)
+{
+	struct chan_waiter *r, *tmp;
+
+	lockdep_assert_held(&ch->lock);
+	list_for_each_entry_safe(r, tmp, &ch->recvq, node) {
+		if (!chan_sel_lock(r->sel, false))
+			continue;
+		if (r->len < w->len) {
+			r->len = w->len;
+			chan_fire_peer(ch, r, CHAN_TOOBIG);
+			continue;
+		}
+		if (w->len)
+			memcpy(r->buf, w->buf, w->len);
+		r->len = w->len;
+		r->file = w->file;
+		w->file = NULL;
+		chan_fire_peer(ch, r, CHAN_MOVED);
+		return true;
+	}
+	return false;
+}
+
+/* Put @w's message back at the head of the ring, or count it dropped. */
+void chan_putback_ring_locked(struct chan *ch, struct chan_waiter *w)
+{
+	lockdep_assert_held(&ch->lock);
+	if (ch->count == ch->capacity) {
+		ch->dropped++;
+		return;
+	}
+	ch->head = ch->head ? ch->head - 1 : ch->capacity - 1;
+	if (w->len)
+		memcpy(ch->data + (size_t)ch->head * ch->msg_size, w->buf,
+		       w->len);
+	ch->lens[ch->head] = w->len;
+	if (ch->files)
+		ch->files[ch->head] = w->file;
+	w->file = NULL;
+	ch->count++;
+	ch->received--;
+	chan_poll_wake(ch, EPOLLIN | EPOLLRDNORM);
+}
+
+/* Put back one message (see above). */
 void chan_putback(struct chan *ch, struct chan_waiter *w)
 {
 	spin_lock(&ch->lock);
-	if (ch->count < ch->capacity) {
-		ch->head = ch->head ? ch->head - 1 : ch->capacity - 1;
-		if (w->len)
-			memcpy(ch->data + (size_t)ch->head * ch->msg_size,
-			       w->buf, w->len);
-		ch->lens[ch->head] = w->len;
-		if (ch->files)
-			ch->files[ch->head] = w->file;
-		w->file = NULL;
-		ch->count++;
-		ch->received--;
-		chan_poll_wake(ch, EPOLLIN | EPOLLRDNORM);
-	} else {
-		ch->dropped++;
-	}
+	if (!chan_putback_hand_locked(ch, w))
+		chan_putback_ring_locked(ch, w);
 	spin_unlock(&ch->lock);
 }

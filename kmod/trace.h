@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * kchan tracepoints: chan:chan_send, chan:chan_recv, chan:chan_close and
- * chan:chan_select, for tracefs (events/chan/), perf and bpftrace.
+ * kchan tracepoints: chan:chan_send, chan:chan_recv, chan:chan_close,
+ * chan:chan_select and chan:chan_selset_wait, for tracefs (events/chan/),
+ * perf and bpftrace.
  *
  * CREATE_TRACE_POINTS is defined in exactly one file, proc.c. Each event
  * fires once per operation, when it returns (ret is its result): a
@@ -69,6 +70,23 @@ TRACE_EVENT(chan_close,
 
 /* One select: the case that fired (-1 if none) and the result. */
 TRACE_EVENT(chan_select,
+	    TP_PROTO(u32 ncases, int index, long ret),
+	    TP_ARGS(ncases, index, ret),
+	    TP_STRUCT__entry(__field(u32, ncases)
+			     __field(int, index)
+			     __field(long, ret)),
+	    TP_fast_assign(__entry->ncases = ncases;
+			   __entry->index = index;
+			   __entry->ret = ret;),
+	    TP_printk("ncases=%u index=%d ret=%ld", __entry->ncases,
+		      __entry->index, __entry->ret)
+);
+
+/*
+ * One wait on a select set (CHAN_IOC_SELSET_WAIT): the set's cases, the
+ * case that fired (-1 if none) and the result.
+ */
+TRACE_EVENT(chan_selset_wait,
 	    TP_PROTO(u32 ncases, int index, long ret),
 	    TP_ARGS(ncases, index, ret),
 	    TP_STRUCT__entry(__field(u32, ncases)

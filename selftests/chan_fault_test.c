@@ -174,7 +174,7 @@ static void child_fail(int line, long long val)
 	       failrec->line, failrec->role, failrec->val)
 
 /* One select case; ok preset to 7 so that untouched cases show. */
-static void case_set(struct chan_case *c, int fd, unsigned int op, void *buf,
+static void case_set(struct chan_select_case *c, int fd, unsigned int op, void *buf,
 		     size_t len)
 {
 	memset(c, 0, sizeof(*c));
@@ -186,7 +186,7 @@ static void case_set(struct chan_case *c, int fd, unsigned int op, void *buf,
 }
 
 /* CHAN_IOC_SELECT issued on fd on; the index or -errno. */
-static int do_select(int on, struct chan_case *c, unsigned int n,
+static int do_select(int on, struct chan_select_case *c, unsigned int n,
 		     int64_t timeout_ns)
 {
 	struct chan_select s;
@@ -196,6 +196,7 @@ static int do_select(int on, struct chan_case *c, unsigned int n,
 	s.size = sizeof(s);
 	s.cases = (uintptr_t)c;
 	s.ncases = n;
+	s.case_size = sizeof(struct chan_select_case);
 	s.timeout_ns = timeout_ns;
 	s.index = 12345;
 	r = ioctl(on, CHAN_IOC_SELECT, &s);
@@ -312,7 +313,7 @@ static void t1_receiver(int c)
 static void t1_selector(int c, int empty, int full, uint32_t p, int mode)
 {
 	struct t1_msg out = { p, 0 }, in, junk;
-	struct chan_case cs[5];
+	struct chan_select_case cs[5];
 	unsigned int n, i;
 	int r, send_at, recv_at;
 
@@ -814,7 +815,7 @@ static void t2_victim(int h, int empty, uint32_t k)
 {
 	struct t2_msg out, in, junk;
 	struct chan_selset_wait w;
-	struct chan_case cs[3];
+	struct chan_select_case cs[3];
 	int set = -1, s_send = 0, s_recv = 0, s_empty, hold;
 	bool send_nil = false;
 	uint32_t seq = 0;
@@ -1929,7 +1930,7 @@ static int send_batch1(int c, void *buf, size_t len, int64_t timeout_ns)
 static void t4_child(const char *cur_path, int go)
 {
 	int big, mids[T4_MID_MAX], smalls[T4_MID_MAX], sel[T4_SEL_CASES];
-	struct chan_case cs[T4_SEL_CASES];
+	struct chan_select_case cs[T4_SEL_CASES];
 	static char msg[T4_MSG];
 	int i, n, ns;
 

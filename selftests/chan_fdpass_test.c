@@ -481,7 +481,7 @@ TEST(read_and_select_drop_the_fd)
 {
 	int ch = kc_create_flags(2, 1, CHAN_FDPASS);
 	struct chan_select s;
-	struct chan_case c;
+	struct chan_select_case c;
 	char b;
 	int p[2];
 
@@ -503,6 +503,7 @@ TEST(read_and_select_drop_the_fd)
 	s.size = sizeof(s);
 	s.cases = (uintptr_t)&c;
 	s.ncases = 1;
+	s.case_size = sizeof(struct chan_select_case);
 	ASSERT_EQ(0, ioctl(ch, CHAN_IOC_SELECT, &s));
 	EXPECT_EQ('s', b);
 	EXPECT_EQ(1, pipe_eof_wait(p[0]));

@@ -295,6 +295,17 @@ static uint32_t rn(struct fz *z, uint32_t n)
 	return n ? (uint32_t)((rnd(z) >> 32) % n) : 0;
 }
 
+/* One random flag bit outside @known (O_CLOEXEC, O_NONBLOCK may be known). */
+static uint32_t bad_bit(struct fz *z, uint32_t known)
+{
+	uint32_t b;
+
+	do {
+		b = 1u << rn(z, 32);
+	} while (b & known);
+	return b;
+}
+
 static bool pct(struct fz *z, unsigned int p)
 {
 	return rn(z, 100) < p;
@@ -1395,7 +1406,7 @@ static bool op_ok(struct hd *h, uint32_t op)
 }
 
 /* Bytes the kernel touches of a case's buffer. */
-static uint64_t case_bytes(const struct chan_case *c, const struct hd *h)
+static uint64_t case_bytes(const struct chan_select_case *c, const struct hd *h)
 {
 	if (c->op == CHAN_OP_SEND)
 		return c->len;
@@ -1404,7 +1415,7 @@ static uint64_t case_bytes(const struct chan_case *c, const struct hd *h)
 
 static void op_select(struct fz *z)
 {
-	static struct chan_case c[MAX_CASES], orig[MAX_CASES];
+	static struct chan_select_case c[MAX_CASES], orig[MAX_CASES];
 	struct hd *ch[MAX_CASES];
 	bool closed[NPOOL], drained[NPOOL], badbuf[MAX_CASES] = {};
 	int n, i, k, want = 0, e, r, hk, issue;
@@ -1453,6 +1464,7 @@ static void op_select(struct fz *z)
 	s.size = sizeof(s);
 	s.cases = (uintptr_t)c;
 	s.ncases = n;
+	s.case_size = sizeof(struct chan_select_case);
 	s.index = 12345;
 	k = n ? (int)rn(z, n) : 0;
 	if (d < 2) {
@@ -1688,7 +1700,7 @@ static bool ss_create(struct fz *z, struct sset *ss)
 	memset(&u, 0, sizeof(u));
 	u.c.flags = pct(z, 30) ? CHAN_CLOEXEC : 0;
 	if (d < 3) {
-		u.c.flags |= 2u << rn(z, 31);
+		u.c.flags |= bad_bit(z, CHAN_CLOEXEC);
 		want = EINVAL;
 	} else if (d < 4) {
 		size = rn(z, CHAN_SELSET_CREATE_SIZE_VER0);
@@ -1866,7 +1878,7 @@ static void ss_ctl_one(struct fz *z, struct sset *ss)
 	else if (c->op == CHAN_OP_SEND && c->len > h->msg_size)
 		want = EMSGSIZE;
 	else if (staged > z->max_sel_bytes)
-		want = E2BIG;
+		want = ENOBUFS;
 
 	ST(z, selset_ctl);
 	r = ioctl(ss->fd, CHAN_IOC_SELSET_CTL, ptr);
@@ -1892,7 +1904,7 @@ static void ss_ctl_one(struct fz *z, struct sset *ss)
 		fz_fail(z, "SELSET_CTL index %u fd %d op %u len %llu size %u (defect %u): %s, expected %s",
 			c->index, c->fd, c->op, (unsigned long long)c->len,
 			size, d, en(e), en(want));
-	} else if (e == E2BIG && !tailbad) {
+	} else if (e == ENOBUFS) {
 		ST(z, selset_e2big);
 	}
 }
@@ -2079,10 +2091,10 @@ static void op_selset_wait(struct fz *z)
 	w->len = 777;
 	if (ptr == z->ro + 3072) {
 		/* the results cannot be written: fails before anything moves */
-		if (mprotect(z->ro, 4096, PROT_READ | PROT_WRITE))
+		if (mprotect(z->ro, kc_page(), PROT_READ | PROT_WRITE))
 			return;
 		memcpy(z->ro + 3072, w, sizeof(*w));
-		mprotect(z->ro, 4096, PROT_READ);
+		mprotect(z->ro, kc_page(), PROT_READ);
 	}
 	if (!want) {
 		for (i = 0; i < n; i++)
@@ -2186,7 +2198,7 @@ static void op_selset_wait(struct fz *z)
 
 /*
  * A set filled to max_select_bytes with recv cases on a channel of its
- * own (64 KiB messages, nobody sends): the case past the limit fails E2BIG
+ * own (64 KiB messages, nobody sends): the case past the limit fails ENOBUFS
  * and changes nothing, and a wait stages it all and finds nothing.
  */
 static void op_selset_big(struct fz *z)
@@ -2221,8 +2233,8 @@ static void op_selset_big(struct fz *z)
 			break;
 		}
 		if (i + 1 == need) {
-			if (r != -E2BIG)
-				fz_fail(z, "SELSET_CTL past max_select_bytes (%u x %u > %lu): %s, expected E2BIG",
+			if (r != -ENOBUFS)
+				fz_fail(z, "SELSET_CTL past max_select_bytes (%u x %u > %lu): %s, expected ENOBUFS",
 					need, msz, z->max_sel_bytes, en(-r));
 			else
 				ST(z, selset_e2big);
@@ -2449,7 +2461,7 @@ static void op_unmap_race(struct fz *z)
 	slot = h->msg_size;
 	if (mode == 2)
 		n = 1 + rn(z, (1 << 20) / slot < 24 ? (1 << 20) / slot : 24);
-	len = (n * slot + 4096 + 4095) & ~(size_t)4095;
+	len = (n * slot + 2 * kc_page() - 1) & ~(kc_page() - 1);
 	buf = mmap(NULL, len, PROT_READ | PROT_WRITE,
 		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (buf == MAP_FAILED)
@@ -2459,17 +2471,17 @@ static void op_unmap_race(struct fz *z)
 
 		/* the iovecs in the region (its last page) or elsewhere */
 		iov_in = pct(z, 30);
-		v = iov_in ? (struct chan_iovec *)(buf + len - 4096) : vs;
+		v = iov_in ? (struct chan_iovec *)(buf + len - kc_page()) : vs;
 		for (i = 0; i < n; i++) {
 			v[i].buf = (uintptr_t)(buf + i * slot);
 			v[i].len = slot;
 		}
 	}
 	/* all of it, or some of its pages */
-	pages = len / 4096;
+	pages = len / kc_page();
 	first = pct(z, 50) ? 0 : rn(z, pages);
-	u.addr = buf + (size_t)first * 4096;
-	u.len = (size_t)(first ? 1 + rn(z, pages - first) : pages) * 4096;
+	u.addr = buf + (size_t)first * kc_page();
+	u.len = (size_t)(first ? 1 + rn(z, pages - first) : pages) * kc_page();
 	u.delay_us = rn(z, 4000);
 	u.protect = pct(z, 40);
 	tmo_pick(z, &t, h->nonblock);
@@ -2776,7 +2788,7 @@ static void op_info(struct fz *z)
 		size = rn(z, sizeof(u.in));
 		want = EINVAL;
 	} else if (d < 9) {
-		size = 4097 + rn(z, 100000);
+		size = kc_page() + 1 + rn(z, 100000);
 		want = E2BIG;
 	} else if (d < 11) {
 		ptr = badptr(z, true, sizeof(u.in));
@@ -2904,7 +2916,7 @@ static void op_dup(struct fz *z)
 
 	memset(gbuf, 0, sizeof(gbuf));
 	rights = 1 + rn(z, 3);
-	flags = rn(z, 4);	/* CHAN_CLOEXEC | CHAN_NONBLOCK */
+	flags = (pct(z, 50) ? CHAN_CLOEXEC : 0) | (pct(z, 50) ? CHAN_NONBLOCK : 0);
 	if (d < 3) {
 		rights = 0;
 		want = EINVAL;
@@ -2912,7 +2924,7 @@ static void op_dup(struct fz *z)
 		rights |= 4u << rn(z, 30);
 		want = EINVAL;
 	} else if (d < 7) {
-		flags |= 4u << rn(z, 30);
+		flags |= bad_bit(z, CHAN_CLOEXEC | CHAN_NONBLOCK);
 		want = EINVAL;
 	} else if (d < 9) {
 		dp->reserved = 1 + rn(z, 100);
@@ -3243,7 +3255,8 @@ static void op_create(struct fz *z)
 		c->msg_size = z->max_chan_bytes / 1024 + 1;
 		want = c->msg_size > z->max_msg ? EMSGSIZE : EINVAL;
 	} else if (d < 11) {
-		c->flags |= 8u << rn(z, 29);
+		c->flags |= bad_bit(z, CHAN_CLOEXEC | CHAN_NONBLOCK |
+				    CHAN_FDPASS | CHAN_AUTOCLOSE);
 		want = EINVAL;
 	} else if (d < 13) {
 		c->mode = 0600;
@@ -3311,7 +3324,7 @@ static void op_probe(struct fz *z)
 	uint8_t msgs[4][64], in[64];
 	struct chan_iovec v[3];
 	struct chan_batch b;
-	struct chan_case cs;
+	struct chan_select_case cs;
 	struct chan_select s;
 	struct chan_msg m;
 	size_t len[4], got = 0;
@@ -3376,9 +3389,9 @@ static void op_probe(struct fz *z)
 		break;
 	case 2:		/* read-only chan_msg: EFAULT before anything moves */
 		kc_msg_init(&m, msgs[0], len[0], 0);
-		if (mprotect(z->ro, 4096, PROT_READ | PROT_WRITE) == 0) {
+		if (mprotect(z->ro, kc_page(), PROT_READ | PROT_WRITE) == 0) {
 			memcpy(z->ro + 2048, &m, sizeof(m));
-			mprotect(z->ro, 4096, PROT_READ);
+			mprotect(z->ro, kc_page(), PROT_READ);
 		}
 		/* nothing is written back: it may send, or fail EFAULT */
 		r = ioc(fd, CHAN_IOC_SEND, z->ro + 2048);
@@ -3425,14 +3438,15 @@ static void op_probe(struct fz *z)
 			cs.buf = (uintptr_t)msgs[0];
 			cs.len = len[0];
 		}
-		if (mprotect(z->ro, 4096, PROT_READ | PROT_WRITE) == 0) {
+		if (mprotect(z->ro, kc_page(), PROT_READ | PROT_WRITE) == 0) {
 			memcpy(z->ro + 512, &cs, sizeof(cs));
-			mprotect(z->ro, 4096, PROT_READ);
+			mprotect(z->ro, kc_page(), PROT_READ);
 		}
 		memset(&s, 0, sizeof(s));
 		s.size = sizeof(s);
 		s.cases = (uintptr_t)(z->ro + 512);
 		s.ncases = 1;
+		s.case_size = sizeof(struct chan_select_case);
 		r = ioc(fd, CHAN_IOC_SELECT, &s);
 		if (r != -EFAULT ||
 		    KC_INFO(fd, sent) != (cs.op == CHAN_OP_RECV) ||
@@ -3446,9 +3460,9 @@ static void op_probe(struct fz *z)
 		kc_send(fd, msgs[0], len[0], 0);
 		v[0].buf = (uintptr_t)in;
 		v[0].len = sizeof(in);
-		if (mprotect(z->ro, 4096, PROT_READ | PROT_WRITE) == 0) {
+		if (mprotect(z->ro, kc_page(), PROT_READ | PROT_WRITE) == 0) {
 			memcpy(z->ro + 1024, v, sizeof(v[0]));
-			mprotect(z->ro, 4096, PROT_READ);
+			mprotect(z->ro, kc_page(), PROT_READ);
 		}
 		memset(&b, 0, sizeof(b));
 		b.size = sizeof(b);
@@ -3585,7 +3599,7 @@ static void op_garbage(struct fz *z)
 			want = EINVAL;
 			break;
 		case 1:
-			size = 4097 + rn(z, UINT32_MAX - 4097);
+			size = kc_page() + 1 + rn(z, UINT32_MAX - kc_page() - 1);
 			want = E2BIG;
 			break;
 		default:
@@ -3602,6 +3616,7 @@ static void op_garbage(struct fz *z)
 			struct chan_select *s = (struct chan_select *)gbuf;
 
 			s->size = sizeof(*s);
+			s->case_size = sizeof(struct chan_select_case);
 			cmd = CHAN_IOC_SELECT;
 			if (pct(z, 50)) {
 				s->ncases = z->max_cases + 1 +
@@ -3900,9 +3915,9 @@ static void fz_setup(struct fz *z)
 	z->ep = epoll_create1(0);
 	if (socketpair(AF_UNIX, SOCK_STREAM, 0, z->usock))
 		z->usock[0] = z->usock[1] = -1;
-	z->ro = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+	z->ro = mmap(NULL, kc_page(), PROT_READ | PROT_WRITE,
 		     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	p = mmap(NULL, 3 * 4096, PROT_READ | PROT_WRITE,
+	p = mmap(NULL, 3 * kc_page(), PROT_READ | PROT_WRITE,
 		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (z->dev < 0 || z->ep < 0 || z->ro == MAP_FAILED || p == MAP_FAILED) {
 		fz_fail(z, "setup failed: %s", en(errno));
@@ -3910,10 +3925,10 @@ static void fz_setup(struct fz *z)
 	}
 	/* INFO through these must fault on the copy, not fail on the size. */
 	*(uint32_t *)z->ro = sizeof(struct chan_info);
-	mprotect(z->ro, 4096, PROT_READ);
-	munmap(p + 4096, 4096);
-	z->hole = p + 4096;
-	z->edge = p + 4096 - 8;
+	mprotect(z->ro, kc_page(), PROT_READ);
+	munmap(p + kc_page(), kc_page());
+	z->hole = p + kc_page();
+	z->edge = p + kc_page() - 8;
 	*(uint32_t *)z->edge = sizeof(struct chan_info);
 	z->max_msg = kc_param("max_msg_size", 65536);
 	z->max_cap = kc_param("max_capacity", 65536);

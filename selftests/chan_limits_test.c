@@ -226,7 +226,7 @@ TEST_F(params, limits_are_per_user)
 
 TEST_F(params, max_select_cases_at_and_past)
 {
-	struct chan_case cases[9];
+	struct chan_select_case cases[9];
 	struct chan_select s;
 	int fd = kc_create(1, 4), i;
 
@@ -241,6 +241,7 @@ TEST_F(params, max_select_cases_at_and_past)
 	s.size = sizeof(s);
 	s.cases = (uintptr_t)cases;
 	s.ncases = 8;
+	s.case_size = sizeof(struct chan_select_case);
 	s.timeout_ns = 0;
 	EXPECT_EQ(-1, ioctl(fd, CHAN_IOC_SELECT, &s));
 	EXPECT_EQ(EAGAIN, errno);
@@ -250,9 +251,9 @@ TEST_F(params, max_select_cases_at_and_past)
 	close(fd);
 }
 
-TEST_F(params, max_select_bytes_e2big)
+TEST_F(params, max_select_bytes_enobufs)
 {
-	struct chan_case cases[2];
+	struct chan_select_case cases[2];
 	struct chan_select s;
 	char buf[2][1024];
 	int fd = kc_create(1, 1024);
@@ -270,11 +271,12 @@ TEST_F(params, max_select_bytes_e2big)
 	s.size = sizeof(s);
 	s.cases = (uintptr_t)cases;
 	s.ncases = 1;
+	s.case_size = sizeof(struct chan_select_case);
 	EXPECT_EQ(-1, ioctl(fd, CHAN_IOC_SELECT, &s));
 	EXPECT_EQ(EAGAIN, errno);
 	s.ncases = 2;
 	EXPECT_EQ(-1, ioctl(fd, CHAN_IOC_SELECT, &s));
-	EXPECT_EQ(E2BIG, errno);
+	EXPECT_EQ(ENOBUFS, errno);
 	/* A recv case's staging is capped at msg_size, not its buffer. */
 	cases[0].len = 1 << 30;
 	s.ncases = 1;

@@ -186,7 +186,7 @@ TEST(open_creat_excl_and_rights)
 
 	r = kn_open(name, O_RDONLY, 0, 0, 0, 0);
 	w = kn_open(name, O_WRONLY | O_NONBLOCK, 0, 0, 0, 0);
-	rw = kn_open(name, O_RDWR, 0, CHAN_CLOEXEC, 0, 0);
+	rw = kn_open(name, O_RDWR | O_CLOEXEC, 0, 0, 0, 0);
 	ASSERT_GE(r, 0);
 	ASSERT_GE(w, 0);
 	ASSERT_GE(rw, 0);
@@ -266,6 +266,13 @@ TEST(bad_names_and_flags)
 	EXPECT_EQ(-EINVAL, kn_open(ok, O_RDWR | O_CREAT, 01600, 0, 1, 4));
 	EXPECT_EQ(-EINVAL, kn_open(ok, O_RDWR | O_CREAT, 0600, 1U << 20, 1, 4));
 	EXPECT_EQ(-EINVAL, kn_create(ok, 04600, 0, 1, 4));
+	/* One spelling per option: O_CLOEXEC, O_NONBLOCK in oflag only. */
+	EXPECT_EQ(-EINVAL, kn_open(ok, O_RDWR | O_CREAT, 0600, CHAN_CLOEXEC,
+				   1, 4));
+	EXPECT_EQ(-EINVAL, kn_open(ok, O_RDWR | O_CREAT, 0600, CHAN_NONBLOCK,
+				   1, 4));
+	/* CHAN_AUTOCLOSE (and mode) only with a name. */
+	EXPECT_EQ(-EINVAL, kc_create_flags(1, 4, CHAN_AUTOCLOSE));
 	/* Creation limits apply as for CHAN_IOC_CREATE. */
 	EXPECT_EQ(-EMSGSIZE, kn_open(ok, O_RDWR | O_CREAT, 0600, 0, 1,
 				     kc_param("max_msg_size", 65536) + 1));
@@ -310,47 +317,145 @@ TEST(unlinked_lives_on)
 	close(c);
 }
 
-/* A name holds the channel without a handle: messages wait in it. */
+/*
+ * A name holds the channel open without a handle: messages wait in it, and
+ * the last send-capable handle going away does not close it. Unlinking
+ * the name lets go: with no sender left the channel closes then.
+ */
 TEST(name_holds_channel)
 {
 	const char *name = kn_name("holds");
 	int a, b;
 	uint32_t v;
 
-	/* The creator takes a recv-only handle: no sender ever closes it. */
-	a = kn_open(name, O_RDONLY | O_CREAT | O_EXCL, 0600, 0, 4, 4);
+	a = kn_open(name, O_RDWR | O_CREAT | O_EXCL, 0600, 0, 4, 4);
 	ASSERT_GE(a, 0);
-	close(a);
+	EXPECT_EQ(0, KC_INFO(a, flags));
+	close(a);	/* the creator's send handle goes: still open */
 	b = kn_open(name, O_RDWR, 0, 0, 0, 0);
 	ASSERT_GE(b, 0);
 	EXPECT_EQ(0, KC_INFO(b, closed));
+	EXPECT_EQ(1, KC_INFO(b, send_handles));	/* a name is no handle */
 	ASSERT_EQ(0, kc_send_u32(b, 3, 0));
-	close(b);	/* last sender: closed, the message stays */
+	close(b);	/* the last sender: still open, the message stays */
 	a = kn_open(name, O_RDONLY, 0, 0, 0, 0);
 	ASSERT_GE(a, 0);
-	EXPECT_EQ(1, KC_INFO(a, closed));
+	EXPECT_EQ(0, KC_INFO(a, closed));
+	EXPECT_EQ(0, KC_INFO(a, send_handles));
 	ASSERT_EQ(1, kc_recv_u32(a, &v, 0));
 	EXPECT_EQ(3, v);
-	EXPECT_EQ(0, kc_recv_u32(a, &v, 0));
+	EXPECT_EQ(-EAGAIN, kc_recv_u32(a, &v, 0));
+	/* No name and no sender: closed now. */
 	EXPECT_EQ(0, kn_unlink(name));
+	EXPECT_EQ(1, KC_INFO(a, closed));
+	EXPECT_EQ(0, kc_recv_u32(a, &v, 0));
 	close(a);
 }
 
+/* Unlinking while a sender is open closes nothing: the sender does, later. */
+TEST(unlink_then_last_sender_closes)
+{
+	const char *name = kn_name("unlinksend");
+	int r, w;
+	uint32_t v;
+
+	r = kn_open(name, O_RDONLY | O_CREAT | O_EXCL, 0600, 0, 4, 4);
+	ASSERT_GE(r, 0);
+	w = kn_open(name, O_WRONLY, 0, 0, 0, 0);
+	ASSERT_GE(w, 0);
+	EXPECT_EQ(0, kn_unlink(name));
+	EXPECT_EQ(0, KC_INFO(r, closed));
+	ASSERT_EQ(0, kc_send_u32(w, 9, 0));
+	close(w);	/* no name any more: crash safety again */
+	EXPECT_EQ(1, KC_INFO(r, closed));
+	ASSERT_EQ(1, kc_recv_u32(r, &v, 0));
+	EXPECT_EQ(9, v);
+	EXPECT_EQ(0, kc_recv_u32(r, &v, 0));
+	close(r);
+}
+
+/* Issue 14: a producer that opens, times out or sends, and exits, many
+ * times over (cron jobs, chanctl send): the named queue stays usable. On
+ * the old module the first producer's exit closed it for good.
+ */
+TEST(transient_producers_keep_name_open)
+{
+	const char *name = kn_name("transient");
+	int r, i, k;
+	uint32_t v;
+	pid_t pid;
+
+	r = kn_open(name, O_RDONLY | O_CREAT | O_EXCL, 0600, 0, 8, 4);
+	ASSERT_GE(r, 0);
+	for (i = 0; i < 4; i++) {
+		pid = kc_fork();
+		ASSERT_GE(pid, 0);
+		if (pid == 0) {
+			int fd = kn_open(name, O_WRONLY, 0, 0, 0, 0);
+
+			if (fd < 0)
+				_exit(KC_FAIL);
+			/* every other producer gives up without sending */
+			if (i % 2 == 0)
+				_exit(KC_OK);
+			_exit(kc_send_u32(fd, 100 + i, 1000000000LL) ?
+			      KC_FAIL : KC_OK);
+		}
+		EXPECT_EQ(0, kc_reap(pid));
+		EXPECT_EQ(0, KC_INFO(r, closed)) TH_LOG("after producer %d", i);
+	}
+	for (k = 1; k < 4; k += 2) {
+		ASSERT_EQ(1, kc_recv_u32(r, &v, 0));
+		EXPECT_EQ(100 + k, v);
+	}
+	EXPECT_EQ(-EAGAIN, kc_recv_u32(r, &v, 0));
+	EXPECT_EQ(0, kn_unlink(name));
+	EXPECT_EQ(0, kc_recv_u32(r, &v, 0));	/* closed and drained */
+	close(r);
+}
+
+/* CHAN_IOC_CLOSE still closes a named channel for good. */
+TEST(named_explicit_close)
+{
+	const char *name = kn_name("explicit");
+	int r, w;
+	uint32_t v;
+
+	r = kn_open(name, O_RDONLY | O_CREAT | O_EXCL, 0600, 0, 4, 4);
+	ASSERT_GE(r, 0);
+	w = kn_open(name, O_WRONLY, 0, 0, 0, 0);
+	ASSERT_GE(w, 0);
+	ASSERT_EQ(0, kc_send_u32(w, 1, 0));
+	ASSERT_EQ(0, kc_close(w));
+	close(w);
+	w = kn_open(name, O_WRONLY, 0, 0, 0, 0);
+	ASSERT_GE(w, 0);
+	EXPECT_EQ(-EPIPE, kc_send_u32(w, 2, 0));
+	EXPECT_EQ(-EALREADY, kc_close(w));
+	ASSERT_EQ(1, kc_recv_u32(r, &v, 0));
+	EXPECT_EQ(0, kc_recv_u32(r, &v, 0));
+	EXPECT_EQ(0, kn_unlink(name));
+	close(w);
+	close(r);
+}
+
 /*
- * Open by name from an unrelated process (nothing inherited): it sends
+ * CHAN_AUTOCLOSE at creation restores crash-close for a named channel:
+ * open by name from an unrelated process (nothing inherited), it sends
  * and exits; its exit closes the channel (last sender), later senders
  * get EPIPE while receivers drain.
  */
-TEST(unrelated_process_and_last_sender)
+TEST(autoclose_unrelated_process_and_last_sender)
 {
 	const char *name = kn_name("unrelated");
 	int r, w, i;
 	uint32_t v;
 	pid_t pid;
 
-	r = kn_open(name, O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600, 0, 0,
-		    4);
+	r = kn_open(name, O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600,
+		    CHAN_AUTOCLOSE, 0, 4);
 	ASSERT_GE(r, 0);
+	EXPECT_EQ(CHAN_AUTOCLOSE, KC_INFO(r, flags));
 	pid = kc_fork();
 	ASSERT_GE(pid, 0);
 	if (pid == 0) {
@@ -821,7 +926,7 @@ TEST(tracepoints_fire)
 	char path[160], line[512], want[4][64];
 	int found[4] = { 0 };
 	struct chan_select s;
-	struct chan_case c;
+	struct chan_select_case c;
 	unsigned long long id;
 	uint32_t v = 0;
 	FILE *fp;
@@ -846,6 +951,7 @@ TEST(tracepoints_fire)
 	s.size = sizeof(s);
 	s.cases = (uintptr_t)&c;
 	s.ncases = 1;
+	s.case_size = sizeof(struct chan_select_case);
 	EXPECT_EQ(0, ioctl(fd, CHAN_IOC_SELECT, &s));
 	ASSERT_EQ(0, kc_send_u32(fd, 43, 0));
 	ASSERT_EQ(1, kc_recv_u32(fd, &v, 0));
@@ -857,6 +963,7 @@ TEST(tracepoints_fire)
 	snprintf(want[1], 64, "chan_recv: chan=%llu len=4 ok=1", id);
 	snprintf(want[2], 64, "chan_close: chan=%llu len=0 by=close", id);
 	snprintf(want[3], 64, "chan_select: ncases=1 index=0 ret=0");
+	/* (chan_selset_wait: see tracepoint_selset_wait) */
 	snprintf(path, sizeof(path), "%s/trace", dir);
 	fp = fopen(path, "r");
 	ASSERT_NE(NULL, fp);
@@ -899,6 +1006,51 @@ TEST(tracepoint_close_by_last_sender)
 	fclose(fp);
 	EXPECT_EQ(1, found);
 	close(r);
+}
+
+/* Issue 14: CHAN_IOC_SELSET_WAIT has its tracepoint, as select has. */
+TEST(tracepoint_selset_wait)
+{
+	const char *dir = tracefs();
+	char path[160], line[512], want[2][64];
+	struct chan_selset_wait w;
+	int found[2] = { 0 };
+	uint32_t v = 0;
+	int fd, set, i;
+	FILE *fp;
+
+	if (!dir)
+		SKIP(return, "tracefs with events/chan not available");
+	fd = kc_create(1, 4);
+	set = kc_selset_create(0);
+	ASSERT_GE(fd, 0);
+	ASSERT_GE(set, 0);
+	ASSERT_EQ(0, kc_selset_ctl(set, 1, fd, CHAN_OP_RECV, &v, sizeof(v)));
+	ASSERT_EQ(0, write_file(dir, "trace", ""));
+	/* On a3445ea's module the event does not exist: this fails. */
+	ASSERT_EQ(0, write_file(dir, "events/chan/chan_selset_wait/enable",
+				"1"));
+	ASSERT_EQ(0, write_file(dir, "tracing_on", "1"));
+	EXPECT_EQ(-EAGAIN, kc_selset_wait(set, &w, 0));
+	ASSERT_EQ(0, kc_send_u32(fd, 42, 0));
+	EXPECT_EQ(1, kc_selset_wait(set, &w, 0));
+	ASSERT_EQ(0, write_file(dir, "events/chan/chan_selset_wait/enable",
+				"0"));
+	snprintf(want[0], 64, "chan_selset_wait: ncases=2 index=-1 ret=%d",
+		 -EAGAIN);
+	snprintf(want[1], 64, "chan_selset_wait: ncases=2 index=1 ret=1");
+	snprintf(path, sizeof(path), "%s/trace", dir);
+	fp = fopen(path, "r");
+	ASSERT_NE(NULL, fp);
+	while (fgets(line, sizeof(line), fp))
+		for (i = 0; i < 2; i++)
+			if (strstr(line, want[i]))
+				found[i] = 1;
+	fclose(fp);
+	for (i = 0; i < 2; i++)
+		EXPECT_EQ(1, found[i]) TH_LOG("missing: %s", want[i]);
+	close(set);
+	close(fd);
 }
 
 /*

@@ -7,7 +7,7 @@
  * rendezvous with itself, exactly one case takes effect, send data never
  * delivered unless reported, wakeup by any channel with every other waiter
  * removed, poll readiness of parked cases, bad input (EMSGSIZE, EFAULT,
- * EINVAL, EBADF, E2BIG), the case limit, signals. Then the heavy ones
+ * EINVAL, EBADF, ENOBUFS), the case limit, signals. Then the heavy ones
  * (fairness, the duel of selects against selects, 1,024 channels) and the
  * classic patterns that need select (fan-in with nil-ing closed inputs,
  * timeout around a slow worker, done-channel cancellation, priority).
@@ -37,7 +37,7 @@
 /* ---- helpers ------------------------------------------------------------ */
 
 /* Fill one case; ok is preset to SENTINEL so untouched cases are visible. */
-static void cs(struct chan_case *c, int fd, unsigned int op, const void *buf,
+static void cs(struct chan_select_case *c, int fd, unsigned int op, const void *buf,
 	       size_t len)
 {
 	memset(c, 0, sizeof(*c));
@@ -54,7 +54,7 @@ static void cs(struct chan_case *c, int fd, unsigned int op, const void *buf,
  * index field disagree is -EPROTO; EAGAIN/ETIMEDOUT with an index other
  * than -1 is -EBADE.
  */
-static int sel_on(int on, struct chan_case *c, unsigned int n,
+static int sel_on(int on, struct chan_select_case *c, unsigned int n,
 		  int64_t timeout_ns, int *index)
 {
 	struct chan_select s;
@@ -64,6 +64,7 @@ static int sel_on(int on, struct chan_case *c, unsigned int n,
 	s.size = sizeof(s);
 	s.cases = (uintptr_t)c;
 	s.ncases = n;
+	s.case_size = sizeof(struct chan_select_case);
 	s.timeout_ns = timeout_ns;
 	s.index = 12345;
 	r = ioctl(on, CHAN_IOC_SELECT, &s);
@@ -78,13 +79,13 @@ static int sel_on(int on, struct chan_case *c, unsigned int n,
 	return r;
 }
 
-static int sel(struct chan_case *c, unsigned int n, int64_t timeout_ns)
+static int sel(struct chan_select_case *c, unsigned int n, int64_t timeout_ns)
 {
 	return sel_on(kc_devfd(), c, n, timeout_ns, NULL);
 }
 
 /* Cases other than `fired` whose ok the kernel wrote (should be 0). */
-static int touched_others(const struct chan_case *c, unsigned int n,
+static int touched_others(const struct chan_select_case *c, unsigned int n,
 			  int fired)
 {
 	unsigned int i;
@@ -159,7 +160,7 @@ TEST(only_ready_case_is_always_found)
 {
 	int ch[8], i, k, r, misses = 0;
 	uint32_t bufs[8], v = 9;
-	struct chan_case c[8];
+	struct chan_select_case c[8];
 
 	alarm(TEST_ALARM);
 	for (k = 0; k < 8; k++) {
@@ -202,7 +203,7 @@ TEST(ready_recv_case_chosen)
 {
 	int a = kc_create(2, 16), b = kc_create(2, 16), u = kc_create(0, 16);
 	char ba[16], bb[16], bu[16];
-	struct chan_case c[3];
+	struct chan_select_case c[3];
 
 	alarm(TEST_ALARM);
 	ASSERT_GE(a, 0);
@@ -231,7 +232,7 @@ TEST(ready_recv_case_chosen)
 TEST(ready_send_case_chosen)
 {
 	int full = kc_create(1, 8), room = kc_create(1, 8), u = kc_create(0, 8);
-	struct chan_case c[3];
+	struct chan_select_case c[3];
 	char buf[8];
 	size_t len;
 
@@ -265,7 +266,7 @@ TEST(ready_send_case_chosen)
 TEST(ready_case_is_a_parked_peer_process)
 {
 	int e = kc_create(1, 8), us = kc_create(0, 8), ur = kc_create(0, 8);
-	struct chan_case c[2];
+	struct chan_select_case c[2];
 	char buf[8];
 	pid_t ps, pr;
 
@@ -318,7 +319,7 @@ TEST(nil_case_never_fires)
 {
 	int a = kc_create(1, 8), i, r;
 	char b0[8], b2[8];
-	struct chan_case c[3];
+	struct chan_select_case c[3];
 	int64_t t0;
 
 	alarm(TEST_ALARM);
@@ -349,7 +350,7 @@ TEST(nil_case_needs_a_valid_op)
 {
 	unsigned int bad[] = { 0, 3, 4, 0x80000001U, 0xffffffffU };
 	int a = kc_create(1, 8);
-	struct chan_case c[2];
+	struct chan_select_case c[2];
 	char buf[8];
 	unsigned int i;
 
@@ -368,7 +369,7 @@ TEST(nil_case_needs_a_valid_op)
 
 TEST(all_nil_timeout_zero_eagain)
 {
-	struct chan_case c[3];
+	struct chan_select_case c[3];
 	char buf[4];
 	int index = 0;
 
@@ -386,7 +387,7 @@ TEST(all_nil_timeout_zero_eagain)
 
 TEST(all_nil_timeout_positive_etimedout)
 {
-	struct chan_case c[2];
+	struct chan_select_case c[2];
 	char buf[4];
 	int64_t t0, el;
 	int index = 0;
@@ -408,7 +409,7 @@ TEST(all_nil_timeout_positive_etimedout)
 /* select {} with nil cases: blocks until a signal; EINTR without restart. */
 TEST(all_nil_forever_blocks_until_signal)
 {
-	struct chan_case c[2];
+	struct chan_select_case c[2];
 	pid_t parent = getpid(), pid;
 	char buf[4];
 	int64_t t0, el;
@@ -444,7 +445,7 @@ TEST(timeout_zero_is_default)
 {
 	int e = kc_create(2, 8), u = kc_create(0, 8), f = kc_create(1, 8);
 	int fds[3] = { e, u, f }, index = 0;
-	struct chan_case c[4];
+	struct chan_select_case c[4];
 	char buf[8];
 	int64_t t0;
 
@@ -476,7 +477,7 @@ TEST(timeout_expires_etimedout_nothing_moved)
 {
 	int e = kc_create(2, 8), u = kc_create(0, 8), f = kc_create(1, 8);
 	int fds[3] = { e, u, f }, index = 0;
-	struct chan_case c[3];
+	struct chan_select_case c[3];
 	char buf[8];
 	int64_t t0, el;
 
@@ -510,7 +511,7 @@ TEST(timeout_expires_etimedout_nothing_moved)
 TEST(send_case_on_closed_fires_ok0)
 {
 	int cl = kc_create(2, 8), e = kc_create(1, 8), f = kc_create(1, 8);
-	struct chan_case c[2];
+	struct chan_select_case c[2];
 	char buf[8];
 	size_t len;
 	pid_t pid;
@@ -562,7 +563,7 @@ TEST(send_case_on_closed_fires_ok0)
 TEST(recv_case_on_closed_fires_ok0_after_drain)
 {
 	int cl = kc_create(3, 8), e = kc_create(1, 8), e2 = kc_create(0, 8);
-	struct chan_case c[2];
+	struct chan_select_case c[2];
 	char buf[8], eb[8];
 	pid_t pid;
 
@@ -625,7 +626,7 @@ TEST(same_channel_in_several_cases)
 	int ch = kc_create(4, 8), one = kc_create(1, 8), both = kc_create(2, 8);
 	uint32_t v[3] = { 10, 11, 12 }, got = 0, bufs[3];
 	int seen[3] = { 0, 0, 0 };
-	struct chan_case c[3];
+	struct chan_select_case c[3];
 	int i, r;
 
 	alarm(TEST_ALARM);
@@ -694,7 +695,7 @@ TEST(same_channel_in_several_cases)
 TEST(no_rendezvous_with_itself)
 {
 	int u = kc_create(0, 8), u2, fds[1];
-	struct chan_case c[2];
+	struct chan_select_case c[2];
 	char buf[8];
 	pid_t pid;
 
@@ -770,7 +771,7 @@ TEST(exactly_one_of_two_ready_recv_cases)
 	for (i = 0; i < 60; i++) {
 		int a = kc_create(1, 4), b = kc_create(1, 4);
 		uint32_t ba = 0, bb = 0, got = 0;
-		struct chan_case c[2];
+		struct chan_select_case c[2];
 
 		ASSERT_GE(a, 0);
 		ASSERT_GE(b, 0);
@@ -808,7 +809,7 @@ TEST(exactly_one_of_two_send_cases_with_room)
 	for (i = 0; i < 60; i++) {
 		int a = kc_create(1, 4), b = kc_create(1, 4);
 		uint32_t va = 0xa0 + i, vb = 0xb0 + i, got = 0;
-		struct chan_case c[2];
+		struct chan_select_case c[2];
 
 		ASSERT_GE(a, 0);
 		ASSERT_GE(b, 0);
@@ -836,7 +837,7 @@ TEST(exactly_one_of_two_send_cases_with_room)
 TEST(send_data_never_delivered_unless_reported)
 {
 	int a = kc_create(0, 8), b = kc_create(0, 8);
-	struct chan_case c[2];
+	struct chan_select_case c[2];
 	pid_t pid;
 
 	alarm(TEST_ALARM);
@@ -890,7 +891,7 @@ TEST(send_data_delivered_exactly_where_reported)
 	int ch[DLV_K], k, i, r, total = 0;
 	pid_t pid[DLV_K];
 	uint32_t payload[DLV_K];
-	struct chan_case c[DLV_K];
+	struct chan_select_case c[DLV_K];
 
 	alarm(TEST_ALARM);
 	ASSERT_NE(NULL, sh);
@@ -958,7 +959,7 @@ TEST(woken_by_any_channel_then_all_waiters_gone)
 		int fds[4] = { kc_create(2, 8), kc_create(0, 8),
 			       kc_create(0, 8), kc_create(1, 8) };
 		char b0[8] = "", b1[8] = "", got[8] = "";
-		struct chan_case c[4];
+		struct chan_select_case c[4];
 		size_t len = 0;
 		pid_t pid;
 		int k;
@@ -1042,7 +1043,7 @@ TEST(waiting_counts_return_to_previous_values)
 {
 	int x = kc_create(0, 4), y = kc_create(0, 4);
 	uint32_t bx = 0, by = 0;
-	struct chan_case c[2];
+	struct chan_select_case c[2];
 	pid_t bystander, waker;
 
 	alarm(TEST_ALARM);
@@ -1107,7 +1108,7 @@ TEST(parked_recv_case_makes_send_side_ready)
 	ASSERT_GE(pid, 0);
 	if (pid == 0) {
 		char b[8], bo[8];
-		struct chan_case c[2];
+		struct chan_select_case c[2];
 
 		cs(&c[0], other, CHAN_OP_RECV, bo, sizeof(bo));
 		cs(&c[1], u, CHAN_OP_RECV, b, sizeof(b));
@@ -1163,7 +1164,7 @@ TEST(parked_send_case_makes_recv_side_ready)
 	ASSERT_GE(pid, 0);
 	if (pid == 0) {
 		char bo[8];
-		struct chan_case c[2];
+		struct chan_select_case c[2];
 
 		cs(&c[0], other, CHAN_OP_RECV, bo, sizeof(bo));
 		cs(&c[1], u, CHAN_OP_SEND, "pong", 4);
@@ -1198,7 +1199,7 @@ TEST(parked_send_case_makes_recv_side_ready)
 TEST(send_case_longer_than_msg_size_emsgsize)
 {
 	int a = kc_create(1, 4), d = kc_create(1, 4);
-	struct chan_case c[2];
+	struct chan_select_case c[2];
 	uint32_t v;
 
 	alarm(TEST_ALARM);
@@ -1225,7 +1226,7 @@ TEST(send_case_longer_than_msg_size_emsgsize)
 TEST(recv_case_buffer_too_small_emsgsize_message_stays)
 {
 	int ch = kc_create(2, 16), u = kc_create(0, 16);
-	struct chan_case c[1];
+	struct chan_select_case c[1];
 	char small[4], big[16];
 	size_t len = 0;
 	pid_t pid;
@@ -1282,7 +1283,7 @@ TEST(efault_bad_send_buffer_nothing_moved)
 	int r = kc_create(1, 8), d = kc_create(1, 8), u = kc_create(0, 8);
 	void *hole = kc_page_none();
 	char *edge = kc_page_then_hole();
-	struct chan_case c[2];
+	struct chan_select_case c[2];
 	char buf[8];
 	pid_t pid;
 
@@ -1301,7 +1302,7 @@ TEST(efault_bad_send_buffer_nothing_moved)
 	cs(&c[1], d, CHAN_OP_RECV, buf, sizeof(buf));
 	EXPECT_EQ(-EFAULT, sel(c, 2, 0));
 	/* straddling into the hole */
-	cs(&c[0], r, CHAN_OP_SEND, edge + 4096 - 4, 8);
+	cs(&c[0], r, CHAN_OP_SEND, edge + kc_page() - 4, 8);
 	EXPECT_EQ(-EFAULT, sel(c, 1, 0));
 	cs(&c[0], r, CHAN_OP_SEND, (void *)1, 4);
 	EXPECT_EQ(-EFAULT, sel(c, 1, 0));
@@ -1334,9 +1335,9 @@ TEST(efault_bad_recv_buffer_message_stays)
 	int d = kc_create(1, 8), r = kc_create(1, 8), u = kc_create(0, 8);
 	void *hole = kc_page_none();
 	char *edge = kc_page_then_hole();
-	void *ro = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS,
+	void *ro = mmap(NULL, kc_page(), PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS,
 			-1, 0);
-	struct chan_case c[2];
+	struct chan_select_case c[2];
 	char buf[8];
 	size_t len = 0;
 	pid_t pid;
@@ -1358,7 +1359,7 @@ TEST(efault_bad_recv_buffer_message_stays)
 	EXPECT_EQ(-EFAULT, sel(c, 2, 0));
 	cs(&c[0], d, CHAN_OP_RECV, ro, 8);
 	EXPECT_EQ(-EFAULT, sel(c, 1, 0));
-	cs(&c[0], d, CHAN_OP_RECV, edge + 4096 - 4, 8);
+	cs(&c[0], d, CHAN_OP_RECV, edge + kc_page() - 4, 8);
 	EXPECT_EQ(-EFAULT, sel(c, 1, 0));
 	EXPECT_EQ(1, KC_INFO(d, len));
 	EXPECT_EQ(0, KC_INFO(d, received));
@@ -1389,7 +1390,7 @@ TEST(efault_bad_cases_pointer)
 	int r = kc_create(1, 8);
 	void *hole = kc_page_none();
 	char *edge = kc_page_then_hole();
-	struct chan_case *c;
+	struct chan_select_case *c;
 
 	alarm(TEST_ALARM);
 	ASSERT_GE(r, 0);
@@ -1399,7 +1400,7 @@ TEST(efault_bad_cases_pointer)
 	EXPECT_EQ(-EFAULT, sel((void *)8, 1, 0));
 	EXPECT_EQ(-EFAULT, sel(NULL, 1, 0));
 	/* case 0 valid (a send with room), case 1 in the hole */
-	c = (struct chan_case *)(edge + 4096 - sizeof(*c));
+	c = (struct chan_select_case *)(edge + kc_page() - sizeof(*c));
 	cs(c, r, CHAN_OP_SEND, "x", 1);
 	EXPECT_EQ(-EFAULT, sel(c, 2, 0));
 	EXPECT_EQ(0, KC_INFO(r, len));
@@ -1421,7 +1422,7 @@ TEST(einval_bad_op)
 {
 	unsigned int bad[] = { 0, 3, 4, 0x100, 0xffffffffU };
 	int d = kc_create(1, 8), r = kc_create(1, 8);
-	struct chan_case c[3];
+	struct chan_select_case c[3];
 	char buf[8];
 	unsigned int i;
 
@@ -1445,7 +1446,7 @@ TEST(einval_bad_op)
 TEST(einval_nonzero_reserved)
 {
 	int d = kc_create(1, 8);
-	struct chan_case c[2];
+	struct chan_select_case c[2];
 	char buf[8];
 
 	alarm(TEST_ALARM);
@@ -1469,7 +1470,7 @@ TEST(einval_nonzero_flags)
 {
 	unsigned int bad[] = { 1, 2, 0x80000000U, 0xffffffffU };
 	int d = kc_create(1, 8);
-	struct chan_case c[1];
+	struct chan_select_case c[1];
 	struct chan_select s;
 	char buf[8];
 	unsigned int i;
@@ -1484,6 +1485,7 @@ TEST(einval_nonzero_flags)
 		s.flags = bad[i];
 		s.cases = (uintptr_t)c;
 		s.ncases = 1;
+		s.case_size = sizeof(struct chan_select_case);
 		EXPECT_EQ(-1, ioctl(kc_devfd(), CHAN_IOC_SELECT, &s));
 		EXPECT_EQ(EINVAL, errno) TH_LOG("flags %#x", bad[i]);
 	}
@@ -1494,7 +1496,7 @@ TEST(einval_nonzero_flags)
 TEST(einval_more_cases_than_max)
 {
 	unsigned long max = kc_param("max_select_cases", 0);
-	struct chan_case *c;
+	struct chan_select_case *c;
 	unsigned long i;
 
 	alarm(TEST_ALARM);
@@ -1515,7 +1517,7 @@ TEST(e2big_staging_bound)
 	unsigned long maxb = kc_param("max_select_bytes", 16UL << 20);
 	unsigned long maxc = kc_param("max_select_cases", 4096);
 	unsigned long msz = kc_param("max_msg_size", 65536), over, fit, i;
-	struct chan_case *c;
+	struct chan_select_case *c;
 	char *buf;
 	int ch, d;
 
@@ -1537,7 +1539,7 @@ TEST(e2big_staging_bound)
 	cs(&c[0], d, CHAN_OP_RECV, buf, 8);
 	for (i = 1; i <= over; i++)
 		cs(&c[i], ch, CHAN_OP_RECV, buf, msz);
-	EXPECT_EQ(-E2BIG, sel(c, over + 1, 0));
+	EXPECT_EQ(-ENOBUFS, sel(c, over + 1, 0));
 	EXPECT_EQ(1, KC_INFO(d, len));
 	/* a recv buffer larger than msg_size stages only msg_size */
 	for (i = 1; i <= fit; i++)
@@ -1556,7 +1558,7 @@ TEST(ebadf_not_a_channel)
 {
 	int d = kc_create(1, 8), p[2], gone, i;
 	int bad[6];
-	struct chan_case c[2];
+	struct chan_select_case c[2];
 	char buf[8];
 
 	alarm(TEST_ALARM);
@@ -1589,7 +1591,7 @@ TEST(ebadf_not_a_channel)
 TEST(ebadf_wrong_direction)
 {
 	int ch = kc_create(2, 8), ro, so;
-	struct chan_case c[2];
+	struct chan_select_case c[2];
 	char buf[8];
 
 	alarm(TEST_ALARM);
@@ -1623,7 +1625,7 @@ TEST(ebadf_wrong_direction)
 TEST(accepts_1024_cases)
 {
 	int ch = kc_create(1, 4);
-	struct chan_case *c = calloc(1024, sizeof(*c));
+	struct chan_select_case *c = calloc(1024, sizeof(*c));
 	uint32_t *bufs = calloc(1024, sizeof(*bufs)), v = 77;
 	int i, r;
 
@@ -1656,7 +1658,7 @@ TEST(accepts_1024_cases)
 TEST(select_on_dev_and_on_channel_fds)
 {
 	int ch = kc_create(4, 4), other = kc_create(0, 4), ro, so, index;
-	struct chan_case c[1];
+	struct chan_select_case c[1];
 	uint32_t v = 5, got = 0;
 
 	alarm(TEST_ALARM);
@@ -1692,7 +1694,7 @@ TEST(select_on_dev_and_on_channel_fds)
 TEST(eintr_without_sa_restart)
 {
 	int e = kc_create(1, 8), u = kc_create(0, 8), fds[2] = { e, u };
-	struct chan_case c[2];
+	struct chan_select_case c[2];
 	pid_t parent = getpid(), pid;
 	char buf[8];
 	int round;
@@ -1732,7 +1734,7 @@ TEST(sa_restart_untimed_completes)
 {
 	int e = kc_create(1, 8), u = kc_create(0, 8), fds[2] = { e, u };
 	pid_t parent = getpid(), pid;
-	struct chan_case c[2];
+	struct chan_select_case c[2];
 	char be[8], bu[8];
 
 	alarm(TEST_ALARM);
@@ -1776,7 +1778,7 @@ TEST(sa_restart_timed_keeps_deadline)
 	const int64_t timeout = MS(1500);
 	int e = kc_create(1, 8), u = kc_create(0, 8), fds[2] = { e, u };
 	pid_t parent = getpid(), pid;
-	struct chan_case c[2];
+	struct chan_select_case c[2];
 	char be[8];
 	int64_t t0, el;
 
@@ -1832,7 +1834,7 @@ TEST_F_TIMEOUT(slow, crossed_selects_pair_exactly_once, 300)
 {
 	int a = kc_create(0, 4), b = kc_create(0, 4), fds[2] = { a, b };
 	uint8_t *xi = kc_shared(CROSS_N), yi[CROSS_N];
-	struct chan_case c[2];
+	struct chan_select_case c[2];
 	uint32_t in = 0, out;
 	int i, r, mism = 0;
 	pid_t pid;
@@ -1927,7 +1929,7 @@ TEST_F_TIMEOUT(slow, duel_senders_vs_receivers_exactly_once, 600)
 		ASSERT_GE(rp[q], 0);
 		if (rp[q] == 0) {
 			struct duel_msg m[DUEL_K];
-			struct chan_case c[DUEL_K];
+			struct chan_select_case c[DUEL_K];
 			int r;
 
 			alarm(560);
@@ -1960,7 +1962,7 @@ TEST_F_TIMEOUT(slow, duel_senders_vs_receivers_exactly_once, 600)
 		ASSERT_GE(sp[p], 0);
 		if (sp[p] == 0) {
 			struct duel_msg m[DUEL_K];
-			struct chan_case c[DUEL_K];
+			struct chan_select_case c[DUEL_K];
 			int r;
 
 			alarm(560);
@@ -2059,7 +2061,7 @@ static void race_run(struct __test_metadata *_metadata, int use_signals)
 	rcv = kc_fork();
 	ASSERT_GE(rcv, 0);
 	if (rcv == 0) {
-		struct chan_case c[2];
+		struct chan_select_case c[2];
 		uint32_t va, vb, v;
 		unsigned int seed = 1;
 		int r;
@@ -2087,7 +2089,7 @@ static void race_run(struct __test_metadata *_metadata, int use_signals)
 	snd = kc_fork();
 	ASSERT_GE(snd, 0);
 	if (snd == 0) {
-		struct chan_case c[2];
+		struct chan_select_case c[2];
 		unsigned int seed = 2;
 		uint32_t v;
 		int r;
@@ -2176,7 +2178,7 @@ TEST_F_TIMEOUT(slow, fairness_three_ready_cases, 600)
 {
 	int ch[3], count[3] = { 0, 0, 0 }, i, k, r;
 	uint32_t v[3];
-	struct chan_case c[3];
+	struct chan_select_case c[3];
 	int64_t t0 = kc_now_ns();
 
 	alarm(580);
@@ -2211,7 +2213,7 @@ TEST_F_TIMEOUT(slow, fairness_three_ready_cases, 600)
 
 TEST_F_TIMEOUT(slow, select_over_1024_channels_woken_by_last, 300)
 {
-	struct chan_case *c = calloc(WIDE_N, sizeof(*c));
+	struct chan_select_case *c = calloc(WIDE_N, sizeof(*c));
 	uint32_t *bufs = calloc(WIDE_N, sizeof(*bufs));
 	int *ch = calloc(WIDE_N, sizeof(*ch));
 	long long left;
@@ -2263,7 +2265,7 @@ TEST_F_TIMEOUT(slow, select_over_1024_channels_woken_by_last, 300)
 TEST(pattern_fanin_nil_closed_inputs)
 {
 	int ch[FAN_P], next[FAN_P] = { 0 }, open = FAN_P, rounds = 0;
-	struct chan_case c[FAN_P];
+	struct chan_select_case c[FAN_P];
 	uint32_t v[FAN_P];
 	pid_t pid[FAN_P];
 	int p, r;
@@ -2322,7 +2324,7 @@ TEST(pattern_fanin_nil_closed_inputs)
 TEST(pattern_timeout_around_slow_worker)
 {
 	int req = kc_create(0, 4), res = kc_create(1, 4);
-	struct chan_case c[1];
+	struct chan_select_case c[1];
 	uint32_t v = 0;
 	int64_t t0, el;
 	pid_t pid;
@@ -2386,7 +2388,7 @@ TEST(pattern_done_channel_cancels_generator)
 	pid = kc_fork();
 	ASSERT_GE(pid, 0);
 	if (pid == 0) {
-		struct chan_case c[2];
+		struct chan_select_case c[2];
 		uint32_t n = 0;
 		int r;
 
@@ -2424,7 +2426,7 @@ TEST(pattern_priority_select_high_first)
 {
 	int hi = kc_create(32, 4), lo = kc_create(32, 4), i, r, n = 0;
 	uint32_t got[20], v, vh = 0, vl = 0;
-	struct chan_case c[2];
+	struct chan_select_case c[2];
 	pid_t pid;
 
 	alarm(TEST_ALARM);

@@ -236,7 +236,11 @@ TEST_F_TIMEOUT(cc, pipeline_buffered_sender_first, CC_TIMEOUT)
 	pipeline(_metadata, "4", true);
 }
 
-/* recv without --count runs until the senders are gone (closed, drained). */
+/*
+ * recv without --count runs until the channel is closed and drained. A
+ * sender's exit closes nothing (the name holds the channel open): chanctl
+ * close does.
+ */
 TEST_F_TIMEOUT(cc, recv_until_closed, CC_TIMEOUT)
 {
 	const char *name = tname("drain");
@@ -248,6 +252,10 @@ TEST_F_TIMEOUT(cc, recv_until_closed, CC_TIMEOUT)
 	ASSERT_EQ(0, run_start(&rcv, "%C recv %N", name));
 	ASSERT_EQ(0, run("printf 'a b\\n\\nc\\n' | %C send %N", name, out2, OUT,
 			 err2, ERR)) TH_LOG("%s", err2);
+	ASSERT_EQ(0, run("%C stat %N", name, out2, OUT, err2, ERR));
+	EXPECT_EQ(0, stat_field(out2, "closed"));
+	ASSERT_EQ(0, run("%C close %N", name, out2, OUT, err2, ERR))
+		TH_LOG("%s", err2);
 	EXPECT_EQ(0, run_wait(&rcv, out, OUT, err, ERR)) TH_LOG("%s", err);
 	EXPECT_STREQ("a b\n\nc\n", out);
 	/* Closed for good now: a later sender is told so. */
@@ -327,6 +335,44 @@ TEST_F_TIMEOUT(cc, timeouts, CC_TIMEOUT)
 	EXPECT_EQ(1, run("%C send %N x --timeout 0.2", name, out, OUT, err,
 			 ERR));
 	EXPECT_TRUE(one_line_with(err, "timed out")) TH_LOG("%s", err);
+	EXPECT_EQ(0, run("%C unlink %N", name, out, OUT, err, ERR));
+}
+
+/*
+ * Issue 14: a send that timed out (its process gone) leaves the named
+ * channel open for the next producer; on a3445ea it closed it for good.
+ * --autoclose restores that crash-close.
+ */
+TEST_F_TIMEOUT(cc, timed_out_send_keeps_channel_open, CC_TIMEOUT)
+{
+	const char *name = tname("keep");
+	char out[OUT], err[ERR], out2[OUT], err2[ERR];
+	struct run rcv;
+
+	run("%C unlink %N", name, out, OUT, err, ERR);
+	ASSERT_EQ(0, run("%C create %N --cap 2", name, out, OUT, err, ERR));
+	EXPECT_EQ(1, run("%C send %N x --timeout 0.2", name, out, OUT, err,
+			 ERR));
+	EXPECT_TRUE(one_line_with(err, "timed out")) TH_LOG("%s", err);
+	ASSERT_EQ(0, run("%C stat %N", name, out, OUT, err, ERR));
+	EXPECT_EQ(0, stat_field(out, "closed"));
+	EXPECT_EQ(0, stat_field(out, "autoclose"));
+	ASSERT_EQ(0, run_start(&rcv, "%C recv %N --count 2", name));
+	ASSERT_EQ(0, run("%C send %N one", name, out2, OUT, err2, ERR))
+		TH_LOG("%s", err2);
+	ASSERT_EQ(0, run("%C send %N two", name, out2, OUT, err2, ERR))
+		TH_LOG("%s", err2);
+	EXPECT_EQ(0, run_wait(&rcv, out, OUT, err, ERR)) TH_LOG("%s", err);
+	EXPECT_STREQ("one\ntwo\n", out);
+	EXPECT_EQ(0, run("%C unlink %N", name, out, OUT, err, ERR));
+
+	ASSERT_EQ(0, run("%C create %N --cap 2 --autoclose", name, out, OUT,
+			 err, ERR)) TH_LOG("%s", err);
+	EXPECT_EQ(1, run("%C send %N x --timeout 0.2", name, out, OUT, err,
+			 ERR));
+	ASSERT_EQ(0, run("%C stat %N", name, out, OUT, err, ERR));
+	EXPECT_EQ(1, stat_field(out, "closed"));
+	EXPECT_EQ(1, stat_field(out, "autoclose"));
 	EXPECT_EQ(0, run("%C unlink %N", name, out, OUT, err, ERR));
 }
 

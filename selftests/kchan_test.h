@@ -577,11 +577,21 @@ static inline int kc_wait_hits(int n)
 	return 0;
 }
 
+/* The page size (never assume 4096). */
+static inline size_t kc_page(void)
+{
+	static size_t page;
+
+	if (!page)
+		page = (size_t)sysconf(_SC_PAGESIZE);
+	return page;
+}
+
 /* A page that faults on any access, or NULL. */
 static inline void *kc_page_none(void)
 {
-	void *p = mmap(NULL, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS,
-		       -1, 0);
+	void *p = mmap(NULL, kc_page(), PROT_NONE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 
 	return p == MAP_FAILED ? NULL : p;
 }
@@ -589,12 +599,12 @@ static inline void *kc_page_none(void)
 /* Two pages: the first read-write, the second PROT_NONE; or NULL. */
 static inline char *kc_page_then_hole(void)
 {
-	char *p = mmap(NULL, 8192, PROT_READ | PROT_WRITE,
+	char *p = mmap(NULL, 2 * kc_page(), PROT_READ | PROT_WRITE,
 		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 
 	if (p == MAP_FAILED)
 		return NULL;
-	if (mprotect(p + 4096, 4096, PROT_NONE))
+	if (mprotect(p + kc_page(), kc_page(), PROT_NONE))
 		return NULL;
 	return p;
 }

@@ -21,6 +21,7 @@
 #include <limits.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,6 +34,28 @@
 #include <unistd.h>
 
 #include "kselftest_harness.h"
+
+/*
+ * Every ioctl() of libchan.a (and of this file) comes through here (the
+ * Makefile links with --wrap=ioctl): wrap_watch_fd counts the kchan
+ * commands sent to one descriptor.
+ */
+int __real_ioctl(int fd, unsigned long req, ...);
+static int wrap_watch_fd = -1;
+static int wrap_hits;
+
+int __wrap_ioctl(int fd, unsigned long req, ...)
+{
+	va_list ap;
+	void *arg;
+
+	va_start(ap, req);
+	arg = va_arg(ap, void *);
+	va_end(ap);
+	if (fd == wrap_watch_fd && _IOC_TYPE(req) == CHAN_IOC_MAGIC)
+		wrap_hits++;
+	return __real_ioctl(fd, req, arg);
+}
 
 #define MS(x)		((int64_t)(x) * 1000000)
 #define WAIT_MS		10000	/* longest wait for a state to appear */
@@ -1382,6 +1405,41 @@ TEST(select_errors)
 	close(p[1]);
 }
 
+/*
+ * Issue 14: chan_select() never sends its ioctl to a case's descriptor,
+ * which may not be a channel (libchan 1.2 sent it to the first case's fd
+ * and asked /dev/chan only if that failed).
+ */
+TEST(select_never_ioctls_a_case_fd)
+{
+	int ch = chan_make(4, 1, 0), p[2];
+	char buf[8];
+
+	ASSERT_OK(ch);
+	ASSERT_EQ(0, pipe(p));
+	ASSERT_EQ(0, chan_send(ch, "abc", 3));
+	struct chan_case two[] = {
+		{ .ch = p[0], .op = CHAN_RECV, .buf = buf, .len = 4 },
+		{ .ch = ch, .op = CHAN_RECV, .buf = buf, .len = 4 },
+	};
+	wrap_hits = 0;
+	wrap_watch_fd = p[0];
+	EXPECT_ERR(EBADF, chan_select(two, 2, 0));
+	EXPECT_EQ(0, wrap_hits) TH_LOG("CHAN_IOC_SELECT sent to a pipe");
+	/* a channel case first: still /dev/chan, and it works */
+	two[0] = two[1];
+	two[1].ch = -1;
+	wrap_watch_fd = ch;
+	wrap_hits = 0;
+	EXPECT_EQ(0, chan_select(two, 2, 0));
+	EXPECT_EQ(3, two[0].len);
+	EXPECT_EQ(0, wrap_hits);
+	wrap_watch_fd = -1;
+	close(ch);
+	close(p[0]);
+	close(p[1]);
+}
+
 TEST(select_recv_buffer_too_short)
 {
 	int a = chan_make(8, 1, 0);
@@ -1423,7 +1481,7 @@ TEST(select_limits)
 		for (size_t i = 0; i < n; i++)
 			c[i] = (struct chan_case){ .ch = ch, .op = CHAN_RECV,
 						   .buf = buf, .len = msg };
-		EXPECT_ERR(E2BIG, chan_select(c, n, 0));
+		EXPECT_ERR(ENOBUFS, chan_select(c, n, 0));
 		EXPECT_ERR(EAGAIN, chan_select(c, n - 1, 0));
 	}
 	free(c);
@@ -1728,6 +1786,45 @@ TEST(open_unlink)
 	close(r);
 	close(w);
 	close(rw);
+}
+
+/* Issue 14: chan_open_flags() creates what chan_open() cannot. */
+TEST(open_flags_fdpass_and_autoclose)
+{
+	char name[64];
+	struct chan_info info;
+	int a, w, m, fd = -1;
+	char buf[8];
+	bool ok;
+
+	snprintf(name, sizeof(name), "libchan_test.flags.%d", getpid());
+	chan_unlink(name);
+	NAMES_OR_SKIP(a = chan_open_flags(name, O_RDONLY | O_CREAT | O_EXCL |
+					  O_CLOEXEC, 0600, 8, 2,
+					  CHAN_FDPASS | CHAN_AUTOCLOSE));
+	ASSERT_OK(a);
+	ASSERT_EQ(0, chan_info(a, &info));
+	EXPECT_EQ(CHAN_FDPASS | CHAN_AUTOCLOSE, info.flags);
+	w = chan_open(name, O_WRONLY, 0, 0, 0);
+	ASSERT_OK(w);
+	m = memfd_create("libchan_test", MFD_CLOEXEC);
+	ASSERT_OK(m);
+	EXPECT_EQ(0, chan_send_fd(w, "fd", 2, m, 0));
+	close(m);
+	EXPECT_EQ(2, chan_recv_fd(a, buf, sizeof(buf), &ok, &fd, CHAN_CLOEXEC, 0));
+	EXPECT_TRUE(ok);
+	EXPECT_LE(0, fd);
+	if (fd >= 0)
+		close(fd);
+	/* CHAN_AUTOCLOSE: the last sender's close closes it, name or not */
+	close(w);
+	ASSERT_EQ(0, chan_info(a, &info));
+	EXPECT_EQ(1, info.closed);
+	/* bad attributes, and O_ flags are oflag's */
+	EXPECT_ERR(EINVAL, chan_open_flags(name, O_RDWR, 0, 0, 0, 1 << 20));
+	EXPECT_ERR(EINVAL, chan_open_flags(name, O_RDWR, 0, 0, 0, CHAN_CLOEXEC));
+	EXPECT_EQ(0, chan_unlink(name));
+	close(a);
 }
 
 TEST(open_errors)
@@ -2434,7 +2531,7 @@ TEST(selset_limits)
 	c = recv_case(ch, buf, msg * 4);
 	for (size_t i = 0; i < n - 1; i++)
 		ASSERT_EQ(0, chan_selset_set(set, (unsigned)i, &c));
-	EXPECT_ERR(E2BIG, chan_selset_set(set, (unsigned)(n - 1), &c));
+	EXPECT_ERR(ENOBUFS, chan_selset_set(set, (unsigned)(n - 1), &c));
 	EXPECT_ERR(EAGAIN, chan_selset_wait(set, 0, NULL, NULL));
 	/* replacing a case frees its bytes first */
 	c = recv_case(small, buf, 1);

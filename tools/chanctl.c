@@ -3,6 +3,7 @@
  * chanctl: named kchan channels from the shell.
  *
  *   chanctl create NAME [--cap N] [--msg-size B] [--mode M] [--fdpass]
+ *                       [--autoclose]
  *   chanctl send NAME [MSG|-] [--timeout S]
  *   chanctl recv NAME [--count N] [--timeout S]
  *   chanctl close NAME
@@ -11,8 +12,9 @@
  *   chanctl ls [--all]
  *
  * Options may come before or after the other arguments; "--" ends them
- * (to send a message that starts with '-'). Raw ioctls on /dev/chan (uapi/linux/chan.h only). Errors are one line
- * on stderr; exit status 0 on success, 1 on failure, 2 on bad usage.
+ * (to send a message that starts with '-'). Built on libchan (statically
+ * linked). Errors are one line on stderr; exit status 0 on success, 1 on
+ * failure, 2 on bad usage.
  * See docs/names.md.
  */
 #define _GNU_SOURCE
@@ -27,9 +29,8 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include <sys/ioctl.h>
 
-#include <linux/chan.h>
+#include <chan.h>
 
 #define DEFAULT_CAP		0
 #define DEFAULT_MSG_SIZE	4096
@@ -41,7 +42,7 @@ static const char *prog = "chanctl";
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: %s create NAME [--cap N] [--msg-size B] [--mode M] [--fdpass]\n"
+		"usage: %s create NAME [--cap N] [--msg-size B] [--mode M] [--fdpass] [--autoclose]\n"
 		"       %s send NAME [MSG|-] [--timeout S]\n"
 		"       %s recv NAME [--count N] [--timeout S]\n"
 		"       %s close NAME\n"
@@ -90,42 +91,13 @@ static int failerr(const char *cmd, const char *name, int err)
 	return fail(cmd, name, why(err));
 }
 
-static int dev_open(void)
-{
-	return open(CHAN_DEVICE, O_RDWR | O_CLOEXEC);
-}
-
-/* CHAN_IOC_OPEN; fd or -1 with errno. */
+/* Open a named channel (close-on-exec); fd or -1 with errno. */
 static int chan_open_name(const char *name, int oflag, unsigned int mode,
 			  unsigned int flags, unsigned int cap,
 			  unsigned int msg_size)
 {
-	struct chan_open o;
-	int dev, fd, err;
-
-	dev = dev_open();
-	if (dev < 0)
-		return -1;
-	memset(&o, 0, sizeof(o));
-	o.size = sizeof(o);
-	o.oflag = oflag | O_CLOEXEC;
-	o.name = (uintptr_t)name;
-	o.mode = mode;
-	o.flags = flags;
-	o.capacity = cap;
-	o.msg_size = msg_size;
-	fd = ioctl(dev, CHAN_IOC_OPEN, &o);
-	err = errno;
-	close(dev);
-	errno = err;
-	return fd;
-}
-
-static int info(int fd, struct chan_info *ci)
-{
-	memset(ci, 0, sizeof(*ci));
-	ci->size = sizeof(*ci);
-	return ioctl(fd, CHAN_IOC_INFO, ci);
+	return chan_open_flags(name, oflag | O_CLOEXEC, mode, msg_size, cap,
+			       (int)flags);
 }
 
 static int64_t now_ns(void)
@@ -182,6 +154,7 @@ static int cmd_create(const char *name, int argc, char **argv)
 		{ "msg-size", required_argument, NULL, 's' },
 		{ "mode", required_argument, NULL, 'm' },
 		{ "fdpass", no_argument, NULL, 'f' },
+		{ "autoclose", no_argument, NULL, 'a' },
 		{}
 	};
 	unsigned long cap = DEFAULT_CAP, msg_size = DEFAULT_MSG_SIZE;
@@ -212,6 +185,9 @@ static int cmd_create(const char *name, int argc, char **argv)
 		case 'f':
 			flags |= CHAN_FDPASS;
 			break;
+		case 'a':
+			flags |= CHAN_AUTOCLOSE;
+			break;
 		default:
 			usage(stderr);
 			return 2;
@@ -222,8 +198,9 @@ static int cmd_create(const char *name, int argc, char **argv)
 		return 2;
 	}
 	/*
-	 * A recv-only handle: when we exit no send-capable handle goes away,
-	 * so the channel stays open for whoever opens it next.
+	 * The name holds the channel open for whoever comes next (with
+	 * --autoclose, until its last send-capable handle goes away). A
+	 * recv-only handle of our own is all we need to create it.
 	 */
 	fd = chan_open_name(name, O_RDONLY | O_CREAT | O_EXCL, mode, flags,
 			    cap, msg_size);
@@ -244,7 +221,7 @@ static int wait_receiver(int fd, int64_t deadline)
 	struct chan_info ci;
 
 	for (;;) {
-		if (info(fd, &ci))
+		if (chan_info(fd, &ci))
 			return errno;
 		if (ci.closed)
 			return EPIPE;
@@ -260,7 +237,7 @@ static int wait_receiver(int fd, int64_t deadline)
 static int send_one(int fd, const char *buf, size_t len, size_t msg_size,
 		    int64_t deadline)
 {
-	struct chan_msg m;
+	int64_t timeout;
 	int err;
 
 	if (len > msg_size)
@@ -269,15 +246,10 @@ static int send_one(int fd, const char *buf, size_t len, size_t msg_size,
 		err = wait_receiver(fd, deadline);
 		if (err)
 			return err;
-		memset(&m, 0, sizeof(m));
-		m.size = sizeof(m);
-		m.buf = (uintptr_t)buf;
-		m.len = len;
-		m.fd = -1;
-		m.timeout_ns = left(deadline);
-		if (deadline >= 0 && !m.timeout_ns)
+		timeout = left(deadline);
+		if (deadline >= 0 && !timeout)
 			return ETIMEDOUT;
-		if (!ioctl(fd, CHAN_IOC_SEND, &m))
+		if (!chan_send_timeout(fd, buf, len, timeout))
 			return 0;
 		if (errno != EPIPE && errno != EINTR)
 			return errno;
@@ -321,7 +293,7 @@ static int cmd_send(const char *name, int argc, char **argv)
 	fd = chan_open_name(name, O_WRONLY, 0, 0, 0, 0);
 	if (fd < 0)
 		return failerr("send", name, errno);
-	if (info(fd, &ci)) {
+	if (chan_info(fd, &ci)) {
 		err = errno;
 		close(fd);
 		return failerr("send", name, err);
@@ -354,8 +326,9 @@ static int cmd_recv(const char *name, int argc, char **argv)
 	unsigned long count = 0, got = 0;
 	int64_t timeout = -1, deadline;
 	struct chan_info ci;
-	struct chan_msg m;
+	ssize_t len;
 	char *buf;
+	bool ok;
 	int opt, fd, err = 0;
 
 	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -382,7 +355,7 @@ static int cmd_recv(const char *name, int argc, char **argv)
 	fd = chan_open_name(name, O_RDONLY, 0, 0, 0, 0);
 	if (fd < 0)
 		return failerr("recv", name, errno);
-	if (info(fd, &ci)) {
+	if (chan_info(fd, &ci)) {
 		err = errno;
 		close(fd);
 		return failerr("recv", name, err);
@@ -393,28 +366,23 @@ static int cmd_recv(const char *name, int argc, char **argv)
 		return failerr("recv", name, ENOMEM);
 	}
 	while (!count || got < count) {
-		memset(&m, 0, sizeof(m));
-		m.size = sizeof(m);
-		m.buf = (uintptr_t)buf;
-		m.len = ci.msg_size;
-		m.timeout_ns = left(deadline);
-		m.flags = CHAN_MSG_FD_CLOEXEC;
-		if (ioctl(fd, CHAN_IOC_RECV, &m)) {
+		/* a descriptor that comes along is closed: no use in a shell */
+		len = chan_recv_timeout(fd, buf, ci.msg_size, &ok,
+					left(deadline));
+		if (len < 0) {
 			if (errno == EINTR)
 				continue;
 			err = errno == EAGAIN ? ETIMEDOUT : errno;
 			break;
 		}
-		if (!m.ok) {
+		if (!ok) {
 			/* closed and drained: done, unless more were wanted */
 			if (count)
 				err = EPIPE;
 			break;
 		}
-		if (m.fd >= 0)
-			close(m.fd);	/* a shell has no use for it */
-		buf[m.len] = '\n';
-		if (fwrite(buf, 1, m.len + 1, stdout) != m.len + 1) {
+		buf[len] = '\n';
+		if (fwrite(buf, 1, len + 1, stdout) != (size_t)len + 1) {
 			err = errno ? errno : EIO;
 			break;
 		}
@@ -443,7 +411,7 @@ static int cmd_close(const char *name)
 	fd = chan_open_name(name, O_WRONLY, 0, 0, 0, 0);
 	if (fd < 0)
 		return failerr("close", name, errno);
-	if (ioctl(fd, CHAN_IOC_CLOSE))
+	if (chan_close(fd))
 		err = errno;
 	close(fd);
 	return err ? failerr("close", name, err) : 0;
@@ -451,19 +419,7 @@ static int cmd_close(const char *name)
 
 static int cmd_unlink(const char *name)
 {
-	struct chan_unlink u;
-	int dev, err = 0;
-
-	dev = dev_open();
-	if (dev < 0)
-		return failerr("unlink", name, errno);
-	memset(&u, 0, sizeof(u));
-	u.size = sizeof(u);
-	u.name = (uintptr_t)name;
-	if (ioctl(dev, CHAN_IOC_UNLINK, &u))
-		err = errno;
-	close(dev);
-	return err ? failerr("unlink", name, err) : 0;
+	return chan_unlink(name) ? failerr("unlink", name, errno) : 0;
 }
 
 static int cmd_stat(const char *name)
@@ -475,7 +431,7 @@ static int cmd_stat(const char *name)
 	fd = chan_open_name(name, O_RDONLY | O_NONBLOCK, 0, 0, 0, 0);
 	if (fd < 0)
 		return failerr("stat", name, errno);
-	if (info(fd, &ci)) {
+	if (chan_info(fd, &ci)) {
 		err = errno;
 		close(fd);
 		return failerr("stat", name, err);
@@ -487,6 +443,7 @@ static int cmd_stat(const char *name)
 	       "capacity:\t%u\n"
 	       "msg_size:\t%u\n"
 	       "fdpass:\t%u\n"
+	       "autoclose:\t%u\n"
 	       "len:\t%u\n"
 	       "closed:\t%u\n"
 	       "send_waiters:\t%u\n"
@@ -496,7 +453,8 @@ static int cmd_stat(const char *name)
 	       "sent:\t%llu\n"
 	       "received:\t%llu\n",
 	       name, (unsigned long long)ci.id, ci.capacity, ci.msg_size,
-	       !!(ci.flags & CHAN_FDPASS), ci.len, ci.closed, ci.send_waiters,
+	       !!(ci.flags & CHAN_FDPASS), !!(ci.flags & CHAN_AUTOCLOSE),
+	       ci.len, ci.closed, ci.send_waiters,
 	       ci.recv_waiters, ci.send_handles, ci.recv_handles - 1,
 	       (unsigned long long)ci.sent, (unsigned long long)ci.received);
 	return 0;

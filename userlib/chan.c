@@ -2,10 +2,10 @@
 /*
  * libchan: thin wrappers over the /dev/chan ioctls.
  *
- * No global state: calls that need /dev/chan (make, pipe, open, unlink, a
- * select whose cases are all nil, chan_selset_make in chan_selset.c) open it
- * with O_CLOEXEC and close it again; everything else is an ioctl on the
- * descriptor the caller gives. Errors are the kernel's, passed through as
+ * No global state: calls that need /dev/chan (make, pipe, open, unlink,
+ * select, chan_selset_make in chan_selset.c) open it with O_CLOEXEC and
+ * close it again; everything else is an ioctl on the descriptor the caller
+ * gives, which the caller says is a channel. Errors are the kernel's, passed through as
  * -1/errno. EINTR too: with SA_RESTART the kernel restarts the call itself
  * and keeps the deadline (it writes the time left into the struct on our
  * stack, which the restarted call reads again).
@@ -84,6 +84,12 @@ API int chan_pipe(int fds[2], size_t msg_size, unsigned capacity, int flags)
 API int chan_open(const char *name, int oflag, mode_t mode, size_t msg_size,
 		  unsigned capacity)
 {
+	return chan_open_flags(name, oflag, mode, msg_size, capacity, 0);
+}
+
+API int chan_open_flags(const char *name, int oflag, mode_t mode,
+			size_t msg_size, unsigned capacity, int flags)
+{
 	struct chan_open o;
 	int dev, fd;
 
@@ -100,7 +106,7 @@ API int chan_open(const char *name, int oflag, mode_t mode, size_t msg_size,
 	o.oflag = (__u32)oflag;
 	o.name = (__u64)(uintptr_t)name;
 	o.mode = (__u32)mode;
-	o.flags = 0;
+	o.flags = (__u32)flags;	/* the kernel checks: FDPASS, AUTOCLOSE */
 	o.capacity = capacity;
 	o.msg_size = (__u32)msg_size;
 
@@ -280,26 +286,16 @@ API int chan_cap(int ch)
 
 /* ---- select ---- */
 
-static int select_on(int fd, struct chan_ioc_case *kc, size_t n,
-		     int64_t timeout_ns)
-{
-	struct chan_select s;
-
-	memset(&s, 0, sizeof(s));
-	s.size = sizeof(s);
-	s.cases = (__u64)(uintptr_t)kc;
-	s.ncases = (__u32)n;
-	s.index = -1;
-	s.timeout_ns = timeout_ns;
-	if (ioctl(fd, CHAN_IOC_SELECT, &s) < 0)
-		return -1;
-	return s.index;
-}
-
+/*
+ * The select goes to /dev/chan, never to a case's descriptor: that one may
+ * not be a channel (the kernel reports such a case EBADF), and an ioctl
+ * sent to another driver's file could mean something else there.
+ */
 API int chan_select(struct chan_case *cases, size_t n, int64_t timeout_ns)
 {
-	struct chan_ioc_case stack[STACK_CASES], *kc = stack;
-	int on = -1, dev = -1, idx;
+	struct chan_select_case stack[STACK_CASES], *kc = stack;
+	struct chan_select s;
+	int dev, idx;
 	size_t i;
 
 	if (n > UINT32_MAX) {
@@ -322,23 +318,21 @@ API int chan_select(struct chan_case *cases, size_t n, int64_t timeout_ns)
 		kc[i].len = cases[i].len;
 		kc[i].ok = 0;
 		kc[i].reserved = 0;
-		if (on < 0 && cases[i].ch >= 0)
-			on = cases[i].ch;
 	}
 
-	/* Any channel fd of the select will do; /dev/chan only when every
-	 * case is nil. If the first case's fd turns out not to be a channel
-	 * (its own ioctl says ENOTTY/EINVAL), ask /dev/chan, which then
-	 * reports the bad case as the kernel documents (EBADF). */
-	idx = on >= 0 ? select_on(on, kc, n, timeout_ns) : -1;
-	if (on < 0 || (idx < 0 && (errno == ENOTTY || errno == EINVAL))) {
-		dev = open_dev();
-		if (dev >= 0) {
-			idx = select_on(dev, kc, n, timeout_ns);
-			close_keep_errno(dev);
-		} else {
-			idx = -1;
-		}
+	memset(&s, 0, sizeof(s));
+	s.size = sizeof(s);
+	s.cases = (__u64)(uintptr_t)kc;
+	s.ncases = (__u32)n;
+	s.case_size = sizeof(*kc);
+	s.index = -1;
+	s.timeout_ns = timeout_ns;
+	idx = -1;
+	dev = open_dev();
+	if (dev >= 0) {
+		if (ioctl(dev, CHAN_IOC_SELECT, &s) >= 0)
+			idx = s.index;
+		close_keep_errno(dev);
 	}
 
 	if (idx >= 0 && (size_t)idx < n) {

@@ -14,20 +14,13 @@
 #define _LIBCHAN_CHAN_H
 
 /*
- * The UAPI header calls its select case struct chan_case unless this is
- * defined; with it, that one is struct chan_ioc_case and chan_case below is
- * libchan's C-typed one.
+ * The kernel's interface: struct chan_info, the CHAN_* flags (CHAN_CLOEXEC
+ * and CHAN_NONBLOCK are O_CLOEXEC and O_NONBLOCK, hence <fcntl.h>). Its
+ * select case is struct chan_select_case; libchan's is struct chan_case.
  */
-#ifndef CHAN_LIBCHAN_SOURCE
-#define CHAN_LIBCHAN_SOURCE 1
-#endif
-#ifdef _UAPI_LINUX_CHAN_H
-# ifdef chan_ioc_case
-#  error "<linux/chan.h> was included before <chan.h> without CHAN_LIBCHAN_SOURCE: include <chan.h> first (or define CHAN_LIBCHAN_SOURCE)"
-# endif
-#endif
 #include <linux/chan.h>
 
+#include <fcntl.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -35,15 +28,25 @@
 #include <stdbool.h>
 #endif
 
+/*
+ * A strict ISO C build (-std=c11 without _POSIX_C_SOURCE >= 200809L) gets
+ * no O_CLOEXEC from <fcntl.h>; glibc still knows it as __O_CLOEXEC.
+ */
+#if !defined(O_CLOEXEC) && defined(__O_CLOEXEC)
+#define O_CLOEXEC __O_CLOEXEC
+#endif
+
 #ifdef __cplusplus
 extern "C" {
 #endif
 
 #define LIBCHAN_VERSION_MAJOR	1
-#define LIBCHAN_VERSION_MINOR	2
+#define LIBCHAN_VERSION_MINOR	3
 
 /* flags for chan_make() and chan_pipe(): CHAN_CLOEXEC, CHAN_NONBLOCK (and
- * CHAN_FDPASS), from <linux/chan.h>. */
+ * CHAN_FDPASS), from <linux/chan.h>. chan_open()'s oflag takes O_CLOEXEC
+ * and O_NONBLOCK like mq_open(); chan_open_flags() adds the creation
+ * attributes CHAN_FDPASS and CHAN_AUTOCLOSE. */
 
 /* Channels */
 int	chan_make(size_t msg_size, unsigned capacity, int flags);
@@ -51,6 +54,10 @@ int	chan_pipe(int fds[2], size_t msg_size, unsigned capacity, int flags);
 int	chan_open(const char *name, int oflag, mode_t mode, size_t msg_size,
 		  unsigned capacity);
 int	chan_unlink(const char *name);
+/* chan_open() with creation attributes (since 1.3): flags CHAN_FDPASS,
+ * CHAN_AUTOCLOSE, used when O_CREAT creates the channel. */
+int	chan_open_flags(const char *name, int oflag, mode_t mode,
+			size_t msg_size, unsigned capacity, int flags);
 
 /* One message */
 int	chan_send(int ch, const void *msg, size_t len);

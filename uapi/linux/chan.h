@@ -4,19 +4,72 @@
  *
  * This is the only header shared by the module and userspace. It depends
  * on nothing but <linux/types.h> and <linux/ioctl.h> and compiles as C and
- * C++.
+ * C++. CHAN_CLOEXEC and CHAN_NONBLOCK are O_CLOEXEC and O_NONBLOCK, whose
+ * values differ between architectures: using them needs <fcntl.h> (or the
+ * kernel's <linux/fcntl.h>), as EFD_CLOEXEC and TFD_CLOEXEC do.
  *
- * Every struct passed by pointer starts with its own size (in bytes), the
- * way clone3() and openat2() do: a smaller size than the first published
- * version fails EINVAL, a larger one is accepted when the bytes the kernel
- * does not know are zero (E2BIG otherwise). Unknown flags and non-zero
- * reserved fields fail EINVAL. User pointers travel as __u64.
+ * A channel is a file descriptor with Go's semantics: capacity 0 is an
+ * unbuffered (rendezvous) channel, a buffered one is a FIFO of up to
+ * capacity messages of 0..msg_size bytes each. A message is never split or
+ * merged. Waiters are served FIFO; a send hands its message straight to a
+ * parked receiver. Closing (Go's close()) lets receivers drain what is
+ * buffered and then report closed; senders then fail EPIPE.
  *
- * Timeouts are relative nanoseconds: < 0 waits forever, 0 never waits,
- * > 0 waits at most that long (ETIMEDOUT). An O_NONBLOCK handle never
- * waits whatever the timeout says. When a timed wait is interrupted by a
- * signal whose handler has SA_RESTART, the kernel writes the time left back
- * into timeout_ns before restarting, so the deadline does not move.
+ * Handles. A channel fd has send and/or recv rights (CHAN_RIGHT_*), kept in
+ * its open file description: fork(), dup() and SCM_RIGHTS share a handle,
+ * CHAN_IOC_DUP and CHAN_IOC_OPEN make new ones. An operation the handle
+ * has no right for fails EBADF. Crash safety: when the last send-capable
+ * handle of an anonymous channel goes away the channel is closed, and when
+ * the last recv-capable handle goes away senders fail EPIPE, so a process
+ * that dies never leaves its peers blocked. A named channel is held open by
+ * its name (see CHAN_IOC_OPEN) unless it was created with CHAN_AUTOCLOSE.
+ *
+ * read(2)/write(2) on a channel fd receive/send one message, and so do
+ * readv/writev, preadv2/pwritev2 (offset -1; RWF_NOWAIT is honoured) and
+ * io_uring's READ, WRITE, READV and WRITEV: one message per call,
+ * scattered/gathered across the buffers. read() returns the message's
+ * length, 0 once the channel is closed and drained (or for an empty
+ * message), EMSGSIZE when the buffers are shorter than the message (which
+ * stays); write() of more than msg_size bytes fails EMSGSIZE. A channel fd
+ * has no file position: lseek, pread and pwrite fail ESPIPE. poll/epoll:
+ * EPOLLIN when a recv would not block (a message buffered, a sender
+ * parked, or closed), EPOLLHUP once closed and drained; EPOLLOUT when a
+ * send would not block (a free slot or a parked receiver), with EPOLLERR
+ * once a send would fail (closed, or no recv-capable handle left). Bits are
+ * reported only for the handle's rights.
+ *
+ * Ioctls. The kernel matches a command's type (CHAN_IOC_MAGIC) and number
+ * only: the size and direction encoded in the command are ignored, so a
+ * program built with a newer, larger struct keeps working. Every struct
+ * passed by pointer starts with its own size in bytes, as clone3() and
+ * openat2() structs do, and is read with copy_struct_from_user() rules:
+ *   size < the struct's _SIZE_VER0                        EINVAL
+ *   size larger than the kernel's struct, extra bytes not zero (or size
+ *   larger than a page)                                   E2BIG
+ *   an unknown flag, a non-zero reserved field            EINVAL
+ *   an unreadable (or, for results, unwritable) pointer   EFAULT, nothing moved
+ *   an unknown command, or one for the other kind of fd   ENOTTY
+ * A smaller struct from an older program is zero-extended. User pointers
+ * travel as __u64.
+ *
+ * Timeouts are relative nanoseconds: < 0 waits forever, 0 never waits
+ * (EAGAIN instead of blocking), > 0 waits at most that long (ETIMEDOUT,
+ * nothing moved). An O_NONBLOCK channel handle never waits whatever the
+ * timeout says. A wait interrupted by a signal fails EINTR with nothing
+ * moved unless the handler has SA_RESTART: then the call restarts, and a
+ * timed one finds the time left written back into its timeout_ns, so the
+ * deadline does not move. A message moves exactly once or not at all.
+ *
+ * Errors common to the operations on a channel fd:
+ *   EBADF      the handle lacks the right (send, recv, close)
+ *   EPIPE      send: closed, or no recv-capable handle left
+ *   EMSGSIZE   send: longer than msg_size; recv: the buffer is shorter
+ *              than the next message (it stays; len says how long it is)
+ *   EAGAIN     would block, and the timeout is 0 or the handle O_NONBLOCK
+ *   ETIMEDOUT  the timeout expired
+ *   EINTR      a signal whose handler has no SA_RESTART
+ *   ENOMEM     a kernel staging buffer could not be allocated (memory
+ *              cgroup limit)
  */
 #ifndef _UAPI_LINUX_CHAN_H
 #define _UAPI_LINUX_CHAN_H
@@ -30,10 +83,23 @@
 /* Longest channel name, not counting the terminating NUL. */
 #define CHAN_NAME_MAX		255
 
-/* chan_create.flags, chan_open.flags, chan_dup.flags */
-#define CHAN_CLOEXEC		(1U << 0)	/* new fd gets FD_CLOEXEC */
-#define CHAN_NONBLOCK		(1U << 1)	/* new fd gets O_NONBLOCK */
-#define CHAN_FDPASS		(1U << 2)	/* create: messages may carry an fd */
+/*
+ * Flags of a new descriptor: chan_create.flags, chan_dup.flags,
+ * chan_selset_create.flags (CHAN_CLOEXEC only). Named opens take
+ * O_CLOEXEC and O_NONBLOCK in chan_open.oflag instead.
+ */
+#define CHAN_CLOEXEC		O_CLOEXEC	/* the new fd gets FD_CLOEXEC */
+#define CHAN_NONBLOCK		O_NONBLOCK	/* the new fd gets O_NONBLOCK */
+
+/*
+ * Creation attributes: chan_create.flags, chan_open.flags (when it
+ * creates); reported in chan_info.flags. Their bits are free of O_CLOEXEC
+ * and O_NONBLOCK on every architecture.
+ */
+#define CHAN_FDPASS		(1U << 0)	/* messages may carry an fd */
+#define CHAN_AUTOCLOSE		(1U << 1)	/* named: closed when the last
+						 * send-capable handle goes away
+						 */
 
 /* Rights of a handle (chan_dup.rights, chan_info.rights). */
 #define CHAN_RIGHT_SEND		(1U << 0)
@@ -42,12 +108,23 @@
 
 /*
  * CHAN_IOC_CREATE on /dev/chan: returns a new bidirectional channel fd.
- * capacity 0 is an unbuffered (rendezvous) channel. msg_size 0 carries
- * empty messages (pure events). name 0 creates an anonymous channel.
+ * capacity 0 is an unbuffered (rendezvous) channel; msg_size 0 carries
+ * empty messages (pure events). With name != 0 it is CHAN_IOC_OPEN with
+ * O_CREAT | O_EXCL | O_RDWR: a named channel, mode its permission bits.
+ *
+ * Errors: EINVAL (flags other than CHAN_CLOEXEC, CHAN_NONBLOCK,
+ * CHAN_FDPASS, CHAN_AUTOCLOSE; mode or CHAN_AUTOCLOSE without a name; mode
+ * bits outside 0777; capacity over the max_capacity module parameter, or
+ * capacity * msg_size over max_chan_bytes), EMSGSIZE (msg_size over
+ * max_msg_size), EMFILE (the creator's user has max_user_channels
+ * channels), ENOSPC (its channels' buffers would pass max_user_bytes),
+ * ENOMEM; with a name as CHAN_IOC_OPEN.
  */
 struct chan_create {
 	__u32 size;		/* sizeof(struct chan_create) */
-	__u32 flags;		/* CHAN_CLOEXEC | CHAN_NONBLOCK | CHAN_FDPASS */
+	__u32 flags;		/* CHAN_CLOEXEC, CHAN_NONBLOCK, CHAN_FDPASS,
+				 * CHAN_AUTOCLOSE
+				 */
 	__u32 capacity;		/* buffered messages, 0 = unbuffered */
 	__u32 msg_size;		/* largest message in bytes */
 	__aligned_u64 name;	/* const char *, NUL-terminated, or 0 */
@@ -57,22 +134,48 @@ struct chan_create {
 #define CHAN_CREATE_SIZE_VER0	32
 
 /*
- * CHAN_IOC_OPEN on /dev/chan: open (or with O_CREAT create) a named
- * channel. oflag is O_RDONLY (recv-only handle), O_WRONLY (send-only) or
- * O_RDWR, or'ed with O_CREAT, O_EXCL, O_CLOEXEC, O_NONBLOCK.
+ * CHAN_IOC_OPEN on /dev/chan: open, or with O_CREAT create, a named
+ * channel, like mq_open(). Names live per IPC namespace; 1..CHAN_NAME_MAX
+ * bytes, no '/'. oflag's access mode gives the handle's rights: O_RDONLY
+ * recv-only, O_WRONLY send-only, O_RDWR both. A new channel gets capacity,
+ * msg_size, the attributes in flags and the permission bits mode & ~umask,
+ * owned by the caller's fsuid/fsgid; opening an existing one ignores them
+ * and checks the permission bits as for a file (recv needs r, send w).
+ *
+ * The name holds the channel open: a named channel closes only by
+ * CHAN_IOC_CLOSE, however many handles come and go, or once the name is
+ * unlinked and its last send-capable handle goes away. With CHAN_AUTOCLOSE
+ * at creation it closes like an anonymous channel when its last
+ * send-capable handle goes away, name or not. Either way a closed channel
+ * stays closed, as in Go: unlink and create again to start over.
+ *
+ * Errors: EINVAL (oflag bits other than the access mode, O_CREAT, O_EXCL,
+ * O_CLOEXEC, O_NONBLOCK; access mode 3; flags other than CHAN_FDPASS and
+ * CHAN_AUTOCLOSE; mode bits outside 0777; an empty name, one longer than
+ * CHAN_NAME_MAX or with a '/'; with O_CREAT, limits as CHAN_IOC_CREATE),
+ * EMSGSIZE (with O_CREAT, msg_size over max_msg_size), ENOENT (no such name
+ * and no O_CREAT), EEXIST (O_CREAT | O_EXCL and the name exists), EACCES
+ * (permission), EMFILE, ENOSPC, ENOMEM as for CHAN_IOC_CREATE.
  */
 struct chan_open {
 	__u32 size;		/* sizeof(struct chan_open) */
-	__u32 oflag;		/* O_* flags as for open(2) */
+	__u32 oflag;		/* O_RDONLY/O_WRONLY/O_RDWR | O_CREAT, O_EXCL,
+				 * O_CLOEXEC, O_NONBLOCK
+				 */
 	__aligned_u64 name;	/* const char *, NUL-terminated */
 	__u32 mode;		/* permission bits when created */
-	__u32 flags;		/* CHAN_FDPASS when created */
+	__u32 flags;		/* CHAN_FDPASS, CHAN_AUTOCLOSE when created */
 	__u32 capacity;		/* when created */
 	__u32 msg_size;		/* when created */
 };
 #define CHAN_OPEN_SIZE_VER0	32
 
-/* CHAN_IOC_UNLINK on /dev/chan: remove a name; open handles live on. */
+/*
+ * CHAN_IOC_UNLINK on /dev/chan: remove a name; open handles live on, and
+ * the name is free for a new channel at once. A channel the name held
+ * open with no send-capable handle left is closed. Errors: EINVAL (a bad
+ * name, reserved != 0), ENOENT, EACCES (neither the owner nor CAP_FOWNER).
+ */
 struct chan_unlink {
 	__u32 size;		/* sizeof(struct chan_unlink) */
 	__u32 reserved;		/* must be 0 */
@@ -86,33 +189,51 @@ struct chan_unlink {
 /*
  * CHAN_IOC_SEND / CHAN_IOC_RECV on a channel fd: move one message.
  * send: buf/len is the message; fd is a descriptor to pass along with it
- *       (channels created with CHAN_FDPASS only) or -1.
- * recv: buf/len is the buffer; on return len is the message length, ok is
- *       1 for a message and 0 when the channel is closed and drained, fd is
- *       the installed descriptor that came with the message or -1.
+ *       (channels created with CHAN_FDPASS only) or -1. The message holds
+ *       its own reference to the file, as SCM_RIGHTS does.
+ * recv: buf/len is the buffer; on return len is the message length (on
+ *       EMSGSIZE the length the message needs), ok is 1 for a message and
+ *       0 when the channel is closed and drained, fd is the descriptor
+ *       that came with the message, installed in the caller, or -1.
+ *
+ * Errors, besides the common ones: send: EINVAL (fd != -1 without
+ * CHAN_FDPASS; an fd that may not travel: a CHAN_FDPASS channel, an
+ * AF_UNIX socket, an io_uring or a select set), EBADF (fd is not open),
+ * ETOOMANYREFS (past RLIMIT_NOFILE descriptors in flight opened by that
+ * file's user); recv: EMFILE (no free fd for the passed descriptor,
+ * nothing taken).
  */
 struct chan_msg {
 	__u32 size;		/* sizeof(struct chan_msg) */
-	__u32 flags;		/* CHAN_MSG_* */
+	__u32 flags;		/* CHAN_MSG_FD_CLOEXEC */
 	__aligned_u64 buf;	/* void * */
-	__u64 len;		/* in: message/buffer length; out (recv): message length */
+	__u64 len;		/* in: message/buffer length; out (recv): length */
 	__s64 timeout_ns;	/* < 0 forever, 0 never wait, > 0 relative */
 	__s32 fd;		/* send: fd to pass or -1; out (recv): fd or -1 */
 	__u32 ok;		/* out (recv): 1 message, 0 closed and drained */
 };
 #define CHAN_MSG_SIZE_VER0	40
 
-/* CHAN_IOC_INFO on a channel fd: a snapshot of the channel. */
+/*
+ * CHAN_IOC_CLOSE on a channel fd (no argument): Go's close(). Errors:
+ * EBADF (a recv-only handle), EALREADY (closed already).
+ */
+
+/*
+ * CHAN_IOC_INFO on a channel fd: a snapshot of the channel. In: size (the
+ * usual size rules); out: size is the number of bytes filled, the smaller
+ * of the caller's and the kernel's struct.
+ */
 struct chan_info {
 	__u32 size;		/* in: sizeof(struct chan_info); out: bytes filled */
-	__u32 flags;		/* creation flags: CHAN_FDPASS */
+	__u32 flags;		/* creation attributes: CHAN_FDPASS, CHAN_AUTOCLOSE */
 	__u32 capacity;
 	__u32 msg_size;
 	__u32 len;		/* messages buffered now */
 	__u32 closed;		/* 1 once closed */
 	__u32 send_waiters;	/* blocked senders (select send cases included) */
 	__u32 recv_waiters;	/* blocked receivers (select recv cases included) */
-	__u32 send_handles;	/* open send-capable handles */
+	__u32 send_handles;	/* open send-capable handles (a name is none) */
 	__u32 recv_handles;	/* open recv-capable handles */
 	__u32 rights;		/* this handle's CHAN_RIGHT_* */
 	__u32 reserved;		/* 0 */
@@ -122,33 +243,33 @@ struct chan_info {
 };
 #define CHAN_INFO_SIZE_VER0	72
 
-/* CHAN_IOC_DUP on a channel fd: a new fd with the same or fewer rights. */
+/*
+ * CHAN_IOC_DUP on a channel fd: a new handle (and fd) with the same or
+ * fewer rights. Errors: EINVAL (rights 0 or unknown bits, flags other than
+ * CHAN_CLOEXEC and CHAN_NONBLOCK), EBADF (a right this handle lacks).
+ */
 struct chan_dup {
 	__u32 size;		/* sizeof(struct chan_dup) */
 	__u32 rights;		/* CHAN_RIGHT_SEND and/or CHAN_RIGHT_RECV */
-	__u32 flags;		/* CHAN_CLOEXEC | CHAN_NONBLOCK */
+	__u32 flags;		/* CHAN_CLOEXEC, CHAN_NONBLOCK */
 	__u32 reserved;		/* must be 0 */
 };
 #define CHAN_DUP_SIZE_VER0	16
 
-/* chan_case.op */
+/* chan_select_case.op, chan_selset_ctl.op */
 #define CHAN_OP_SEND		1
 #define CHAN_OP_RECV		2
 
 /*
- * One case of a select. fd -1 is a nil channel that never fires. For a
- * recv case len is the buffer size in and the message length out; ok is
- * 1 when a message moved and 0 when the case fired because the channel is
- * closed (a send case then sent nothing).
- *
- * libchan's <chan.h> defines its own C-typed struct chan_case (Go-like, see
- * DESIGN); it includes this header with CHAN_LIBCHAN_SOURCE defined, and
- * this one is then called struct chan_ioc_case.
+ * One case of a select: an element of the array chan_select.cases points
+ * to, chan_select.case_size bytes each (the struct can grow as the others
+ * do; the extra bytes of a larger case must be zero). fd -1 is a nil
+ * channel that never fires. For a recv case len is the buffer size in and
+ * the message length out; ok is 1 when a message moved and 0 when the
+ * case fired because the channel is closed (a send case then sent
+ * nothing). Only the case that fired is written.
  */
-#ifndef CHAN_LIBCHAN_SOURCE
-#define chan_ioc_case chan_case
-#endif
-struct chan_ioc_case {
+struct chan_select_case {
 	__s32 fd;		/* channel fd, or -1 for a nil case */
 	__u32 op;		/* CHAN_OP_SEND or CHAN_OP_RECV */
 	__aligned_u64 buf;	/* void * */
@@ -156,30 +277,51 @@ struct chan_ioc_case {
 	__u32 ok;		/* out */
 	__u32 reserved;		/* must be 0 */
 };
+#define CHAN_SELECT_CASE_SIZE_VER0	32
 
 /*
  * CHAN_IOC_SELECT on /dev/chan or any channel fd: wait until exactly one
  * case completes; returns (and stores in index) the index of that case.
- * timeout 0 is Go's default: EAGAIN when no case is ready.
+ * Ready cases are chosen uniformly at random; with none ready it blocks
+ * until one completes. timeout 0 is Go's default: EAGAIN when no case is
+ * ready (index -1). Every case is checked, and send data read, before
+ * anything moves; a descriptor that comes with a received message is
+ * dropped. The message of a send case is delivered only if that case is
+ * the one reported.
+ *
+ * Errors, besides the common ones: EINVAL (flags or reserved != 0, ncases
+ * over the max_select_cases module parameter, a case_size below
+ * CHAN_SELECT_CASE_SIZE_VER0, an op other than CHAN_OP_SEND/RECV, a case's
+ * reserved != 0), E2BIG (a case_size larger than a page, or a case's extra
+ * bytes not zero), EBADF (a case's fd < -1, not open, not a channel, or
+ * without the op's right), EMSGSIZE (a send case longer than its channel's
+ * msg_size; the fired recv case's buffer is too short, with len set),
+ * ENOBUFS (the bytes to stage, send data plus recv buffers capped at
+ * msg_size each, pass the max_select_bytes module parameter). The
+ * error of the first bad case in array order is reported.
  */
 struct chan_select {
 	__u32 size;		/* sizeof(struct chan_select) */
 	__u32 flags;		/* must be 0 */
-	__aligned_u64 cases;	/* struct chan_case * */
+	__aligned_u64 cases;	/* struct chan_select_case[ncases] */
 	__u32 ncases;
-	__s32 index;		/* out: the case that fired */
-	__s64 timeout_ns;
+	__s32 index;		/* out: the case that fired, -1 if none */
+	__s64 timeout_ns;	/* written back when a signal restarts the wait */
+	__u32 case_size;	/* sizeof(struct chan_select_case) */
+	__u32 reserved;		/* must be 0 */
 };
-#define CHAN_SELECT_SIZE_VER0	32
+#define CHAN_SELECT_SIZE_VER0	40
 
 /*
  * Select sets: a select whose cases are registered once, as with an epoll
  * set, so that a wait with a case ready costs a short scan of the
  * registered channels instead of reading, looking up and checking every
  * case again. A wait has CHAN_IOC_SELECT's semantics over the set's cases.
+ * A set's fd cannot be polled and cannot travel in a message.
  *
  * CHAN_IOC_SELSET_CREATE on /dev/chan: returns the new set's fd. The set
- * starts with no cases; closing the fd frees it.
+ * starts with no cases; closing the fd frees it. Errors: EINVAL (flags
+ * other than CHAN_CLOEXEC), ENOMEM.
  */
 struct chan_selset_create {
 	__u32 size;		/* sizeof(struct chan_selset_create) */
@@ -194,7 +336,14 @@ struct chan_selset_create {
  * highest non-nil index. A case holds its own reference to the channel
  * handle @fd names, as dup() would: closing @fd does not close the
  * channel while the case holds a send handle; a nil case or closing the
- * set lets it go. The buffers are used at wait time.
+ * set lets it go. The buffers are used at wait time and must stay valid
+ * while registered. A failed ctl changes nothing.
+ *
+ * Errors: EINVAL (flags or reserved != 0, op not CHAN_OP_SEND/RECV, also
+ * for a nil case, index >= max_select_cases), EBADF (fd < -1, not open,
+ * not a channel, or without the op's right), EMSGSIZE (a send longer than
+ * the channel's msg_size), ENOBUFS (the set's staged bytes would pass
+ * max_select_bytes), EINTR, ENOMEM.
  */
 struct chan_selset_ctl {
 	__u32 size;		/* sizeof(struct chan_selset_ctl) */
@@ -212,7 +361,13 @@ struct chan_selset_ctl {
  * CHAN_IOC_SELSET_WAIT on a select set fd: wait until exactly one of the
  * set's cases completes; returns (and stores in index) its index, with ok
  * and, for a recv case, the message length (on EMSGSIZE the size the
- * message needs) in len. timeout_ns as for CHAN_IOC_SELECT.
+ * message needs) in len. timeout_ns as for CHAN_IOC_SELECT; O_NONBLOCK on
+ * the set's fd is ignored. A case's buffer is checked when that case is
+ * tried: a case with a bad buffer never fires, and when it is the one
+ * chosen, or nothing is ready, the wait fails EFAULT.
+ *
+ * Errors: EINVAL (flags != 0), and those of CHAN_IOC_SELECT's wait
+ * (EAGAIN, ETIMEDOUT, EINTR, EFAULT, EMSGSIZE, ENOMEM).
  */
 struct chan_selset_wait {
 	__u32 size;		/* sizeof(struct chan_selset_wait) */
@@ -224,7 +379,10 @@ struct chan_selset_wait {
 };
 #define CHAN_SELSET_WAIT_SIZE_VER0	32
 
-/* One message of a batch. */
+/*
+ * One message of a batch, like struct iovec. Its layout is fixed: a batch
+ * that needs more per message would say so with a flag in chan_batch.
+ */
 struct chan_iovec {
 	__aligned_u64 buf;	/* void * */
 	__u64 len;		/* in: message/buffer length; out (recv): length */
@@ -234,12 +392,17 @@ struct chan_iovec {
  * CHAN_IOC_SEND_BATCH / CHAN_IOC_RECV_BATCH on a channel fd: move up to n
  * messages in order; blocks (within timeout_ns) only until the first one
  * moves, then takes what moves without waiting. Returns the number moved;
- * a recv batch returns 0 when the channel is closed and drained.
+ * a recv batch returns 0 when the channel is closed and drained. A batch
+ * that fails part-way returns what moved; the error is reported when
+ * nothing moved. Descriptors that come with received messages are dropped.
+ *
+ * Errors: EINVAL (flags or reserved != 0, n > INT_MAX), and the common
+ * ones for the first message (EMSGSIZE, EPIPE, EFAULT, EAGAIN, ...).
  */
 struct chan_batch {
 	__u32 size;		/* sizeof(struct chan_batch) */
 	__u32 flags;		/* must be 0 */
-	__aligned_u64 msgs;	/* struct chan_iovec * */
+	__aligned_u64 msgs;	/* struct chan_iovec[n] */
 	__u32 n;
 	__u32 reserved;		/* must be 0 */
 	__s64 timeout_ns;

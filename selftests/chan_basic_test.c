@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * kchan basics: create, INFO, limits, and every row of the semantics table
- * of DESIGN.md (FIFO, rendezvous, blocking, close, non-blocking, timeouts,
+ * of chan(7) (FIFO, rendezvous, blocking, close, non-blocking, timeouts,
  * EMSGSIZE, msg_size 0, read/write).
  */
 #include "kchan_test.h"

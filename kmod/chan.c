@@ -67,8 +67,9 @@
  *                        allocations and file creation; chan_free() may
  *                        run under it
  *   set->lock            (selset.c, mutex) one select set's cases; held
- *                        across allocations, never across a sleep for a
- *                        partner; not nested with chan_names_mutex
+ *                        across allocations only: never across a user
+ *                        access or a sleep for a partner, and no other
+ *                        lock of ours is taken under it
  *   chan_list_mutex      (proc.c, mutex) the list /proc/kchan walks
  *   ch->lock             (spinlock) one channel, see above; never two
  *   sel->lock            (raw spinlock) one chan_sel, see above; two only

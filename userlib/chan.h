@@ -4,7 +4,8 @@
  *
  * A channel is a file descriptor. It survives fork(), can be passed over
  * a unix socket, and closes itself when the last process able to send on
- * it goes away. Every call returns -1 and sets errno on failure, like the
+ * it goes away (a named channel: once its name is gone too, unless it was
+ * created with CHAN_AUTOCLOSE). Every call returns -1 and sets errno on failure, like the
  * POSIX IPC calls; see chan(7) for the semantics and one man page per call.
  *
  * The library keeps no global state and is thread-safe: every call is one

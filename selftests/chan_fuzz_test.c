@@ -3508,20 +3508,27 @@ static const struct { unsigned long cmd; uint32_t ver0; bool dev; } sized[] = {
 };
 #define NSIZED ((int)(sizeof(sized) / sizeof(sized[0])))
 
-static bool is_cmd(unsigned long cmd)
+/*
+ * The kernel matches a command's type and number only: the size and
+ * direction encoded in it are ignored (the struct's own size decides).
+ */
+#define CMD_MATCH(cmd)	((cmd) & ~(unsigned long)(IOC_INOUT | IOCSIZE_MASK))
+
+static bool cmd_in(unsigned long cmd, const unsigned long *cmds, int n)
 {
 	int i;
 
-	for (i = 0; i < 8; i++)
-		if (cmd == chan_cmds[i])
-			return true;
-	for (i = 0; i < 4; i++)
-		if (cmd == dev_cmds[i])
-			return true;
-	for (i = 0; i < 3; i++)
-		if (cmd == set_cmds[i])
+	for (i = 0; i < n; i++)
+		if (CMD_MATCH(cmd) == CMD_MATCH(cmds[i]))
 			return true;
 	return false;
+}
+
+/* Is cmd (any size or direction) one of ours, for any kind of fd? */
+static bool is_cmd(unsigned long cmd)
+{
+	return cmd_in(cmd, chan_cmds, 8) || cmd_in(cmd, dev_cmds, 4) ||
+	       cmd_in(cmd, set_cmds, 3);
 }
 
 static void op_garbage(struct fz *z)
@@ -3539,12 +3546,20 @@ static void op_garbage(struct fz *z)
 		do {
 			cmd = _IOC(rn(z, 4), CHAN_IOC_MAGIC, rn(z, 256),
 				   rn(z, 1 << 14));
-		} while (is_cmd(cmd) || _IOC_NR(cmd) == 0x12);
+		} while (is_cmd(cmd));
 		if (pct(z, 50))
 			fd = z->dev;
 		break;
-	case 1:		/* a known number with another size or direction */
-		base = pct(z, 50) ? chan_cmds[rn(z, 8)] : dev_cmds[rn(z, 4)];
+	case 1:
+		/*
+		 * A known number with another size or direction: that command
+		 * (on its kind of fd), whose struct here says size 0 (EINVAL).
+		 * Not CLOSE, which has no struct: it would close the channel.
+		 */
+		do {
+			base = pct(z, 50) ? chan_cmds[rn(z, 8)] :
+					    dev_cmds[rn(z, 4)];
+		} while (base == CHAN_IOC_CLOSE);
 		do {
 			if (pct(z, 50))
 				cmd = _IOC(rn(z, 4), CHAN_IOC_MAGIC, _IOC_NR(base),
@@ -3552,9 +3567,11 @@ static void op_garbage(struct fz *z)
 			else
 				cmd = _IOC(_IOC_DIR(base), CHAN_IOC_MAGIC,
 					   _IOC_NR(base), rn(z, 1 << 14));
-		} while (is_cmd(cmd));
+		} while (cmd == base);
 		if (pct(z, 50))
 			fd = z->dev;
+		want = cmd_in(cmd, fd == z->dev ? dev_cmds : chan_cmds,
+			      fd == z->dev ? 4 : 8) ? EINVAL : ENOTTY;
 		break;
 	case 2:		/* any command, but none the VFS handles itself */
 		do {

@@ -34,6 +34,7 @@
 #include "chan.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -52,6 +53,7 @@
 #define SEQ_BITS	22		/* messages per sender: 4 Mi */
 #define SEQ_MAX		(1ULL << SEQ_BITS)
 #define MAGIC		0x53544f52U
+#define HANG_S		10		/* a worker not gone 10 s after the end hangs */
 
 enum { OP_SEND, OP_RECV, OP_TRYSEND, OP_TRYRECV, OP_SELECT, OP_SEND_LONG,
        OP_RECV_LONG, NOPS };
@@ -75,6 +77,9 @@ struct worker {
 	uint64_t late;			/* calls that overran their timeout by 10 ms */
 	uint64_t worst_ns;		/* longest overrun of a call's timeout */
 	int worst_op;
+	int cur_op;			/* the call in progress, -1 between calls */
+	int64_t cur_timeout;		/* its timeout */
+	uint64_t cur_t0;		/* when it started */
 	char why[256];
 };
 
@@ -140,6 +145,12 @@ static struct worker *me;
 static int me_idx;
 static int64_t timeout_now;		/* of the current call (the largest) */
 
+static void set_timeout(int64_t t)
+{
+	timeout_now = t;
+	me->cur_timeout = t;
+}
+
 static int __attribute__((format(printf, 1, 2))) fail(const char *fmt, ...)
 {
 	va_list ap;
@@ -198,7 +209,7 @@ static int do_send(int ch, int64_t timeout)
 	struct msg m;
 
 	make_msg(&m);
-	timeout_now = timeout;
+	set_timeout(timeout);
 	if (chan_send_timeout(ch, &m, sizeof(m), timeout) == 0) {
 		me->sent++;
 		return 1;
@@ -212,7 +223,7 @@ static int do_recv(int ch, int64_t timeout)
 	bool ok;
 	ssize_t n;
 
-	timeout_now = timeout;
+	set_timeout(timeout);
 	n = chan_recv_timeout(ch, &m, sizeof(m), &ok, timeout);
 	if (n >= 0 && ok)
 		return got(&m, (size_t)n) ? -1 : 1;
@@ -245,7 +256,7 @@ static int do_select(void)
 	}
 	k = (int)below(8);
 	t = k < 2 ? 0 : k < 7 ? short_timeout() : 5000000;
-	timeout_now = t;
+	set_timeout(t);
 	r = chan_select(c, (size_t)n, t);
 	if (r < 0)
 		return not_moved("select");
@@ -266,6 +277,7 @@ static int worker(int idx, uint64_t seed)
 
 	me = &sh->w[idx];
 	me_idx = idx;
+	me->cur_op = -1;
 	rnd_state = seed * 6364136223846793005ULL + (uint64_t)(idx + 1) * 1442695040888963407ULL;
 	if (!rnd_state)
 		rnd_state = 1;
@@ -277,6 +289,8 @@ static int worker(int idx, uint64_t seed)
 			w -= op_weight[op];
 		me->calls[op]++;
 		t0 = now_ns();
+		me->cur_t0 = t0;
+		__atomic_store_n(&me->cur_op, op, __ATOMIC_RELEASE);
 		switch (op) {
 		case OP_SEND:
 			r = do_send(chans[below((uint32_t)nchans)], short_timeout());
@@ -300,6 +314,7 @@ static int worker(int idx, uint64_t seed)
 			r = do_recv(chans[below((uint32_t)nchans)], 5000000);
 			break;
 		}
+		__atomic_store_n(&me->cur_op, -1, __ATOMIC_RELEASE);
 		if (r < 0)
 			return 1;
 		me->moved[op] += (uint64_t)r;
@@ -314,6 +329,83 @@ static int worker(int idx, uint64_t seed)
 			me->late++;
 	}
 	return 0;
+}
+
+/* The first lines of /proc/PID/stack on one line, or why not. */
+static void print_stack(pid_t pid)
+{
+	char path[64], buf[2048];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stack", pid);
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return;
+	buf[n] = 0;
+	for (char *p = buf; *p; p++)
+		if (*p == '\n' && p[1])
+			*p = '<';
+	fprintf(stderr, "%s:   kernel stack: %s", prog, buf);
+}
+
+/*
+ * Reap the workers, waiting at most hang_s seconds: a worker still there
+ * then is stuck in a call that should have timed out long ago. It is
+ * reported (its call, for how long, its kernel stack) and killed.
+ * Returns 1 if a worker failed or hung.
+ */
+static int reap(const pid_t *pids, int hang_s)
+{
+	uint64_t end = now_ns() + (uint64_t)hang_s * 1000000000ull;
+	int i, st, left, bad = 0, done[MAXPROCS] = { 0 };
+	struct timespec nap = { 0, 20000000 };
+
+	for (;;) {
+		left = 0;
+		for (i = 0; i < nprocs; i++) {
+			if (done[i])
+				continue;
+			if (waitpid(pids[i], &st, WNOHANG) != pids[i]) {
+				left++;
+				continue;
+			}
+			done[i] = 1;
+			if (!WIFEXITED(st) || WEXITSTATUS(st)) {
+				fprintf(stderr, "%s: worker %d failed: %s\n", prog, i,
+					sh->w[i].why[0] ? sh->w[i].why : "killed");
+				bad = 1;
+			}
+		}
+		if (!left)
+			return bad;
+		if (now_ns() > end)
+			break;
+		nanosleep(&nap, NULL);
+	}
+	for (i = 0; i < nprocs; i++) {
+		const struct worker *w = &sh->w[i];
+		int op = __atomic_load_n(&w->cur_op, __ATOMIC_ACQUIRE);
+
+		if (done[i])
+			continue;
+		fprintf(stderr, "%s: HUNG: worker %d (pid %d) still in %s (timeout %lld ns) for %.1f s, %d s after the storm ended\n",
+			prog, i, pids[i], op >= 0 && op < NOPS ? op_name[op] : "no call",
+			(long long)w->cur_timeout,
+			(double)(now_ns() - w->cur_t0) / 1e9, hang_s);
+		print_stack(pids[i]);
+	}
+	for (i = 0; i < nprocs; i++)
+		if (!done[i])
+			kill(pids[i], SIGKILL);
+	for (i = 0; i < nprocs; i++)
+		if (!done[i])
+			waitpid(pids[i], &st, 0);
+	return 1;
 }
 
 static void usage(void)
@@ -331,7 +423,7 @@ int main(int argc, char **argv)
 	int worst_op = 0;
 	double seconds = 5;
 	pid_t pids[MAXPROCS];
-	int opt, i, st, verbose = 0, failed = 0;
+	int opt, i, verbose = 0, failed = 0;
 	struct timespec ts;
 
 	while ((opt = getopt(argc, argv, "p:t:c:s:v")) != -1) {
@@ -380,15 +472,8 @@ int main(int argc, char **argv)
 		;
 	__atomic_store_n(&sh->stop, 1, __ATOMIC_RELEASE);
 	t1 = now_ns();
-	for (i = 0; i < nprocs; i++) {
-		if (waitpid(pids[i], &st, 0) != pids[i])
-			die("waitpid");
-		if (!WIFEXITED(st) || WEXITSTATUS(st)) {
-			fprintf(stderr, "%s: worker %d failed: %s\n", prog, i,
-				sh->w[i].why[0] ? sh->w[i].why : "killed");
-			failed = 1;
-		}
-	}
+	/* Every call has a timeout of 5 ms at most: all gone within seconds. */
+	failed = reap(pids, HANG_S);
 
 	/* What is still buffered was sent: drain it into the table. */
 	me = &sh->w[nprocs];

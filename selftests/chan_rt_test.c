@@ -25,6 +25,10 @@
  * the test if it was off: it leaves 5% of the CPU to SCHED_OTHER tasks,
  * which keeps the rest of the guest alive during a stall.
  *
+ * Work is counted (20,000 attempts, 8,000 selects, 400 rounds) and capped
+ * at 12 s, so that a slow kernel (KASAN, PREEMPT_RT under emulation) ends
+ * in time; less than a tenth of the count fails.
+ *
  * Each test says how it fails in the comment above it. Every test fails
  * on a stall, on a worker's failed check (the first one is printed), or
  * when it runs over its time budget. New kernel log lines (for example
@@ -43,6 +47,7 @@
 #define RT_WATCHDOG_PRIO	90
 #define RT_STALL_MS		5000	/* no call returned for this long: stall */
 #define RT_STEP_MS		20	/* the watchdog's sleep */
+#define RT_WORK_MS		12000	/* workers stop starting work after this */
 #define RT_BUDGET_MS		45000	/* a test taking longer fails */
 #define RT_REAP_MS		10000	/* killed workers must be gone by then */
 #define RT_CHILD_ALARM		60	/* a worker's own life limit (s) */
@@ -90,7 +95,8 @@ struct rt_shared {
 	uint64_t progress;		/* bumped after every call */
 	int64_t t0;			/* go */
 	int closing[2], closed[2];	/* close test: last round closing / closed */
-	int nrounds;
+	int last_round;			/* close test: the closer's last round */
+	uint64_t done;			/* attempts or rounds the workers did */
 	struct rt_worker w[RT_MAXW];
 	uint8_t seen[RT_MAXW][RT_SEQ_MAX];	/* deliveries per message */
 };
@@ -98,6 +104,16 @@ struct rt_shared {
 static struct rt_shared *sh;
 static struct rt_worker *me;		/* in a worker: its slot */
 static int me_idx;
+
+/*
+ * Work is counted (20,000 attempts, 400 rounds) but also capped in time,
+ * so that a slow kernel (KASAN, PREEMPT_RT under emulation) ends too; a
+ * test still demands a tenth of the count.
+ */
+static bool out_of_time(void)
+{
+	return kc_now_ns() - sh->t0 > (int64_t)RT_WORK_MS * 1000000;
+}
 
 static void op_begin(int op, int chan, int64_t timeout)
 {
@@ -759,7 +775,10 @@ struct pp {
 	int attempts;
 };
 
-/* Timed receiver: PP_ATTEMPTS receives with 20-200 µs timeouts, then close. */
+/*
+ * Timed receiver: PP_ATTEMPTS receives (or what RT_WORK_MS allows) with
+ * 20-200 µs timeouts, then close.
+ */
 static int pp_timed_recv(void *arg)
 {
 	struct pp *pp = arg;
@@ -769,7 +788,7 @@ static int pp_timed_recv(void *arg)
 	int64_t t0, t;
 	int i, r;
 
-	for (i = 0; i < pp->attempts; i++) {
+	for (i = 0; i < pp->attempts && !out_of_time(); i++) {
 		t = cycle_us(i);
 		op_begin(OP_RECV, 0, t);
 		t0 = kc_now_ns();
@@ -787,6 +806,7 @@ static int pp_timed_recv(void *arg)
 				     i, (long long)t, err_name(r));
 		}
 	}
+	sh->done = i;
 	op_begin(OP_CLOSE, 0, 0);
 	r = kc_close(pp->fd);
 	op_end();
@@ -822,7 +842,7 @@ static int pp_block_send(void *arg)
 	}
 }
 
-/* Timed sender: PP_ATTEMPTS sends with 20-200 µs timeouts, then close. */
+/* Timed sender: as the timed receiver, sending. */
 static int pp_timed_send(void *arg)
 {
 	struct pp *pp = arg;
@@ -830,7 +850,7 @@ static int pp_timed_send(void *arg)
 	int64_t t0, t;
 	int i, r;
 
-	for (i = 0; i < pp->attempts; i++) {
+	for (i = 0; i < pp->attempts && !out_of_time(); i++) {
 		t = cycle_us(i);
 		msg_make(&m, 0);
 		op_begin(OP_SEND, 0, t);
@@ -849,6 +869,7 @@ static int pp_timed_send(void *arg)
 				     i, (long long)t, err_name(r));
 		}
 	}
+	sh->done = i;
 	op_begin(OP_CLOSE, 0, 0);
 	r = kc_close(pp->fd);
 	op_end();
@@ -900,17 +921,18 @@ static void run_pingpong(struct __test_metadata *_metadata,
 	print_summary(timed_recv ? "timed receiver" : "timed sender");
 	t = &sh->w[0];
 	b = &sh->w[1];
-	/* Every attempt of the timed side returned, and one close. */
-	EXPECT_EQ((uint64_t)PP_ATTEMPTS + 1, t->calls);
+	/* Enough attempts; each one returned, and one close. */
+	EXPECT_LE((uint64_t)PP_ATTEMPTS / 10, sh->done);
+	EXPECT_EQ(sh->done + 1, t->calls);
 	EXPECT_EQ(1, b->closed);
 	/* Each message sent was received once, in order (checked on arrival). */
 	if (timed_recv) {
 		EXPECT_EQ(b->sent, t->received);
-		EXPECT_EQ((uint64_t)PP_ATTEMPTS, t->received + t->timeouts);
+		EXPECT_EQ(sh->done, t->received + t->timeouts);
 		EXPECT_LT(0, t->received);
 	} else {
 		EXPECT_EQ(t->sent, b->received);
-		EXPECT_EQ((uint64_t)PP_ATTEMPTS, t->sent + t->timeouts);
+		EXPECT_EQ(sh->done, t->sent + t->timeouts);
 		EXPECT_LT(0, t->sent);
 	}
 	EXPECT_EQ(0, check_exactly_once());
@@ -925,15 +947,16 @@ static void run_pingpong(struct __test_metadata *_metadata,
 
 /*
  * The issue's case: an unbuffered channel, a receiver at SCHED_FIFO 20
- * doing 20,000 receives with timeouts cycling 20-200 µs (then closing the
- * channel), a sender at FIFO 10 sending numbered messages in a loop until
+ * doing 20,000 receives (or what 12 s allow) with timeouts cycling
+ * 20-200 µs (then closing the channel), a sender at FIFO 10 sending numbered messages in a loop until
  * EPIPE, both on one CPU. Fails on a stall (on a PREEMPT_RT kernel with
  * the spinning protocol the receiver's timeout fires while the preempted
  * sender holds its state BUSY, and the receiver spins for ever), on a
  * message out of order, lost or twice (sequence check on arrival, then
  * the exactly-once table), a send that reports success for a message
  * nobody got (sent != received), an ETIMEDOUT before its timeout, any
- * other result, or counters in INFO that disagree.
+ * other result, fewer than 2,000 receives, or counters in INFO that
+ * disagree.
  */
 TEST_F_TIMEOUT(rt, issue_recv20_timed_send10, RT_TIMEOUT_S)
 {
@@ -1040,7 +1063,7 @@ static int duel_a(void *arg)
 	struct duel *d = arg;
 	int i;
 
-	for (i = 0; i < d->attempts; i++)
+	for (i = 0; i < d->attempts && !out_of_time(); i++)
 		if (duel_select(d->c1, 1, d->c2, 2, i))
 			return KC_FAIL;
 	return KC_OK;
@@ -1052,7 +1075,7 @@ static int duel_b(void *arg)
 	struct duel *d = arg;
 	int i;
 
-	for (i = 0; i < d->attempts; i++)
+	for (i = 0; i < d->attempts && !out_of_time(); i++)
 		if (duel_select(d->c2, 2, d->c1, 1, i))
 			return KC_FAIL;
 	return KC_OK;
@@ -1068,7 +1091,7 @@ static int duel_plain(void *arg)
 	int i, r, fd, tag;
 	bool send;
 
-	for (i = 0; i < d->attempts; i++) {
+	for (i = 0; i < d->attempts && !out_of_time(); i++) {
 		send = i % 2 == 0;
 		tag = (i / 2) % 2 ? 2 : 1;
 		fd = tag == 1 ? d->c1 : d->c2;
@@ -1123,7 +1146,8 @@ static void run_duel(struct __test_metadata *_metadata,
 	ASSERT_EQ(0, rt_watch(self));
 	print_summary("select duel");
 	for (i = 0; i < 3; i++) {
-		EXPECT_EQ((uint64_t)DUEL_ATTEMPTS, sh->w[i].calls);
+		EXPECT_LE((uint64_t)DUEL_ATTEMPTS / 10, sh->w[i].calls);
+		EXPECT_GE((uint64_t)DUEL_ATTEMPTS, sh->w[i].calls);
 		sent += sh->w[i].sent;
 		received += sh->w[i].received;
 	}
@@ -1147,7 +1171,8 @@ static void run_duel(struct __test_metadata *_metadata,
  * Two selects pairing with each other over two unbuffered channels (A:
  * send c1 or recv c2 at FIFO 30; B: send c2 or recv c1 at FIFO 10), and a
  * plain process at FIFO 20 sending and receiving on both, all with
- * timeouts (20-200 µs, sometimes 0 or 2 ms), 8,000 calls each. The middle
+ * timeouts (20-200 µs, sometimes 0 or 2 ms), 8,000 calls each (at most
+ * 12 s of them, at least 800). The middle
  * process can preempt B while B holds A's state BUSY and then spin on it
  * itself, or A's timeout can fire then. Fails on a stall, a message lost
  * or delivered twice (exactly-once table, sent != received), a message
@@ -1228,6 +1253,16 @@ static int64_t cl_timeout(uint64_t i)
 	return cycle_us(i);
 }
 
+/*
+ * The last round the closer closes (it decides at the start of a round,
+ * before closing it, so a worker that has seen round r closed reads the
+ * final value here).
+ */
+static int cl_last_round(void)
+{
+	return __atomic_load_n(&sh->last_round, __ATOMIC_ACQUIRE);
+}
+
 /* Round r of channel which was closed before now (the closer's mark). */
 static bool cl_was_closed(int r, int which)
 {
@@ -1256,7 +1291,7 @@ static int cl_recv(void *arg)
 	int r, ret, which;
 	bool was;
 
-	for (r = 0; r < CL_ROUNDS; r++) {
+	for (r = 0; r < CL_ROUNDS && r <= cl_last_round(); r++) {
 		__atomic_store_n(&me->round, r, __ATOMIC_RELEASE);
 		done[0] = done[1] = false;
 		while (!done[0] || !done[1]) {
@@ -1292,7 +1327,7 @@ static int cl_recv(void *arg)
 			}
 		}
 	}
-	__atomic_store_n(&me->round, CL_ROUNDS, __ATOMIC_RELEASE);
+	__atomic_store_n(&me->round, r, __ATOMIC_RELEASE);
 	return KC_OK;
 }
 
@@ -1308,7 +1343,7 @@ static int cl_send(void *arg)
 	int r, ret, which;
 	bool was;
 
-	for (r = 0; r < CL_ROUNDS; r++) {
+	for (r = 0; r < CL_ROUNDS && r <= cl_last_round(); r++) {
 		__atomic_store_n(&me->round, r, __ATOMIC_RELEASE);
 		done[0] = done[1] = false;
 		while (!done[0] || !done[1]) {
@@ -1346,7 +1381,7 @@ static int cl_send(void *arg)
 			}
 		}
 	}
-	__atomic_store_n(&me->round, CL_ROUNDS, __ATOMIC_RELEASE);
+	__atomic_store_n(&me->round, r, __ATOMIC_RELEASE);
 	return KC_OK;
 }
 
@@ -1362,7 +1397,7 @@ static int cl_select(void *arg)
 	int64_t t, t0;
 	int r, ret, k;
 
-	for (r = 0; r < CL_ROUNDS; r++) {
+	for (r = 0; r < CL_ROUNDS && r <= cl_last_round(); r++) {
 		__atomic_store_n(&me->round, r, __ATOMIC_RELEASE);
 		done[0] = done[1] = false;
 		while (!done[0] || !done[1]) {
@@ -1420,7 +1455,7 @@ static int cl_select(void *arg)
 			}
 		}
 	}
-	__atomic_store_n(&me->round, CL_ROUNDS, __ATOMIC_RELEASE);
+	__atomic_store_n(&me->round, r, __ATOMIC_RELEASE);
 	return KC_OK;
 }
 
@@ -1445,6 +1480,8 @@ static int cl_closer(void *arg)
 
 	for (r = 0; r < CL_ROUNDS; r++) {
 		__atomic_store_n(&me->round, r, __ATOMIC_RELEASE);
+		if (r == CL_ROUNDS - 1 || out_of_time())
+			__atomic_store_n(&sh->last_round, r, __ATOMIC_RELEASE);
 		/* Wait (without counting it as progress) for the workers. */
 		op_begin(OP_NAP, -1, 100000);
 		for (;;) {
@@ -1469,8 +1506,13 @@ static int cl_closer(void *arg)
 			__atomic_store_n(&sh->closed[which], r, __ATOMIC_RELEASE);
 			me->closed++;
 		}
+		if (r == cl_last_round()) {
+			r++;
+			break;
+		}
 	}
-	__atomic_store_n(&me->round, CL_ROUNDS, __ATOMIC_RELEASE);
+	sh->done = r;
+	__atomic_store_n(&me->round, r, __ATOMIC_RELEASE);
 	return KC_OK;
 }
 
@@ -1481,7 +1523,7 @@ static void run_close(struct __test_metadata *_metadata,
 	struct cl *cl = kc_shared(sizeof(*cl));
 	uint64_t sent = 0, received = 0, raced = 0;
 	long long ksent = 0, krecv = 0;
-	int r, k, i;
+	int r, k, i, rounds;
 
 	ASSERT_NE(NULL, cl);
 	ASSERT_LE(0, kc_devfd());
@@ -1493,6 +1535,7 @@ static void run_close(struct __test_metadata *_metadata,
 		ASSERT_LE(0, cl->fd[r][CL_A]);
 		ASSERT_LE(0, cl->fd[r][CL_B]);
 	}
+	sh->last_round = CL_ROUNDS;
 	cl->nworkers = 3;
 	cl->think_us = think_us;
 	cl->rnd = (uint32_t)kc_now_ns() | 1;
@@ -1503,18 +1546,20 @@ static void run_close(struct __test_metadata *_metadata,
 	rt_spawn(_metadata, self, "closer", closer_prio, cl_closer, cl);
 	ASSERT_EQ(0, rt_watch(self));
 	print_summary("close races");
+	rounds = (int)sh->done;
+	EXPECT_LE(CL_ROUNDS / 10, rounds);
 	for (i = 0; i < 4; i++) {
-		EXPECT_EQ(CL_ROUNDS, sh->w[i].round);
+		EXPECT_EQ(rounds, sh->w[i].round);
 		sent += sh->w[i].sent;
 		received += sh->w[i].received;
 		if (i < 3)
 			raced += sh->w[i].raced;
 	}
-	EXPECT_EQ((uint64_t)2 * CL_ROUNDS, sh->w[3].closed);
+	EXPECT_EQ((uint64_t)2 * rounds, sh->w[3].closed);
 	/* Each worker saw every channel it uses closed once per round. */
-	EXPECT_EQ((uint64_t)2 * CL_ROUNDS, sh->w[0].closed);
-	EXPECT_EQ((uint64_t)2 * CL_ROUNDS, sh->w[1].closed);
-	EXPECT_EQ((uint64_t)2 * CL_ROUNDS, sh->w[2].closed);
+	EXPECT_EQ((uint64_t)2 * rounds, sh->w[0].closed);
+	EXPECT_EQ((uint64_t)2 * rounds, sh->w[1].closed);
+	EXPECT_EQ((uint64_t)2 * rounds, sh->w[2].closed);
 	EXPECT_EQ(sent, received);
 	EXPECT_EQ(0, check_exactly_once());
 	/* Closes met calls in flight, not only calls that came later. */
@@ -1523,7 +1568,8 @@ static void run_close(struct __test_metadata *_metadata,
 		for (k = 0; k < 2; k++) {
 			int fd = cl->fd[r][k];
 
-			EXPECT_EQ(1, KC_INFO(fd, closed));
+			/* Rounds after the last one stayed untouched. */
+			EXPECT_EQ(r < rounds, KC_INFO(fd, closed));
 			EXPECT_EQ(0, KC_INFO(fd, len));
 			EXPECT_EQ(0, KC_INFO(fd, send_waiters));
 			EXPECT_EQ(0, KC_INFO(fd, recv_waiters));
@@ -1551,8 +1597,9 @@ static void run_close(struct __test_metadata *_metadata,
  * closing, any result other than the documented ones (message, ok 0,
  * EPIPE, ETIMEDOUT after the timeout); a message lost (buffered messages
  * must be drained before ok 0), duplicated or on the wrong channel; a
- * close that does not return 0; no close that met a call in flight; or a
- * channel left with waiters, buffered messages or unequal counters.
+ * close that does not return 0; no close that met a call in flight; fewer
+ * than 40 rounds in 12 s; a channel left with waiters, buffered messages or
+ * unequal counters, or a round after the last one touched.
  */
 TEST_F_TIMEOUT(rt, close_closer30_recv20_select15_send10, RT_TIMEOUT_S)
 {

@@ -304,7 +304,8 @@ TEST_F(sec, slot_arrays_are_charged)
 {
 	struct slots_out *out = kc_shared(sizeof(*out));
 	struct mem before, held, after;
-	long per = (long)SLOTS_CAP * (4 + 8);
+	/* what each costs, as chan(7) says: 1 KiB + per slot 4 + 16 bytes */
+	long per = 1024 + (long)SLOTS_CAP * (4 + 16);
 	pid_t pid;
 	int i;
 
@@ -337,7 +338,7 @@ TEST_F(sec, slot_arrays_are_charged)
 	for (i = 0; i < out->made; i++)
 		EXPECT_EQ(0, sec_unlink(sec_name("slots", i)));
 	after = mem_now();
-	TH_LOG("uid %d: %d channels of %ld KiB of slot arrays (%ld MiB), then errno %d; MemAvailable %ld -> %ld MB (%+ld), Slab %ld -> %ld MB; after unlink %ld MB",
+	TH_LOG("uid %d: %d channels charged %ld KiB each (%ld MiB), then errno %d; MemAvailable %ld -> %ld MB (%+ld), Slab %ld -> %ld MB; after unlink %ld MB",
 	       SLOTS_UID, out->made, per >> 10, (out->made * per) >> 20,
 	       out->err, before.avail_mb, held.avail_mb,
 	       held.avail_mb - before.avail_mb, before.slab_mb, held.slab_mb,

@@ -1938,8 +1938,9 @@ static int send_batch1(int c, void *buf, size_t len, int64_t timeout_ns)
  * so that a create whose buffer does not fit fails ENOMEM after they
  * succeeded. The test therefore never calls into the kernel with less than
  * T4_MARGIN of memory.max - memory.current left (memory.current counts
- * the per-CPU charge caches too, so the real room is larger): it probes
- * the brim with a buffer larger than the room, never by filling it.
+ * the per-CPU charge caches and reclaimable page cache too, so the real
+ * room is larger): it fills with channels while that much is left, then
+ * probes with a buffer larger than memory.max, never by filling the rest.
  */
 #define T4_MARGIN	(512LL << 10)
 
@@ -1949,15 +1950,16 @@ static long long t4_room(const char *cur_path)
 	return T4_MAX - read_ll(cur_path);
 }
 
-/* A channel of msg_size T4_MSG whose buffer does not fit the room: -errno. */
-static int t4_create_too_big(const char *cur_path)
+/*
+ * A channel of msg_size T4_MSG whose buffer is larger than memory.max
+ * itself (what memory.current counts may partly be reclaimable page
+ * cache, so "larger than the room" could still fit): -errno.
+ */
+static int t4_create_too_big(void)
 {
-	long long cap = t4_room(cur_path) / T4_MSG + 2;
 	int fd;
 
-	if (cap < 2)
-		cap = 2;
-	fd = kc_create(cap, T4_MSG);
+	fd = kc_create(T4_MAX / T4_MSG + 16, T4_MSG);
 	if (fd >= 0) {
 		close(fd);
 		return 0;
@@ -2005,7 +2007,7 @@ static void t4_child(const char *cur_path, int go)
 	if (n < T4_MID_MAX && mids[n] < 0)
 		t4->errmid = -mids[n];	/* failed with room left */
 	else if (n < T4_MID_MAX)
-		t4->errmid = -t4_create_too_big(cur_path);
+		t4->errmid = -t4_create_too_big();
 
 	t4->step = 3;
 	for (ns = 0; ns < T4_MID_MAX; ns++) {
@@ -2019,7 +2021,7 @@ static void t4_child(const char *cur_path, int go)
 	if (ns < T4_MID_MAX && smalls[ns] < 0)
 		t4->errsmall = -smalls[ns];
 	else if (ns < T4_MID_MAX)
-		t4->errsmall = -t4_create_too_big(cur_path);
+		t4->errsmall = -t4_create_too_big();
 
 	/* at the brim: less than T4_MARGIN + 64 KiB left */
 	t4->step = 4;

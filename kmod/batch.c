@@ -48,16 +48,16 @@ static void chan_batch_next(struct chan_waiter *w, void *buf, u32 len)
 	chan_sel_init(w->sel);
 	w->buf = buf;
 	w->len = len;
-	w->file = NULL;
+	w->fd.file = NULL;
 }
 
 /* Set the batch's waiter up for putting a message back. */
 static void chan_batch_putback_next(struct chan_waiter *w, void *buf, u32 len,
-				    struct file *file)
+				    struct chan_fd fd)
 {
 	w->buf = buf;
 	w->len = len;
-	w->file = file;
+	w->fd = fd;
 }
 
 static long chan_batch_send(struct chan *ch, struct chan_iovec __user *uv,
@@ -138,7 +138,7 @@ static long chan_batch_recv(struct chan *ch, struct chan_iovec __user *uv,
 			    size_t stage_size)
 {
 	struct chan_iovec v[CHAN_BATCH_CHUNK];
-	struct file *files[CHAN_BATCH_CHUNK];
+	struct chan_fd fds[CHAN_BATCH_CHUNK];
 	u32 lens[CHAN_BATCH_CHUNK], offs[CHAN_BATCH_CHUNK];
 	struct chan_sel sel;
 	struct chan_waiter w = { .sel = &sel, .ch = ch, .op = CHAN_OP_RECV };
@@ -180,7 +180,7 @@ static long chan_batch_recv(struct chan *ch, struct chan_iovec __user *uv,
 			if (err || w.outcome != CHAN_MOVED)
 				break;	/* an error, or closed and drained */
 			lens[0] = w.len;
-			files[0] = w.file;
+			fds[0] = w.fd;
 			moved = 1;
 		}
 		if (moved < m) {
@@ -193,7 +193,7 @@ static long chan_batch_recv(struct chan *ch, struct chan_iovec __user *uv,
 				    w.outcome != CHAN_MOVED)
 					break;	/* empty, too big, closed */
 				lens[moved] = w.len;
-				files[moved] = w.file;
+				fds[moved] = w.fd;
 				trace_chan_recv(ch->id, w.len, true, -1, 0);
 			}
 			if (moved > j)
@@ -221,22 +221,22 @@ static long chan_batch_recv(struct chan *ch, struct chan_iovec __user *uv,
 			spin_lock(&ch->lock);
 			for (j = i; j < moved; j++) {
 				chan_batch_putback_next(&w, stage + offs[j],
-							lens[j], files[j]);
+							lens[j], fds[j]);
 				if (!chan_putback_hand_locked(ch, &w))
 					break;
-				files[j] = NULL;
+				fds[j].file = NULL;
 			}
 			for (p = moved; p-- > j;) {
 				chan_batch_putback_next(&w, stage + offs[p],
-							lens[p], files[p]);
+							lens[p], fds[p]);
 				chan_putback_ring_locked(ch, &w);
-				files[p] = w.file;	/* NULL unless dropped */
+				fds[p] = w.fd;	/* NULL file unless dropped */
 			}
 			spin_unlock(&ch->lock);
 		}
 		for (j = 0; j < moved; j++)
-			if (files[j])
-				chan_inflight_fput(files[j]);
+			if (fds[j].file)
+				chan_inflight_fput(&fds[j]);
 		done += i;
 	}
 	/* (long): with a u32 "done", err would convert to a huge count */
@@ -249,8 +249,8 @@ long chan_ioctl_batch(struct file *file, struct chan_batch __user *ub,
 	struct chan *ch = file->private_data;
 	struct chan_xfer x = {};
 	struct chan_batch b;
+	struct chan_stage st;
 	size_t stage_size;
-	u8 *stage = NULL;
 	long ret;
 
 	ret = chan_get_struct(&b, sizeof(b), ub, CHAN_BATCH_SIZE_VER0);
@@ -269,18 +269,17 @@ long chan_ioctl_batch(struct file *file, struct chan_batch __user *ub,
 	stage_size = (size_t)min_t(u32, b.n, CHAN_BATCH_CHUNK) * ch->msg_size;
 	stage_size = min_t(size_t, stage_size,
 			   max_t(size_t, CHAN_BATCH_STAGE, ch->msg_size));
-	if (stage_size) {
-		stage = kvmalloc(stage_size, CHAN_GFP_USER_SIZED);
-		if (!stage)
-			return -ENOMEM;
-	}
+	/* Charged to the caller's staging: a first message may wait. */
+	ret = chan_stage_alloc(&st, stage_size);
+	if (ret)
+		return ret;
 	if (send)
 		ret = chan_batch_send(ch, u64_to_user_ptr(b.msgs), b.n, &x,
-				      stage, stage_size);
+				      st.buf, stage_size);
 	else
 		ret = chan_batch_recv(ch, u64_to_user_ptr(b.msgs), b.n, &x,
-				      stage, stage_size);
-	kvfree(stage);
+				      st.buf, stage_size);
+	chan_stage_free(&st);
 	if (ret == -ERESTARTSYS && x.timed)
 		ret = chan_restart_timed(x.deadline, &ub->timeout_ns);
 	return ret;

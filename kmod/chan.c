@@ -110,55 +110,66 @@
 
 static atomic64_t chan_next_id = ATOMIC64_INIT(0);
 
-struct chan *chan_alloc(u32 capacity, u32 msg_size, u32 flags)
+/*
+ * The fixed-size part of a new channel, charged to the caller first
+ * (limits.c): one reference, no ring yet, not on the list.
+ */
+static struct chan *chan_alloc(u32 capacity, u32 msg_size, u32 flags)
 {
 	struct chan *ch;
 	int ret;
 
+	BUILD_BUG_ON(sizeof(struct chan) > CHAN_CHAN_BYTES / 2);
 	ch = kzalloc(sizeof(*ch), GFP_KERNEL_ACCOUNT);
 	if (!ch)
 		return ERR_PTR(-ENOMEM);
-	ret = chan_charge(ch, (unsigned long)capacity * msg_size);
-	if (ret)
-		goto err_free;
-	ret = -ENOMEM;
-	if (capacity) {
-		ch->lens = kvcalloc(capacity, sizeof(*ch->lens),
-				    CHAN_GFP_USER_SIZED);
-		if (!ch->lens)
-			goto err_uncharge;
-		if (msg_size) {
-			ch->data = kvmalloc(array_size(capacity, msg_size),
-					    CHAN_GFP_USER_SIZED);
-			if (!ch->data)
-				goto err_uncharge;
-		}
-		if (flags & CHAN_FDPASS) {
-			ch->files = kvcalloc(capacity, sizeof(*ch->files),
-					     CHAN_GFP_USER_SIZED);
-			if (!ch->files)
-				goto err_uncharge;
-		}
+	ret = chan_charge(ch, chan_charge_bytes(capacity, msg_size, flags));
+	if (ret) {
+		kfree(ch);
+		return ERR_PTR(ret);
 	}
 	spin_lock_init(&ch->lock);
 	INIT_LIST_HEAD(&ch->sendq);
 	INIT_LIST_HEAD(&ch->recvq);
+	INIT_LIST_HEAD(&ch->node);
 	init_waitqueue_head(&ch->poll_wq);
 	refcount_set(&ch->ref, 1);
 	ch->capacity = capacity;
 	ch->msg_size = msg_size;
 	ch->flags = flags & (CHAN_FDPASS | CHAN_AUTOCLOSE);
+	return ch;
+}
+
+/*
+ * The user-sized parts: the ring, the slots' lengths and descriptors
+ * (CHAN_GFP_USER_SIZED: past memory.max they fail ENOMEM). What was
+ * allocated before a failure is freed by chan_free().
+ */
+static int chan_alloc_ring(struct chan *ch)
+{
+	u32 capacity = ch->capacity;
+
+	if (capacity) {
+		ch->lens = kvcalloc(capacity, sizeof(*ch->lens),
+				    CHAN_GFP_USER_SIZED);
+		if (!ch->lens)
+			return -ENOMEM;
+		if (ch->msg_size) {
+			ch->data = kvmalloc(array_size(capacity, ch->msg_size),
+					    CHAN_GFP_USER_SIZED);
+			if (!ch->data)
+				return -ENOMEM;
+		}
+		if (ch->flags & CHAN_FDPASS) {
+			ch->files = kvcalloc(capacity, sizeof(*ch->files),
+					     CHAN_GFP_USER_SIZED);
+			if (!ch->files)
+				return -ENOMEM;
+		}
+	}
 	ch->id = atomic64_inc_return(&chan_next_id);
 	chan_track(ch);
-	return ch;
-
-err_uncharge:
-	chan_uncharge(ch);
-err_free:
-	kvfree(ch->data);
-	kvfree(ch->lens);
-	kfree(ch);
-	return ERR_PTR(ret);
+	return 0;
 }
 
 static void chan_free(struct chan *ch)
@@ -169,8 +180,8 @@ static void chan_free(struct chan *ch)
 	if (ch->files) {
 		for (i = 0; i < ch->count; i++) {
 			slot = (ch->head + i) % ch->capacity;
-			if (ch->files[slot])
-				chan_inflight_fput(ch->files[slot]);
+			if (ch->files[slot].file)
+				chan_inflight_fput(&ch->files[slot]);
 		}
 	}
 	chan_uncharge(ch);
@@ -178,6 +189,44 @@ static void chan_free(struct chan *ch)
 	kvfree(ch->data);
 	kvfree(ch->lens);
 	kfree(ch);
+}
+
+/*
+ * A new channel and its first open file, with @rights. The fixed-size
+ * parts come first: the channel and its charge, then the file, whose
+ * allocations (the file and, since 6.12, the dentry of d_alloc_pseudo())
+ * the kernel makes with plain GFP_KERNEL_ACCOUNT and which may therefore
+ * wake the memcg OOM killer at memory.max. The parts whose size the caller
+ * chooses come last, so that a ring that does not fit fails ENOMEM. If
+ * they fail the file is put (its release frees the channel, before the
+ * syscall returns). With @chp, *@chp gets a reference of its own.
+ */
+struct file *chan_create(u32 capacity, u32 msg_size, u32 flags, u32 rights,
+			 struct chan **chp)
+{
+	struct file *file;
+	struct chan *ch;
+	int ret;
+
+	ch = chan_alloc(capacity, msg_size, flags);
+	if (IS_ERR(ch))
+		return ERR_CAST(ch);
+	file = chan_new_file(ch, rights, flags);
+	if (IS_ERR(file)) {
+		chan_put(ch);
+		return file;
+	}
+	ret = chan_alloc_ring(ch);
+	if (ret) {
+		fput(file);
+		chan_put(ch);
+		return ERR_PTR(ret);
+	}
+	if (chp)
+		*chp = ch;
+	else
+		chan_put(ch);
+	return file;
 }
 
 void chan_put(struct chan *ch)
@@ -247,6 +296,7 @@ static int chan_send(struct chan *ch, struct chan_xfer *x)
 		.buf = stack_buf,
 		.len = x->ulen,
 	};
+	struct chan_stage st = {};
 	int ret;
 
 	if (x->ulen > ch->msg_size)
@@ -255,9 +305,10 @@ static int chan_send(struct chan *ch, struct chan_xfer *x)
 		return -EINVAL;
 	chan_sel_init(&sel);
 	if (x->ulen > sizeof(stack_buf)) {
-		w.buf = kvmalloc(x->ulen, CHAN_GFP_USER_SIZED);
-		if (!w.buf)
-			return -ENOMEM;
+		ret = chan_stage_alloc(&st, x->ulen);
+		if (ret)
+			return ret;
+		w.buf = st.buf;
 	}
 	ret = -EFAULT;
 	if (x->iter ? !copy_from_iter_full(w.buf, x->ulen, x->iter) :
@@ -266,14 +317,14 @@ static int chan_send(struct chan *ch, struct chan_xfer *x)
 		goto out;
 	if (x->fd != -1) {
 		ret = -EBADF;
-		w.file = fget(x->fd);
-		if (!w.file)
+		w.fd.file = fget(x->fd);
+		if (!w.fd.file)
 			goto out;
-		/* No cycles, a bound per user (names.c). */
-		ret = chan_file_take(w.file);
+		/* No cycles, a bound per user (names.c, limits.c). */
+		ret = chan_file_take(&w.fd);
 		if (ret) {
-			fput(w.file);
-			w.file = NULL;
+			fput(w.fd.file);
+			w.fd.file = NULL;
 			goto out;
 		}
 	}
@@ -284,10 +335,9 @@ static int chan_send(struct chan *ch, struct chan_xfer *x)
 	ret = w.outcome == CHAN_MOVED ? 0 : -EPIPE;
 out:
 	trace_chan_send(ch->id, x->ulen, x->fd, ret);
-	if (w.file)
-		chan_inflight_fput(w.file);
-	if (w.buf != stack_buf)
-		kvfree(w.buf);
+	if (w.fd.file)
+		chan_inflight_fput(&w.fd);
+	chan_stage_free(&st);
 	return ret;
 }
 
@@ -302,6 +352,7 @@ static int chan_recv(struct chan *ch, struct chan_xfer *x)
 		.buf = stack_buf,
 		.len = min_t(size_t, x->ulen, ch->msg_size),
 	};
+	struct chan_stage st = {};
 	int fd = -1;
 	int ret;
 
@@ -315,9 +366,10 @@ static int chan_recv(struct chan *ch, struct chan_xfer *x)
 	if (ret)
 		return ret;
 	if (w.len > sizeof(stack_buf)) {
-		w.buf = kvmalloc(w.len, CHAN_GFP_USER_SIZED);
-		if (!w.buf)
-			return -ENOMEM;
+		ret = chan_stage_alloc(&st, w.len);
+		if (ret)
+			return ret;
+		w.buf = st.buf;
 	}
 	if (x->want_fd && (ch->flags & CHAN_FDPASS)) {
 		/* Reserve the fd first: once taken, a message must land. */
@@ -350,10 +402,10 @@ static int chan_recv(struct chan *ch, struct chan_xfer *x)
 			break;
 		}
 		x->ok = true;
-		if (w.file && fd >= 0) {
-			chan_inflight_uncharge(w.file);
-			fd_install(fd, w.file);
-			w.file = NULL;
+		if (w.fd.file && fd >= 0) {
+			chan_inflight_uncharge(&w.fd);
+			fd_install(fd, w.fd.file);
+			w.fd.file = NULL;
 			x->fd = fd;
 			fd = -1;
 		}
@@ -363,10 +415,9 @@ out:
 	trace_chan_recv(ch->id, x->ulen, x->ok, x->fd, ret);
 	if (fd >= 0)
 		put_unused_fd(fd);
-	if (w.file)
-		chan_inflight_fput(w.file);
-	if (w.buf != stack_buf)
-		kvfree(w.buf);
+	if (w.fd.file)
+		chan_inflight_fput(&w.fd);
+	chan_stage_free(&st);
 	return ret;
 }
 

@@ -15,7 +15,8 @@
  * names.c    named channels (CHAN_IOC_OPEN, CHAN_IOC_UNLINK), which files
  *            may travel in a message
  * limits.c   limits of a new channel, the per-user table (channels,
- *            buffer bytes, descriptors in flight)
+ *            their bytes, staging, descriptors in flight),
+ *            /proc/kchan_users
  * proc.c     /proc/kchan, the tracepoints of trace.h
  *
  * The locking rules, and the lock order of every lock, are written at the
@@ -61,6 +62,7 @@ extern unsigned int chan_max_select_cases;
 extern unsigned long chan_max_select_bytes;
 extern unsigned int chan_max_user_channels;
 extern unsigned long chan_max_user_bytes;
+extern unsigned long chan_max_user_staging_bytes;
 
 /*
  * struct chan_sel - one blocked operation: a plain send or recv, or a
@@ -110,6 +112,17 @@ enum chan_outcome {
 };
 
 /*
+ * struct chan_fd - a descriptor in flight (CHAN_FDPASS) and the user it is
+ * charged to, its sender (limits.c). They travel together: from the
+ * sender's waiter to a slot of the ring or a receiver's waiter, and back
+ * to the user's count when the file is installed or put.
+ */
+struct chan_fd {
+	struct file *file;	/* referenced, or NULL */
+	struct chan_user *user;	/* charged, while @file is set */
+};
+
+/*
  * struct chan_waiter - one case of a chan_sel (Go's sudog). The data
  * travels through @buf, a kernel buffer owned by the waiter's task, because
  * a partner cannot reach another process's user memory.
@@ -124,7 +137,7 @@ struct chan_waiter {
 	u8 op;			/* CHAN_OP_SEND or CHAN_OP_RECV */
 	bool queued;		/* on a queue; under ch->lock */
 	u8 outcome;		/* enum chan_outcome, valid once fired */
-	struct file *file;	/* fd passed with the message, or NULL */
+	struct chan_fd fd;	/* fd passed with the message, if any */
 };
 
 /*
@@ -153,7 +166,7 @@ struct chan {
 	u64 id;
 	u8 *data;			/* capacity slots of msg_size bytes */
 	u32 *lens;			/* length of each slot's message */
-	struct file **files;		/* fd of each slot (CHAN_FDPASS) */
+	struct chan_fd *files;		/* fd of each slot (CHAN_FDPASS) */
 	struct chan_user *user;		/* charged to, see limits.c */
 	unsigned long charged;		/* buffer bytes charged */
 
@@ -224,7 +237,8 @@ struct chan_stats {
 };
 
 /* chan.c */
-struct chan *chan_alloc(u32 capacity, u32 msg_size, u32 flags);
+struct file *chan_create(u32 capacity, u32 msg_size, u32 flags, u32 rights,
+			 struct chan **chp);
 void chan_put(struct chan *ch);
 void chan_stats(struct chan *ch, struct chan_stats *st);
 void chan_hold_by_name(struct chan *ch, bool hold);
@@ -345,12 +359,31 @@ void chan_poll_wake(struct chan *ch, __poll_t key);
 __poll_t chan_poll_key(u8 op);
 
 /* limits.c */
+
+/*
+ * What every channel is charged besides its slots (limits.c): struct chan,
+ * its name and its share of the name table, rounded up. A minimum charge,
+ * so that max_user_bytes bounds the number of idle channels too.
+ */
+#define CHAN_CHAN_BYTES		1024
+
+/* A kernel buffer charged to a user's staging (limits.c). */
+struct chan_stage {
+	void *buf;
+	size_t size;
+	struct chan_user *user;	/* charged, or NULL: nothing allocated */
+};
+
 int chan_check_limits(u32 capacity, u32 msg_size);
 int chan_charge(struct chan *ch, unsigned long bytes);
 void chan_uncharge(struct chan *ch);
-int chan_inflight_charge(struct file *file);
-void chan_inflight_uncharge(struct file *file);
-void chan_inflight_fput(struct file *file);
+unsigned long chan_charge_bytes(u32 capacity, u32 msg_size, u32 flags);
+int chan_stage_alloc(struct chan_stage *st, size_t size);
+void chan_stage_free(struct chan_stage *st);
+int chan_inflight_charge(struct chan_fd *fd);
+void chan_inflight_uncharge(struct chan_fd *fd);
+void chan_inflight_fput(struct chan_fd *fd);
+extern const struct proc_ops chan_users_proc_ops;
 
 /* select.c, and what a select set (selset.c) shares of it */
 struct chan_scase {
@@ -380,7 +413,7 @@ struct chan *chan_case_channel(struct file *file, u32 op, u64 len);
 int chan_select_stage(struct chan_scase *cases, const u32 *order,
 		      u32 nactive, u8 *stage, bool small);
 bool chan_select_try_picked(struct chan_waiter *w, const void __user *ubuf,
-			    u8 *stack_buf);
+			    u8 *stack_buf, struct chan_stage *st);
 long chan_select_run(struct chan_scase *cases, u32 *order, u32 nactive,
 		     struct chan_sel *sel, struct chan_select_rng *rng,
 		     s64 timeout_ns, s64 __user *utimeout);
@@ -412,7 +445,7 @@ struct chan_viewer {
 void chan_name_seq_show(struct seq_file *m, struct chan *ch,
 			const struct chan_viewer *viewer);
 void chan_name_show_fdinfo(struct seq_file *m, struct chan *ch);
-int chan_file_take(struct file *file);
+int chan_file_take(struct chan_fd *fd);
 struct ipc_namespace *chan_ipc_ns_get(void);
 void chan_ipc_ns_put(struct ipc_namespace *ns);
 void chan_names_exit(void);

@@ -45,13 +45,19 @@ MODULE_PARM_DESC(max_user_channels,
 unsigned long chan_max_user_bytes = 256UL << 20;
 module_param_named(max_user_bytes, chan_max_user_bytes, ulong, 0644);
 MODULE_PARM_DESC(max_user_bytes,
-		 "Most buffer bytes one user's channels may have (CAP_SYS_RESOURCE exempt)");
+		 "Most bytes one user's channels may hold: 1 KiB each plus capacity * (msg_size + 4, + 16 with CHAN_FDPASS) (CAP_SYS_RESOURCE exempt)");
+
+unsigned long chan_max_user_staging_bytes = 64UL << 20;
+module_param_named(max_user_staging_bytes, chan_max_user_staging_bytes,
+		   ulong, 0644);
+MODULE_PARM_DESC(max_user_staging_bytes,
+		 "Most kernel buffer bytes one user's operations in progress (blocked sends, receives, selects, batches, set waits) and select set tables may hold (CAP_SYS_RESOURCE exempt)");
 
 static long chan_ioctl_create(struct chan_create __user *uc)
 {
 	struct chan_create c;
-	struct chan *ch;
-	int ret;
+	struct file *file;
+	int ret, fd;
 
 	ret = chan_copy_struct(&c, sizeof(c), uc, CHAN_CREATE_SIZE_VER0);
 	if (ret)
@@ -68,12 +74,17 @@ static long chan_ioctl_create(struct chan_create __user *uc)
 	if (c.name)
 		return chan_name_create(&c);
 
-	ch = chan_alloc(c.capacity, c.msg_size, c.flags);
-	if (IS_ERR(ch))
-		return PTR_ERR(ch);
-	ret = chan_new_fd(ch, CHAN_RIGHT_BOTH, c.flags);
-	chan_put(ch);
-	return ret;
+	fd = get_unused_fd_flags(c.flags & CHAN_CLOEXEC ? O_CLOEXEC : 0);
+	if (fd < 0)
+		return fd;
+	file = chan_create(c.capacity, c.msg_size, c.flags, CHAN_RIGHT_BOTH,
+			   NULL);
+	if (IS_ERR(file)) {
+		put_unused_fd(fd);
+		return PTR_ERR(file);
+	}
+	fd_install(fd, file);
+	return fd;
 }
 
 static long chan_dev_ioctl(struct file *file, unsigned int cmd,

@@ -317,23 +317,21 @@ static struct file *chan_name_create_locked(struct ipc_namespace *ns,
 		cns->ns = get_ipc_ns(ns);
 		cns->names = RB_ROOT;
 	}
+	/* The channel's charge covers its name and the table (limits.c). */
+	BUILD_BUG_ON(sizeof(struct chan) + sizeof(struct chan_ns) +
+		     sizeof(*n) + CHAN_NAME_MAX + 1 > CHAN_CHAN_BYTES);
 	ret = -ENOMEM;
 	n = kmalloc(struct_size(n, name, len + 1), GFP_KERNEL_ACCOUNT);
 	if (!n)
 		goto err_cns;
-	ch = chan_alloc(a->capacity, a->msg_size, a->flags);
-	if (IS_ERR(ch)) {
-		ret = PTR_ERR(ch);
-		goto err_name;
-	}
-	file = chan_new_file(ch, a->rights, a->flags);
+	file = chan_create(a->capacity, a->msg_size, a->flags, a->rights, &ch);
 	if (IS_ERR(file)) {
 		ret = PTR_ERR(file);
-		goto err_chan;
+		goto err_name;
 	}
 
 	memcpy(n->name, a->name, len + 1);
-	n->ch = ch;	/* the name keeps chan_alloc()'s reference */
+	n->ch = ch;	/* the name keeps chan_create()'s reference */
 	n->uid = current_fsuid();
 	n->gid = current_fsgid();
 	n->mode = a->mode & ~current_umask() & 0777;
@@ -345,8 +343,6 @@ static struct file *chan_name_create_locked(struct ipc_namespace *ns,
 	chan_name_link(cns, n);
 	return file;
 
-err_chan:
-	chan_put(ch);
 err_name:
 	kfree(n);
 err_cns:
@@ -555,9 +551,19 @@ void chan_name_show_fdinfo(struct seq_file *m, struct chan *ch)
 /* ---- passing descriptors ---- */
 
 /*
+ * An anonymous-inode file of the name @name (io_uring, fscontext, ...)?
+ * Their f_op is not exported, their name is fixed by the kernel.
+ */
+static bool chan_anon_file_is(struct file *file, const char *name)
+{
+	return file_inode(file)->i_sb->s_magic == ANON_INODE_FS_MAGIC &&
+	       !strcmp(file->f_path.dentry->d_name.name, name);
+}
+
+/*
  * May @file travel in a message? Refused (EINVAL) are the files that can
- * themselves hold file references, because a cycle through one of them
- * would never be freed:
+ * themselves hold file references, or that hold an IPC namespace, because
+ * a cycle through one of them would never be freed:
  *  - a channel created with CHAN_FDPASS (its buffer holds files);
  *  - an AF_UNIX socket: its queue may hold this channel's fd in an
  *    SCM_RIGHTS message, and the unix garbage collector cannot see the
@@ -565,6 +571,19 @@ void chan_name_show_fdinfo(struct seq_file *m, struct chan *ch)
  *  - an io_uring instance: its registered-file table may hold this
  *    channel's fd.
  *  - a select set (selset.c): its cases hold channel files.
+ *  - a namespace file (nsfs: /proc/PID/ns/ipc and its siblings, or a bind mount): a
+ *    named channel holding the nsfs file of its own IPC namespace keeps
+ *    that namespace alive, and the names of a namespace are only dropped
+ *    once nothing but them holds it (chan_names_sweep_locked()), so the
+ *    name, its channel and whatever its buffer holds (a channel fd pins
+ *    the module) would outlive every process, unreachable. All kinds are
+ *    refused: any one of them may lead to an IPC namespace (a user
+ *    namespace's nsfs file does not, but nothing needs to send one).
+ *  - a filesystem context (fsopen()): one for mqueue holds the IPC
+ *    namespace it was opened in; unprivileged in a user namespace.
+ *  - a System V shared memory file (SYSV*, reachable through
+ *    /proc/PID/map_files by CAP_CHECKPOINT_RESTORE): it holds its IPC
+ *    namespace too.
  * A plain channel holds no files, so it may travel (a reply channel).
  */
 static bool chan_file_passable(struct file *file)
@@ -580,23 +599,32 @@ static bool chan_file_passable(struct file *file)
 	sock = sock_from_file(file);
 	if (sock)
 		return sock->ops->family != PF_UNIX;
+	if (chan_anon_file_is(file, "[io_uring]") ||
+	    chan_anon_file_is(file, "[fscontext]"))
+		return false;
 	inode = file_inode(file);
-	if (inode->i_sb->s_magic == ANON_INODE_FS_MAGIC &&
-	    !strcmp(file->f_path.dentry->d_name.name, "[io_uring]"))
+	if (inode->i_sb->s_magic == NSFS_MAGIC)
+		return false;
+	/* do_shmat()'s file: on the kernel's internal shm mount, "SYSV..." */
+	if ((inode->i_sb->s_magic == TMPFS_MAGIC ||
+	     inode->i_sb->s_magic == HUGETLBFS_MAGIC) &&
+	    (inode->i_sb->s_flags & SB_KERNMOUNT) &&
+	    !strncmp(file->f_path.dentry->d_name.name, "SYSV", 4))
 		return false;
 	return true;
 }
 
 /*
- * A sender hands @file to a channel: EINVAL if it may not travel,
+ * A sender hands @fd->file to a channel: EINVAL if it may not travel,
  * ETOOMANYREFS past the in-flight limit. On success the file is charged
- * until chan_inflight_uncharge() or chan_inflight_fput().
+ * to the sender (recorded in @fd) until chan_inflight_uncharge() or
+ * chan_inflight_fput().
  */
-int chan_file_take(struct file *file)
+int chan_file_take(struct chan_fd *fd)
 {
-	if (!chan_file_passable(file))
+	if (!chan_file_passable(fd->file))
 		return -EINVAL;
-	return chan_inflight_charge(file);
+	return chan_inflight_charge(fd);
 }
 
 /* ---- module ---- */

@@ -20,7 +20,7 @@
  *
  * Locking: chan_list_mutex protects chan_list and every ch->node (a mutex: a
  * listing holds it across its whole walk). A channel is on the list from the
- * end of chan_alloc() until chan_free() begins, so the listing may read a
+ * end of chan_create() until chan_free() begins, so the listing may read a
  * channel whose last reference is being dropped, never a freed one. Order:
  * chan_names_mutex -> chan_list_mutex -> ch->lock.
  */
@@ -46,8 +46,9 @@
 static LIST_HEAD(chan_list);
 static DEFINE_MUTEX(chan_list_mutex);
 static struct proc_dir_entry *chan_proc_entry;
+static struct proc_dir_entry *chan_users_proc_entry;
 
-/* End of chan_alloc(): record the creator and make the channel visible. */
+/* End of chan_create(): record the creator and make the channel visible. */
 void chan_track(struct chan *ch)
 {
 	ch->creator = get_pid(task_tgid(current));
@@ -57,9 +58,11 @@ void chan_track(struct chan *ch)
 	mutex_unlock(&chan_list_mutex);
 }
 
-/* Start of chan_free(). */
+/* Start of chan_free(); a channel whose creation failed was never tracked. */
 void chan_untrack(struct chan *ch)
 {
+	if (!ch->creator)
+		return;
 	mutex_lock(&chan_list_mutex);
 	list_del(&ch->node);
 	mutex_unlock(&chan_list_mutex);
@@ -148,14 +151,24 @@ static const struct proc_ops chan_list_proc_ops = {
 	.proc_release	= chan_list_release,
 };
 
+/* /proc/kchan, and /proc/kchan_users (its show is in limits.c). */
 int chan_proc_init(void)
 {
 	chan_proc_entry = proc_create("kchan", 0444, NULL,
 				      &chan_list_proc_ops);
-	return chan_proc_entry ? 0 : -ENOMEM;
+	if (!chan_proc_entry)
+		return -ENOMEM;
+	chan_users_proc_entry = proc_create("kchan_users", 0444, NULL,
+					    &chan_users_proc_ops);
+	if (!chan_users_proc_entry) {
+		proc_remove(chan_proc_entry);
+		return -ENOMEM;
+	}
+	return 0;
 }
 
 void chan_proc_exit(void)
 {
+	proc_remove(chan_users_proc_entry);
 	proc_remove(chan_proc_entry);
 }

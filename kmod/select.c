@@ -112,7 +112,7 @@ static long chan_select_prepare(struct chan_scase *c,
 	c->w.index = index;
 	c->w.len = min_t(u64, kc->len, ch->msg_size);
 	c->w.queued = false;
-	c->w.file = NULL;
+	c->w.fd = (struct chan_fd){};
 	return c->w.len;
 }
 
@@ -157,21 +157,20 @@ static bool chan_select_try_one(struct chan_waiter *w)
 }
 
 /*
- * Pass 0's last step for the case it picked: stage @w in @stack_buf (or a
- * buffer of its own when larger), copying in send data from @ubuf, and try
- * it under its channel's lock. True once it completed: the caller reports
- * it, then frees w->buf unless it is @stack_buf. False: nothing moved and
- * nothing is left to free.
+ * Pass 0's last step for the case it picked: stage @w in @stack_buf (or in
+ * @st, a buffer charged to the caller's staging, when larger), copying in
+ * send data from @ubuf, and try it under its channel's lock. True once it
+ * completed: the caller reports it, then calls chan_stage_free(@st). False:
+ * nothing moved and nothing is left to free.
  */
 bool chan_select_try_picked(struct chan_waiter *w, const void __user *ubuf,
-			    u8 *stack_buf)
+			    u8 *stack_buf, struct chan_stage *st)
 {
 	w->buf = stack_buf;
-	if (w->len > CHAN_STACK_BYTES) {
-		w->buf = kvmalloc(w->len, CHAN_GFP_USER_SIZED);
-		if (!w->buf)
-			return false;
-	}
+	if (chan_stage_alloc(st, w->len > CHAN_STACK_BYTES ? w->len : 0))
+		return false;
+	if (st->buf)
+		w->buf = st->buf;
 	if (w->op == CHAN_OP_SEND &&
 	    (w->buf == stack_buf ? chan_copy_in_small(w->buf, ubuf, w->len) :
 	     copy_from_user(w->buf, ubuf, w->len)))
@@ -179,8 +178,7 @@ bool chan_select_try_picked(struct chan_waiter *w, const void __user *ubuf,
 	if (chan_select_try_one(w))
 		return true;
 out_free:
-	if (w->buf != stack_buf)
-		kvfree(w->buf);
+	chan_stage_free(st);
 	return false;
 }
 
@@ -284,6 +282,7 @@ chan_select_fast(struct chan_select __user *us, u8 __user *ucases, u32 ncases,
 	u32 i, j, chunk, len, nready = 0;
 	unsigned long pages[2] = { ~0UL, ~0UL };
 	struct fd pick = EMPTY_FD, f;
+	struct chan_stage st;
 	bool done = false;
 	struct chan *ch;
 	bool send;
@@ -330,13 +329,12 @@ chan_select_fast(struct chan_select __user *us, u8 __user *ucases, u32 ncases,
 	if (fd_empty(pick))
 		goto out;
 
-	if (!chan_select_try_picked(&w, ubuf, stack_buf))
+	if (!chan_select_try_picked(&w, ubuf, stack_buf, &st))
 		goto out;
 	*result = chan_select_report(us, ucases, sizeof(kc[0]), &w, ubuf,
 				     w.buf == stack_buf);
 	done = true;
-	if (w.buf != stack_buf)
-		kvfree(w.buf);
+	chan_stage_free(&st);
 out:
 	fdput(pick);
 	return done;
@@ -349,7 +347,7 @@ out_fdput:
  * Finish the case that fired: copy a received message out (putting it back
  * on failure). Returns the case's index, -EMSGSIZE (*@len: the size
  * needed) or -EFAULT; *@len and *@ok are what to report for the case. A
- * descriptor that came with the message stays in w->file: select carries
+ * descriptor that came with the message stays in w->fd: select carries
  * none, so the caller drops it (chan_inflight_fput()) once it holds no
  * lock.
  */
@@ -395,10 +393,8 @@ static long chan_select_report(struct chan_select __user *us,
 	u32 ok;
 
 	ret = chan_select_finish(w, ubuf, small, &len, &ok);
-	if (w->file) {
-		chan_inflight_fput(w->file);
-		w->file = NULL;
-	}
+	if (w->fd.file)
+		chan_inflight_fput(&w->fd);
 	if (ret == -EFAULT)
 		return ret;
 	if (!user_access_begin(uc, sizeof(*uc)))
@@ -467,8 +463,7 @@ long chan_select_ioctl(void __user *uarg)
 	struct chan_scase *cases = stack_cases;
 	u32 *order = stack_order;
 	u8 *stage = stack_stage;
-	void *block = NULL;
-	u8 *big_stage = NULL;
+	struct chan_stage block = {}, big_stage = {};
 	u32 i, j, chunk, ninit = 0, nactive = 0;
 	size_t staged = 0;
 	bool small = true;
@@ -506,14 +501,18 @@ long chan_select_ioctl(void __user *uarg)
 	/*
 	 * One allocation for a larger select: the cases, the visiting order
 	 * and CHAN_STACK_BYTES of staging per case (a case that stages more
-	 * sends the whole select to a separate staging buffer).
+	 * sends the whole select to a separate staging buffer). Both are
+	 * charged to the caller's staging (limits.c): a select may wait.
+	 * ncases is below max_select_cases: no overflow.
 	 */
 	if (s.ncases > CHAN_SELECT_STACK_CASES) {
-		block = kvmalloc_array(s.ncases, CHAN_SELECT_CASE_BYTES,
-				       CHAN_GFP_USER_SIZED);
-		if (!block)
-			return -ENOMEM;
-		cases = block;
+		ret = chan_stage_alloc(&block,
+				       (size_t)s.ncases * CHAN_SELECT_CASE_BYTES);
+		if (ret) {
+			trace_chan_select(s.ncases, -1, ret);
+			return ret;
+		}
+		cases = block.buf;
 		order = (u32 *)(cases + s.ncases);
 		stage = (u8 *)(order + s.ncases);
 	}
@@ -541,11 +540,10 @@ long chan_select_ioctl(void __user *uarg)
 		}
 	}
 	if (!small) {
-		ret = -ENOMEM;
-		big_stage = kvmalloc(staged, CHAN_GFP_USER_SIZED);
-		if (!big_stage)
+		ret = chan_stage_alloc(&big_stage, staged);
+		if (ret)
 			goto out;
-		stage = big_stage;
+		stage = big_stage.buf;
 	}
 	ret = chan_select_stage(cases, order, nactive, stage, small);
 	if (ret)
@@ -560,7 +558,7 @@ out:
 	trace_chan_select(s.ncases, ret >= 0 ? (int)ret : -1, ret);
 	for (i = 0; i < ninit; i++)
 		fdput(cases[i].f);
-	kvfree(big_stage);
-	kvfree(block);
+	chan_stage_free(&big_stage);
+	chan_stage_free(&block);
 	return ret;
 }

@@ -54,6 +54,7 @@ struct chan_selset_case {
 struct chan_selset {
 	struct mutex lock;		/* protects everything below */
 	struct chan_selset_case *cases;	/* @alloc slots, nil from @ncases */
+	struct chan_stage table;	/* @cases, charged to the user's staging */
 	u32 alloc;
 	u32 ncases;			/* highest non-nil index + 1 */
 	size_t staged;			/* sum of the cases' len */
@@ -69,19 +70,26 @@ bool chan_is_selset(const struct file *file)
 
 /* ---- CHAN_IOC_SELSET_CTL ---- */
 
-/* Make room for case @index; under set->lock. */
+/*
+ * Make room for case @index; under set->lock. The table is kernel memory
+ * the set keeps while it exists: charged to the caller's staging
+ * (limits.c, ENOBUFS), like the buffers of a blocked operation.
+ */
 static int chan_selset_grow(struct chan_selset *set, u32 index)
 {
-	struct chan_selset_case *cases;
 	u32 alloc = max_t(u32, roundup_pow_of_two(index + 1), 4);
+	struct chan_stage table;
+	int ret;
 
-	cases = kvcalloc(alloc, sizeof(*cases), CHAN_GFP_USER_SIZED);
-	if (!cases)
-		return -ENOMEM;
+	ret = chan_stage_alloc(&table, alloc * sizeof(*set->cases));
+	if (ret)
+		return ret;
+	memset(table.buf, 0, table.size);
 	if (set->alloc)
-		memcpy(cases, set->cases, set->alloc * sizeof(*cases));
-	kvfree(set->cases);
-	set->cases = cases;
+		memcpy(table.buf, set->cases, set->alloc * sizeof(*set->cases));
+	chan_stage_free(&set->table);
+	set->table = table;
+	set->cases = table.buf;
 	set->alloc = alloc;
 	return 0;
 }
@@ -233,6 +241,7 @@ static bool chan_selset_fast(const struct chan_selset_case *pc, u32 index,
 	struct chan_sel sel;
 	struct chan_waiter w = { .sel = &sel };
 	void __user *ubuf = u64_to_user_ptr(pc->buf);
+	struct chan_stage st;
 
 	chan_sel_init(&sel);
 	w.ch = pc->ch;
@@ -242,13 +251,12 @@ static bool chan_selset_fast(const struct chan_selset_case *pc, u32 index,
 	/* select's pass 0 checked every recv buffer; here only the pick's */
 	if (w.op == CHAN_OP_RECV && chan_probe_writable(ubuf, w.len))
 		return false;
-	if (!chan_select_try_picked(&w, ubuf, stack_buf))
+	if (!chan_select_try_picked(&w, ubuf, stack_buf, &st))
 		return false;
 	*result = chan_selset_report(uw, &w, ubuf, w.buf == stack_buf);
-	if (w.file)
-		chan_inflight_fput(w.file);
-	if (w.buf != stack_buf)
-		kvfree(w.buf);
+	if (w.fd.file)
+		chan_inflight_fput(&w.fd);
+	chan_stage_free(&st);
 	return true;
 }
 
@@ -295,8 +303,8 @@ static long __chan_selset_wait(struct chan_selset *set,
 	struct chan_selset_case pc;
 	u32 i, ncases, nactive, *order, index;
 	bool picked;
-	u8 *stage, *big_stage = NULL;
-	void *block = NULL;
+	struct chan_stage block = {}, big_stage = {};
+	u8 *stage;
 	bool small;
 	long ret;
 
@@ -333,21 +341,18 @@ static long __chan_selset_wait(struct chan_selset *set,
 	for (i = 0; i < ncases; i++)
 		if (set->cases[i].len > CHAN_STACK_BYTES)
 			small = false;
-	ret = -ENOMEM;
-	if (ncases) {
-		block = kvmalloc_array(ncases, CHAN_SELECT_CASE_BYTES,
-				       CHAN_GFP_USER_SIZED);
-		if (!block)
+	/* Charged to the caller's staging (limits.c): the wait may sleep. */
+	ret = chan_stage_alloc(&block, (size_t)ncases * CHAN_SELECT_CASE_BYTES);
+	if (ret)
+		goto err_unlock;
+	if (!small) {
+		ret = chan_stage_alloc(&big_stage, set->staged);
+		if (ret)
 			goto err_unlock;
-		if (!small) {
-			big_stage = kvmalloc(set->staged, CHAN_GFP_USER_SIZED);
-			if (!big_stage)
-				goto err_unlock;
-		}
 	}
-	cases = block;
+	cases = block.buf;
 	order = (u32 *)(cases + ncases);
-	stage = big_stage ?: (u8 *)(order + ncases);
+	stage = big_stage.buf ?: (u8 *)(order + ncases);
 	nactive = chan_selset_copy(set, cases, order, &sel);
 	mutex_unlock(&set->lock);
 
@@ -358,19 +363,19 @@ static long __chan_selset_wait(struct chan_selset *set,
 	if (!ret) {
 		ret = chan_selset_report(uw, sel.fired,
 					 cases[sel.fired->index].ubuf, small);
-		if (sel.fired->file)
-			chan_inflight_fput(sel.fired->file);
+		if (sel.fired->fd.file)
+			chan_inflight_fput(&sel.fired->fd);
 	}
 	for (i = 0; i < ncases; i++)
 		fdput(cases[i].f);
-	kvfree(big_stage);
-	kvfree(block);
+	chan_stage_free(&big_stage);
+	chan_stage_free(&block);
 	return ret;
 
 err_unlock:
 	mutex_unlock(&set->lock);
-	kvfree(big_stage);
-	kvfree(block);
+	chan_stage_free(&big_stage);
+	chan_stage_free(&block);
 	return ret;
 efault:
 	user_access_end();
@@ -414,7 +419,7 @@ static int chan_selset_release(struct inode *inode, struct file *file)
 	for (i = 0; i < set->ncases; i++)
 		if (set->cases[i].file)
 			fput(set->cases[i].file);
-	kvfree(set->cases);
+	chan_stage_free(&set->table);
 	mutex_destroy(&set->lock);
 	kfree(set);
 	return 0;

@@ -31,8 +31,8 @@ static void chan_ring_push(struct chan *ch, struct chan_waiter *w)
 		memcpy(ch->data + (size_t)tail * ch->msg_size, w->buf, w->len);
 	ch->lens[tail] = w->len;
 	if (ch->files)
-		ch->files[tail] = w->file;
-	w->file = NULL;
+		ch->files[tail] = w->fd;
+	w->fd.file = NULL;
 	ch->count++;
 	ch->sent++;
 }
@@ -45,8 +45,8 @@ static void chan_ring_pop(struct chan *ch, struct chan_waiter *w)
 	if (w->len)
 		memcpy(w->buf, ch->data + (size_t)head * ch->msg_size, w->len);
 	if (ch->files) {
-		w->file = ch->files[head];
-		ch->files[head] = NULL;
+		w->fd = ch->files[head];
+		ch->files[head].file = NULL;
 	}
 	ch->head = head + 1 == ch->capacity ? 0 : head + 1;
 	ch->count--;
@@ -290,8 +290,8 @@ static enum chan_try chan_send_locked(struct chan *ch, struct chan_waiter *w)
 		if (w->len)
 			memcpy(r->buf, w->buf, w->len);
 		r->len = w->len;
-		r->file = w->file;
-		w->file = NULL;
+		r->fd = w->fd;
+		w->fd.file = NULL;
 		ch->sent++;
 		ch->received++;
 		chan_fire_peer(ch, r, CHAN_MOVED);
@@ -345,8 +345,8 @@ static enum chan_try chan_recv_locked(struct chan *ch, struct chan_waiter *w)
 		if (s->len)
 			memcpy(w->buf, s->buf, s->len);
 		w->len = s->len;
-		w->file = s->file;
-		s->file = NULL;
+		w->fd = s->fd;
+		s->fd.file = NULL;
 		ch->sent++;
 		ch->received++;
 		chan_fire_peer(ch, s, CHAN_MOVED);
@@ -446,13 +446,13 @@ int chan_do(struct chan *ch, struct chan_waiter *w, struct chan_xfer *x)
 /*
  * Put-back: the copy out of a message a receiver took failed (another
  * thread unmapped its buffer after the probe), so the message is given
- * back as the oldest one, with w->file. It goes to the first parked
+ * back as the oldest one, with w->fd. It goes to the first parked
  * receiver that can take it, as a send hands its message over (one that
  * is too small fails EMSGSIZE, as for a send): by the invariant at the top
  * of chan.c a parked receiver means the ring is empty, so FIFO order
  * holds and nobody sleeps while a message waits in the buffer. Else it
  * goes back to the head of the ring if there is room, else it is lost
- * (counted dropped; w->file stays for the caller to drop).
+ * (counted dropped; w->fd stays for the caller to drop).
  *
  * Counters: a message handed to a receiver stays counted received (once);
  * one back in the ring is un-counted.
@@ -475,8 +475,8 @@ bool chan_putback_hand_locked(struct chan *ch, struct chan_waiter *w)
 		if (w->len)
 			memcpy(r->buf, w->buf, w->len);
 		r->len = w->len;
-		r->file = w->file;
-		w->file = NULL;
+		r->fd = w->fd;
+		w->fd.file = NULL;
 		chan_fire_peer(ch, r, CHAN_MOVED);
 		return true;
 	}
@@ -497,8 +497,8 @@ void chan_putback_ring_locked(struct chan *ch, struct chan_waiter *w)
 		       w->len);
 	ch->lens[ch->head] = w->len;
 	if (ch->files)
-		ch->files[ch->head] = w->file;
-	w->file = NULL;
+		ch->files[ch->head] = w->fd;
+	w->fd.file = NULL;
 	ch->count++;
 	ch->received--;
 	chan_poll_wake(ch, EPOLLIN | EPOLLRDNORM);

@@ -1919,14 +1919,54 @@ static int send_batch1(int c, void *buf, size_t len, int64_t timeout_ns)
 
 /*
  * In the cgroup: a 4 MiB channel (memory.current must rise by that much
- * and fall back when it is closed), then 1 MiB channels until creating
- * one fails, then 64 KiB ones until that fails too. At that brim a 64 KiB
- * send, a 64 KiB batch and a select staging 4 MiB must fail ENOMEM or
- * (when what is left happens to be enough) time out; with one 1 MiB
- * channel closed again the select still fails; with everything closed it
- * all works again. Only user-sized allocations may fail here: the test
- * allocates nothing else once memory is short.
+ * and fall back when it is closed), then 1 MiB channels while they fit,
+ * then one whose buffer cannot fit: ENOMEM; the same with 64 KiB ones. At
+ * that brim a 64 KiB send, a 64 KiB batch and a select staging 4 MiB must
+ * fail ENOMEM or (when what is left happens to be enough) time out; with
+ * one 1 MiB channel closed again the select still fails; with everything
+ * closed it all works again.
+ *
+ * What this guarantees, and what not: every allocation whose size the
+ * caller chooses (a channel's buffer and slot arrays, staging, select
+ * arrays) fails ENOMEM past memory.max instead of waking the memcg OOM
+ * killer, and a failed create leaves nothing charged. Creating a channel
+ * also makes the kernel allocate fixed-size objects of its own with plain
+ * GFP_KERNEL_ACCOUNT: the file, and on 6.12 its dentry (d_alloc_pseudo()
+ * in anon_inode_getfile()), plus slab pages and the fd table. Those may
+ * OOM-kill whoever allocates within a few pages of memory.max, which no
+ * module can prevent; the module makes them before the user-sized parts,
+ * so that a create whose buffer does not fit fails ENOMEM after they
+ * succeeded. The test therefore never calls into the kernel with less than
+ * T4_MARGIN of memory.max - memory.current left (memory.current counts
+ * the per-CPU charge caches and reclaimable page cache too, so the real
+ * room is larger): it fills with channels while that much is left, then
+ * probes with a buffer larger than memory.max, never by filling the rest.
  */
+#define T4_MARGIN	(512LL << 10)
+
+/* memory.max - memory.current: a lower bound of what can still be charged. */
+static long long t4_room(const char *cur_path)
+{
+	return T4_MAX - read_ll(cur_path);
+}
+
+/*
+ * A channel of msg_size T4_MSG whose buffer is larger than memory.max
+ * itself (what memory.current counts may partly be reclaimable page
+ * cache, so "larger than the room" could still fit): -errno.
+ */
+static int t4_create_too_big(void)
+{
+	int fd;
+
+	fd = kc_create(T4_MAX / T4_MSG + 16, T4_MSG);
+	if (fd >= 0) {
+		close(fd);
+		return 0;
+	}
+	return fd;
+}
+
 static void t4_child(const char *cur_path, int go)
 {
 	int big, mids[T4_MID_MAX], smalls[T4_MID_MAX], sel[T4_SEL_CASES];
@@ -1957,23 +1997,33 @@ static void t4_child(const char *cur_path, int go)
 
 	t4->step = 2;
 	for (n = 0; n < T4_MID_MAX; n++) {
+		if (t4_room(cur_path) < T4_MID_CAP * T4_MSG + T4_MARGIN)
+			break;
 		mids[n] = kc_create(T4_MID_CAP, T4_MSG);
 		if (mids[n] < 0)
 			break;
 		t4->nmid = n + 1;
 	}
-	t4->errmid = n < T4_MID_MAX ? -mids[n] : 0;
+	if (n < T4_MID_MAX && mids[n] < 0)
+		t4->errmid = -mids[n];	/* failed with room left */
+	else if (n < T4_MID_MAX)
+		t4->errmid = -t4_create_too_big();
 
 	t4->step = 3;
 	for (ns = 0; ns < T4_MID_MAX; ns++) {
+		if (t4_room(cur_path) < T4_MSG + T4_MARGIN)
+			break;
 		smalls[ns] = kc_create(1, T4_MSG);
 		if (smalls[ns] < 0)
 			break;
 		t4->nsmall = ns + 1;
 	}
-	t4->errsmall = ns < T4_MID_MAX ? -smalls[ns] : 0;
+	if (ns < T4_MID_MAX && smalls[ns] < 0)
+		t4->errsmall = -smalls[ns];
+	else if (ns < T4_MID_MAX)
+		t4->errsmall = -t4_create_too_big();
 
-	/* at the brim: less than 64 KiB left */
+	/* at the brim: less than T4_MARGIN + 64 KiB left */
 	t4->step = 4;
 	t4->err_send_brim = -kc_send(sel[0], msg, sizeof(msg), 1000000);
 	t4->step = 5;

@@ -47,11 +47,26 @@
  * the run created (workers' ones included, and those buffered inside
  * fd-carrying channels) may survive.
  *
+ * Users: run as root, every worker drops to a uid of its own (FUZZ_UID +
+ * its index; children share their worker's), with no groups and no
+ * capabilities, so that the run crosses users the way a shared machine
+ * does: descriptors, names (pool names are made 0666, workers' names are
+ * 0666 too and only their owner may unlink them) and channels of one user
+ * used by the others, every per-user charge taken and returned by another
+ * uid than the pool's. Signals to a sibling (another uid) go through the
+ * test process. After the run, with everything dropped,
+ * /proc/kchan_users must show every user back where it was before: no
+ * charge may leak. max_user_staging_bytes is raised for the run (a worker
+ * and its children may all wait on 16 MiB select sets at once);
+ * chan_security_test tests that limit. KCHAN_FUZZ_USERS=0 keeps the
+ * workers root.
+ *
  * Environment (the engine runs standalone the same way):
  *   KCHAN_FUZZ_SECONDS  how long the workers run (default 60)
  *   KCHAN_FUZZ_SEED     master seed (default from getrandom); printed first,
  *                       with the line that replays the run
  *   KCHAN_FUZZ_PROCS    worker processes (default 6, at most 32)
+ *   KCHAN_FUZZ_USERS    1 (default as root): workers as distinct users
  *   KCHAN_FUZZ_OPS      only these operations, e.g. "send,recv_batch,fork"
  *                       (names as in ops[] and the stuck-worker report;
  *                       "selset*": every op whose name begins so)
@@ -59,6 +74,7 @@
  * interleaving of the processes is up to the scheduler.
  */
 #include <dirent.h>
+#include <grp.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -90,6 +106,10 @@
 #define MAX_SETS	2	/* select sets per process */
 #define SET_CASES	12	/* indices of a set's cases (more: nil only) */
 #define SET_SLOT	65536	/* buffer bytes per case of a set */
+#define FUZZ_UID	61000	/* worker w runs as FUZZ_UID + w (users mode) */
+#define STR_(x)		#x
+#define STR(x)		STR_(x)
+#define FUZZ_STAGING	(1UL << 30)	/* max_user_staging_bytes for the run */
 
 struct pool_spec {
 	unsigned int cap, msg_size, flags;
@@ -180,6 +200,8 @@ struct shm {
 		int count;
 	} kinds[MAX_KINDS];
 	uint32_t op_mask;		/* KCHAN_FUZZ_OPS */
+	bool users;			/* workers as distinct uids */
+	volatile int sig_req[MAX_PROCS];	/* users: a signal for worker w */
 	int max_slots;			/* one tally per process ever run */
 	struct tally slot[];
 };
@@ -3087,6 +3109,8 @@ static void op_names(struct fz *z)
 	if (pct(z, 30))
 		oflag |= O_CLOEXEC;
 	mode = 0600 | rn(z, 0200);
+	if (S->users)
+		mode |= 0066;	/* other workers are other users */
 	if (pct(z, 30))
 		flags |= CHAN_FDPASS;
 	if (nonbase_count(z, false) > MAX_H - NPOOL - 4) {
@@ -3132,7 +3156,9 @@ static void op_names(struct fz *z)
 		u.size = sizeof(u);
 		u.name = (uintptr_t)name;
 		fd = ioc(z->dev, CHAN_IOC_UNLINK, &u);
-		if (fd && fd != -ENOENT)
+		if (fd == -EACCES && S->users)
+			;	/* another worker's: only its owner may */
+		else if (fd && fd != -ENOENT)
 			fz_fail(z, "UNLINK %s: %s", name, en(-fd));
 		else if (!fd)
 			ST(z, names_ok);
@@ -3143,7 +3169,7 @@ static void op_names(struct fz *z)
 	c.name = (uintptr_t)name;
 	c.capacity = rn(z, 5);
 	c.msg_size = 16;
-	c.mode = 0600;
+	c.mode = S->users ? 0666 : 0600;
 	if (r < 85) {
 		k = pct(z, 20);
 		if (k)
@@ -3795,13 +3821,24 @@ static void tick_siblings(struct fz *z, int64_t now)
 	if (now >= z->next_kill) {
 		z->next_kill = now + ms(3000 + rn(z, 14000));
 		pid = S->wpid[j];
-		if (j != z->wslot && pid > 0 && !kill(pid, SIGKILL))
+		if (S->users && j != z->wslot && pid > 0) {
+			/* another uid: the test process sends it */
+			__atomic_store_n(&S->sig_req[j], SIGKILL,
+					 __ATOMIC_RELAXED);
 			ST(z, sibling_killed);
+		} else if (j != z->wslot && pid > 0 && !kill(pid, SIGKILL)) {
+			ST(z, sibling_killed);
+		}
 	}
 	if (now >= z->next_stop) {
 		z->next_stop = now + ms(1000 + rn(z, 5000));
 		pid = S->wpid[j];
-		if (j != z->wslot && pid > 0 && !kill(pid, SIGSTOP)) {
+		if (S->users && j != z->wslot && pid > 0) {
+			/* stopped until the test process's next SIGCONT */
+			__atomic_store_n(&S->sig_req[j], SIGSTOP,
+					 __ATOMIC_RELAXED);
+			ST(z, sibling_stopped);
+		} else if (j != z->wslot && pid > 0 && !kill(pid, SIGSTOP)) {
 			ST(z, sibling_stopped);
 			ts.tv_sec = 0;
 			ts.tv_nsec = 200000 + rn(z, 3000000);
@@ -3971,6 +4008,21 @@ static void worker_main(int w, int gen, int slot, pid_t parent)
 	z->gen = gen;
 	z->t = &S->slot[slot];
 	z->rs = mix64(S->seed ^ mix64(((uint64_t)w << 32) | (uint32_t)gen)) | 1;
+	if (S->users) {
+		uid_t uid = FUZZ_UID + w;
+
+		umask(0);
+		if (setgroups(0, NULL) || setresgid(uid, uid, uid) ||
+		    setresuid(uid, uid, uid)) {
+			fz_fail(z, "worker %d: cannot become uid %d: %s", w,
+				uid, en(errno));
+			_exit(1);
+		}
+		/* a change of credentials cleared it */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent)
+			_exit(0);
+	}
 	fz_setup(z);
 	for (i = 0; i < NPOOL; i++)
 		adopt(z, S->pool_fd[i], true);
@@ -4294,6 +4346,81 @@ static void sum_stats(uint64_t *st)
 #define MAX_KLINES 8192
 static struct kline kl[MAX_KLINES];
 
+/* ---- per-user charges (/proc/kchan_users) --------------------------------- */
+
+#define MAX_ULINES 256
+
+struct uline {
+	unsigned long uid, v[4];	/* channels bytes staging inflight */
+};
+
+/* The rows of /proc/kchan_users (at most @max), or -errno. */
+static int read_users(struct uline *out, int max)
+{
+	char line[256];
+	struct uline u;
+	FILE *f = fopen("/proc/kchan_users", "r");
+	int n = 0;
+
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%lu %lu %lu %lu %lu", &u.uid, &u.v[0],
+			   &u.v[1], &u.v[2], &u.v[3]) != 5)
+			continue;	/* the header */
+		if (n < max)
+			out[n] = u;
+		n++;
+	}
+	fclose(f);
+	return n;
+}
+
+/* The row of @uid in @rows, or NULL when it has none (nothing charged). */
+static const struct uline *user_row(const struct uline *rows, int n,
+				    unsigned long uid)
+{
+	int i;
+
+	for (i = 0; i < n && i < MAX_ULINES; i++)
+		if (rows[i].uid == uid)
+			return &rows[i];
+	return NULL;
+}
+
+/* Users whose counters differ between @a and @b, described in @why. */
+static int users_differ(const struct uline *a, int na, const struct uline *b,
+			int nb, char *why, size_t sz)
+{
+	static const unsigned long zero[4];
+	const struct uline *x, *y, *r;
+	int i, k, n = 0, len = 0;
+	const unsigned long *vx, *vy;
+
+	why[0] = 0;
+	for (k = 0; k < 2; k++) {
+		for (i = 0; i < (k ? nb : na) && i < MAX_ULINES; i++) {
+			r = k ? &b[i] : &a[i];
+			if (k && user_row(a, na, r->uid))
+				continue;	/* compared already */
+			x = user_row(a, na, r->uid);
+			y = user_row(b, nb, r->uid);
+			vx = x ? x->v : zero;
+			vy = y ? y->v : zero;
+			if (!memcmp(vx, vy, sizeof(zero)))
+				continue;
+			n++;
+			if (len < (int)sz)
+				len += snprintf(why + len, sz - len,
+						"%suid %lu: %lu %lu %lu %lu -> %lu %lu %lu %lu",
+						n > 1 ? "; " : "", r->uid,
+						vx[0], vx[1], vx[2], vx[3],
+						vy[0], vy[1], vy[2], vy[3]);
+		}
+	}
+	return n;
+}
+
 TEST(fuzz)
 {
 	uint64_t st[ST_N] = {}, us[NPOOL] = {}, ur[NPOOL] = {}, uc[NPOOL] = {};
@@ -4305,7 +4432,10 @@ TEST(fuzz)
 	char name[64], info[2000];
 	struct chan_unlink u;
 	struct chan_info in;
-	int dev, fd, nslots;
+	int dev, fd, nslots, nu0, nu1;
+	static struct uline users0[MAX_ULINES], users1[MAX_ULINES];
+	long staging_saved = -1;
+	bool users;
 
 	if (getrandom(&seed, sizeof(seed), 0) != sizeof(seed))
 		seed = kc_now_ns() ^ ((uint64_t)getpid() << 40);
@@ -4315,8 +4445,10 @@ TEST(fuzz)
 		nprocs = 2;
 	if (nprocs > MAX_PROCS)
 		nprocs = MAX_PROCS;
-	ksft_print_msg("chan_fuzz: seed %#llx, %d s, %d workers; replay with KCHAN_FUZZ_SEED=%#llx KCHAN_FUZZ_SECONDS=%d KCHAN_FUZZ_PROCS=%d\n",
+	users = geteuid() == 0 && env_ull("KCHAN_FUZZ_USERS", 1);
+	ksft_print_msg("chan_fuzz: seed %#llx, %d s, %d workers%s; replay with KCHAN_FUZZ_SEED=%#llx KCHAN_FUZZ_SECONDS=%d KCHAN_FUZZ_PROCS=%d\n",
 		       (unsigned long long)seed, secs, nprocs,
+		       users ? " as uids " STR(FUZZ_UID) "+" : " as root",
 		       (unsigned long long)seed, secs, nprocs);
 
 	/* A tally per process: a few children per worker and second. */
@@ -4332,7 +4464,14 @@ TEST(fuzz)
 	S->tag = getpid();
 	S->op_mask = op_mask(getenv("KCHAN_FUZZ_OPS"));
 	ASSERT_NE(0, S->op_mask) TH_LOG("KCHAN_FUZZ_OPS names no operation");
+	S->users = users;
 	ASSERT_EQ(0, prctl(PR_SET_CHILD_SUBREAPER, 1));
+
+	/* What every user holds before: it must be so again at the end. */
+	nu0 = read_users(users0, MAX_ULINES);
+	if (nu0 < 0)
+		ksft_print_msg("chan_fuzz: no /proc/kchan_users (%s): per-user charges not checked\n",
+			       en(-nu0));
 
 	/* Baseline: every channel made from now on has a larger id. */
 	base_n = read_kchan(NULL, 0);
@@ -4344,13 +4483,16 @@ TEST(fuzz)
 
 	dev = open(CHAN_DEVICE, O_RDWR | O_CLOEXEC);
 	ASSERT_LE(0, dev);
+	if (users)
+		umask(0);	/* pool names 0666: the workers are other users */
 	for (i = 0; i < NPOOL; i++) {
 		const struct pool_spec *ps = &pool_specs[i];
 
 		if (ps->named) {
 			struct chan_open o = {
 				.size = sizeof(o), .oflag = O_RDWR | O_CREAT | O_EXCL,
-				.name = (uintptr_t)name, .mode = 0600,
+				.name = (uintptr_t)name,
+				.mode = users ? 0666 : 0600,
 				.flags = ps->flags, .capacity = ps->cap,
 				.msg_size = ps->msg_size,
 			};
@@ -4364,6 +4506,13 @@ TEST(fuzz)
 		ASSERT_EQ(0, kc_info(fd, &in));
 		S->pool_fd[i] = fd;
 		S->pool_id[i] = in.id;
+	}
+
+	/* Restored once the workers are gone, before any ASSERT can return. */
+	if (users) {
+		staging_saved = kc_param("max_user_staging_bytes", 0);
+		if (staging_saved > 0)
+			kc_param_set("max_user_staging_bytes", FUZZ_STAGING);
 	}
 
 	S->start_ns = kc_now_ns();
@@ -4415,6 +4564,15 @@ TEST(fuzz)
 		for (w = 0; w < nprocs; w++)
 			if (S->wpid[w] > 0)
 				kill(S->wpid[w], SIGCONT);
+		/* users: what a worker asked for a sibling (a SIGSTOP lasts
+		 * until the SIGCONT above, 20 ms later) */
+		for (w = 0; w < nprocs; w++) {
+			int sig = __atomic_exchange_n(&S->sig_req[w], 0,
+						      __ATOMIC_RELAXED);
+
+			if (sig && S->wpid[w] > 0)
+				kill(S->wpid[w], sig);
+		}
 		kc_sleep_ms(20);
 	}
 
@@ -4453,6 +4611,11 @@ TEST(fuzz)
 	if (have_children())
 		fz_fail(&parent_z, "%d processes survive SIGKILL for 30 s",
 			kill_children());
+	if (staging_saved > 0)
+		kc_param_set("max_user_staging_bytes", staging_saved);
+	if (nu0 >= 0)
+		ksft_print_msg("chan_fuzz: %d users hold charges with the workers gone (names, buffered descriptors)\n",
+			       read_users(users1, MAX_ULINES));
 
 	/* Sum what every process counted. */
 	nslots = S->next_slot < S->max_slots ? S->next_slot : S->max_slots;
@@ -4590,6 +4753,25 @@ TEST(fuzz)
 	/* (others' channels may have gone meanwhile: namespace sweeps) */
 	EXPECT_LE(n, base_n) TH_LOG("/proc/kchan had %d channels before, %d now",
 				    base_n, n);
+
+	/* Every charge of the run returned, to every user (workers' too). */
+	if (nu0 >= 0) {
+		end = kc_now_ns() + 10000000000LL;
+		do {
+			nu1 = read_users(users1, MAX_ULINES);
+			if (nu1 >= 0 && !users_differ(users0, nu0, users1, nu1,
+						      info, sizeof(info)))
+				break;
+			kc_sleep_ms(50);
+		} while (kc_now_ns() < end);
+		ASSERT_LE(0, nu1);
+		EXPECT_EQ(0, users_differ(users0, nu0, users1, nu1, info,
+					  sizeof(info)))
+			TH_LOG("per-user charges (channels bytes staging inflight) not back: %s",
+			       info);
+		ksft_print_msg("chan_fuzz: per-user charges back to where they were (%d users before, %d now)\n",
+			       nu0, nu1);
+	}
 	ksft_print_msg("chan_fuzz: seed %#llx: %d violations\n",
 		       (unsigned long long)seed, S->nfails);
 }

@@ -2,7 +2,8 @@
 /*
  * Limits an admin sets through /sys/module/chan/parameters: per channel
  * (msg_size, capacity, buffer bytes), per select, per user (channels,
- * buffer bytes; CAP_SYS_RESOURCE exempt). Each test restores what it set.
+ * their bytes, staging; CAP_SYS_RESOURCE exempt). Each test restores what
+ * it set. chan_security_test attacks the per-user limits.
  */
 #include "kchan_test.h"
 
@@ -54,20 +55,23 @@ static int as_nobody(int (*fn)(void *), void *arg)
 	return kc_reap(pid);
 }
 
+#define NPARAMS	8
+
 FIXTURE(params) {
-	long saved[7];
+	long saved[NPARAMS];
 };
 
-static const char *const param_names[] = {
+static const char *const param_names[NPARAMS] = {
 	"max_msg_size", "max_capacity", "max_chan_bytes", "max_select_cases",
 	"max_select_bytes", "max_user_channels", "max_user_bytes",
+	"max_user_staging_bytes",
 };
 
 FIXTURE_SETUP(params)
 {
 	unsigned int i;
 
-	for (i = 0; i < 7; i++) {
+	for (i = 0; i < NPARAMS; i++) {
 		self->saved[i] = param_get(param_names[i]);
 		ASSERT_GT(self->saved[i], 0) TH_LOG("%s", param_names[i]);
 	}
@@ -77,7 +81,7 @@ FIXTURE_TEARDOWN(params)
 {
 	unsigned int i;
 
-	for (i = 0; i < 7; i++)
+	for (i = 0; i < NPARAMS; i++)
 		param_set(param_names[i], self->saved[i]);
 }
 
@@ -90,6 +94,7 @@ TEST_F(params, defaults_are_documented)
 	EXPECT_EQ(16L << 20, self->saved[4]);
 	EXPECT_EQ(65536, self->saved[5]);
 	EXPECT_EQ(256L << 20, self->saved[6]);
+	EXPECT_EQ(64L << 20, self->saved[7]);
 }
 
 TEST_F(params, max_msg_size_at_and_past)
@@ -157,28 +162,39 @@ TEST_F(params, user_channels_limit_emfile)
 	EXPECT_EQ(0, as_nobody(make_n_channels, &n));
 }
 
+/*
+ * What a channel is charged (chan(7)): 1 KiB, plus per slot msg_size + 4
+ * bytes (+ 16 with CHAN_FDPASS).
+ */
+#define CHARGE(cap, msg, fdpass) \
+	(1024L + (long)(cap) * ((msg) + 4 + ((fdpass) ? 16 : 0)))
+
 static int fill_user_bytes(void *arg)
 {
 	int a, b;
 
 	(void)arg;
-	a = kc_create(16, 256);		/* 4096 bytes */
+	a = kc_create(16, 256);		/* exactly the limit */
 	if (a < 0)
 		return 10;
-	b = kc_create(1, 1);		/* one byte over */
+	b = kc_create(1, 1);		/* past it */
 	if (b != -ENOSPC)
 		return 11;
-	b = kc_create(0, 1024);		/* unbuffered: no bytes */
-	if (b < 0)
+	b = kc_create(0, 1024);		/* unbuffered: the 1 KiB minimum */
+	if (b != -ENOSPC)
 		return 12;
 	close(a);
+	a = kc_create_flags(15, 252, CHAN_FDPASS);	/* 15 * 272 <= 16 * 260 */
+	if (a < 0)
+		return 13;
+	close(a);
 	a = kc_create(16, 256);
-	return a >= 0 ? 0 : 13;
+	return a >= 0 ? 0 : 14;
 }
 
 TEST_F(params, user_bytes_limit_enospc)
 {
-	ASSERT_EQ(0, param_set("max_user_bytes", 4096));
+	ASSERT_EQ(0, param_set("max_user_bytes", CHARGE(16, 256, 0)));
 	EXPECT_EQ(0, as_nobody(fill_user_bytes, NULL));
 }
 

@@ -540,6 +540,23 @@ static inline unsigned long kc_param(const char *name, unsigned long dflt)
 	return v;
 }
 
+/* Set a module parameter through sysfs (root); 0 or -errno. */
+static inline int kc_param_set(const char *name, unsigned long v)
+{
+	char path[128], buf[32];
+	int fd, len, r = 0;
+
+	snprintf(path, sizeof(path), "/sys/module/chan/parameters/%s", name);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	len = snprintf(buf, sizeof(buf), "%lu", v);
+	if (write(fd, buf, len) != len)
+		r = -errno;
+	close(fd);
+	return r;
+}
+
 /* Install a handler for sig with or without SA_RESTART. */
 static inline int kc_sigaction(int sig, void (*fn)(int), int restart)
 {

@@ -7,40 +7,7 @@
  */
 #include "kchan_test.h"
 
-#define PARAM_DIR "/sys/module/chan/parameters/"
 
-static long param_get(const char *name)
-{
-	char path[128], buf[64];
-	ssize_t n;
-	int fd;
-
-	snprintf(path, sizeof(path), PARAM_DIR "%s", name);
-	fd = open(path, O_RDONLY);
-	if (fd < 0)
-		return -1;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = 0;
-	return strtol(buf, NULL, 10);
-}
-
-static int param_set(const char *name, long value)
-{
-	char path[128], buf[64];
-	int fd, len, ok;
-
-	snprintf(path, sizeof(path), PARAM_DIR "%s", name);
-	fd = open(path, O_WRONLY);
-	if (fd < 0)
-		return -1;
-	len = snprintf(buf, sizeof(buf), "%ld", value);
-	ok = write(fd, buf, len) == len;
-	close(fd);
-	return ok ? 0 : -1;
-}
 
 /* Run @fn in a child that has dropped root (uid/gid 65534, no caps). */
 static int as_nobody(int (*fn)(void *), void *arg)
@@ -72,7 +39,7 @@ FIXTURE_SETUP(params)
 	unsigned int i;
 
 	for (i = 0; i < NPARAMS; i++) {
-		self->saved[i] = param_get(param_names[i]);
+		self->saved[i] = kc_param_get(param_names[i]);
 		ASSERT_GT(self->saved[i], 0) TH_LOG("%s", param_names[i]);
 	}
 }
@@ -82,7 +49,7 @@ FIXTURE_TEARDOWN(params)
 	unsigned int i;
 
 	for (i = 0; i < NPARAMS; i++)
-		param_set(param_names[i], self->saved[i]);
+		kc_param_set(param_names[i], self->saved[i]);
 }
 
 TEST_F(params, defaults_are_documented)
@@ -101,7 +68,7 @@ TEST_F(params, max_msg_size_at_and_past)
 {
 	int fd;
 
-	ASSERT_EQ(0, param_set("max_msg_size", 100));
+	ASSERT_EQ(0, kc_param_set("max_msg_size", 100));
 	fd = kc_create(1, 100);
 	ASSERT_GE(fd, 0);
 	close(fd);
@@ -112,7 +79,7 @@ TEST_F(params, max_capacity_at_and_past)
 {
 	int fd;
 
-	ASSERT_EQ(0, param_set("max_capacity", 10));
+	ASSERT_EQ(0, kc_param_set("max_capacity", 10));
 	fd = kc_create(10, 1);
 	ASSERT_GE(fd, 0);
 	close(fd);
@@ -123,7 +90,7 @@ TEST_F(params, max_chan_bytes_at_and_past)
 {
 	int fd;
 
-	ASSERT_EQ(0, param_set("max_chan_bytes", 4096));
+	ASSERT_EQ(0, kc_param_set("max_chan_bytes", 4096));
 	fd = kc_create(64, 64);
 	ASSERT_GE(fd, 0);
 	close(fd);
@@ -158,7 +125,7 @@ TEST_F(params, user_channels_limit_emfile)
 {
 	int n = 5;
 
-	ASSERT_EQ(0, param_set("max_user_channels", n));
+	ASSERT_EQ(0, kc_param_set("max_user_channels", n));
 	EXPECT_EQ(0, as_nobody(make_n_channels, &n));
 }
 
@@ -194,7 +161,7 @@ static int fill_user_bytes(void *arg)
 
 TEST_F(params, user_bytes_limit_enospc)
 {
-	ASSERT_EQ(0, param_set("max_user_bytes", CHARGE(16, 256, 0)));
+	ASSERT_EQ(0, kc_param_set("max_user_bytes", CHARGE(16, 256, 0)));
 	EXPECT_EQ(0, as_nobody(fill_user_bytes, NULL));
 }
 
@@ -202,7 +169,7 @@ TEST_F(params, cap_sys_resource_is_exempt)
 {
 	int fds[4], i;
 
-	ASSERT_EQ(0, param_set("max_user_channels", 1));
+	ASSERT_EQ(0, kc_param_set("max_user_channels", 1));
 	/* The test runs as root: the per-user limit does not apply. */
 	for (i = 0; i < 4; i++) {
 		fds[i] = kc_create(0, 8);
@@ -225,7 +192,7 @@ TEST_F(params, limits_are_per_user)
 	int fds[3], i;
 	pid_t pid;
 
-	ASSERT_EQ(0, param_set("max_user_channels", 2));
+	ASSERT_EQ(0, kc_param_set("max_user_channels", 2));
 	/* uid 65533 takes its two. */
 	pid = kc_fork();
 	if (pid == 0) {
@@ -247,7 +214,7 @@ TEST_F(params, max_select_cases_at_and_past)
 	int fd = kc_create(1, 4), i;
 
 	ASSERT_GE(fd, 0);
-	ASSERT_EQ(0, param_set("max_select_cases", 8));
+	ASSERT_EQ(0, kc_param_set("max_select_cases", 8));
 	memset(cases, 0, sizeof(cases));
 	for (i = 0; i < 9; i++) {
 		cases[i].fd = -1;
@@ -275,7 +242,7 @@ TEST_F(params, max_select_bytes_enobufs)
 	int fd = kc_create(1, 1024);
 
 	ASSERT_GE(fd, 0);
-	ASSERT_EQ(0, param_set("max_select_bytes", 1500));
+	ASSERT_EQ(0, kc_param_set("max_select_bytes", 1500));
 	memset(cases, 0, sizeof(cases));
 	cases[0].fd = fd;
 	cases[0].op = CHAN_OP_RECV;
@@ -308,10 +275,10 @@ TEST_F(params, unprivileged_cannot_write_params)
 	if (pid == 0) {
 		if (setresuid(65534, 65534, 65534))
 			_exit(90);
-		_exit(param_set("max_msg_size", 1) == 0 ? 10 : 0);
+		_exit(kc_param_set("max_msg_size", 1) == 0 ? 10 : 0);
 	}
 	EXPECT_EQ(0, kc_reap(pid));
-	EXPECT_EQ(self->saved[0], param_get("max_msg_size"));
+	EXPECT_EQ(self->saved[0], kc_param_get("max_msg_size"));
 }
 
 TEST_HARNESS_MAIN

@@ -20,43 +20,16 @@ static int kn_dev(void)
 	return open(CHAN_DEVICE, O_RDWR | O_CLOEXEC);
 }
 
-/* CHAN_IOC_OPEN; fd or -errno. */
+/* CHAN_IOC_OPEN / CHAN_IOC_UNLINK on a /dev/chan of their own. */
 static int kn_open(const char *name, int oflag, unsigned int mode,
 		   unsigned int flags, unsigned int cap, unsigned int msg_size)
 {
-	struct chan_open o;
-	int dev = kn_dev(), fd, err;
-
-	if (dev < 0)
-		return -errno;
-	memset(&o, 0, sizeof(o));
-	o.size = sizeof(o);
-	o.oflag = oflag;
-	o.name = (uintptr_t)name;
-	o.mode = mode;
-	o.flags = flags;
-	o.capacity = cap;
-	o.msg_size = msg_size;
-	fd = ioctl(dev, CHAN_IOC_OPEN, &o);
-	err = errno;
-	close(dev);
-	return fd < 0 ? -err : fd;
+	return kc_name_open(-1, name, oflag, mode, flags, cap, msg_size);
 }
 
 static int kn_unlink(const char *name)
 {
-	struct chan_unlink u;
-	int dev = kn_dev(), r, err;
-
-	if (dev < 0)
-		return -errno;
-	memset(&u, 0, sizeof(u));
-	u.size = sizeof(u);
-	u.name = (uintptr_t)name;
-	r = ioctl(dev, CHAN_IOC_UNLINK, &u);
-	err = errno;
-	close(dev);
-	return r < 0 ? -err : 0;
+	return kc_name_unlink(-1, name);
 }
 
 /* CHAN_IOC_CREATE with a name; fd or -errno. */

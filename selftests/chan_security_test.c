@@ -28,46 +28,12 @@
 
 #include "kchan_test.h"
 
-#define PARAM_DIR	"/sys/module/chan/parameters/"
 #define USERS_FILE	"/proc/kchan_users"
 
 /* The documented defaults (chan(7)), for a module that lacks a parameter. */
 #define DFLT_USER_STAGING	(64L << 20)
 
 /* ---- helpers ---------------------------------------------------------------- */
-
-static long param_get(const char *name)
-{
-	char path[128], buf[64];
-	ssize_t n;
-	int fd;
-
-	snprintf(path, sizeof(path), PARAM_DIR "%s", name);
-	fd = open(path, O_RDONLY);
-	if (fd < 0)
-		return -1;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = 0;
-	return strtol(buf, NULL, 10);
-}
-
-static int param_set(const char *name, long value)
-{
-	char path[128], buf[64];
-	int fd, len, ok;
-
-	snprintf(path, sizeof(path), PARAM_DIR "%s", name);
-	fd = open(path, O_WRONLY);
-	if (fd < 0)
-		return -1;
-	len = snprintf(buf, sizeof(buf), "%ld", value);
-	ok = write(fd, buf, len) == len;
-	close(fd);
-	return ok ? 0 : -1;
-}
 
 /* Become @uid/@gid with no supplementary groups and no capabilities. */
 static int drop_to(uid_t uid)
@@ -123,43 +89,17 @@ static int sec_dev(void)
 	return open(CHAN_DEVICE, O_RDWR | O_CLOEXEC);
 }
 
-/* CHAN_IOC_OPEN; fd or -errno. */
+/* CHAN_IOC_OPEN / CHAN_IOC_UNLINK through sec_devfd when there is one. */
 static int sec_open(const char *name, int oflag, unsigned int mode,
 		    unsigned int flags, unsigned int cap, unsigned int msg_size)
 {
-	struct chan_open o;
-	int dev = sec_dev(), fd, err;
-
-	if (dev < 0)
-		return -errno;
-	memset(&o, 0, sizeof(o));
-	o.size = sizeof(o);
-	o.oflag = oflag;
-	o.name = (uintptr_t)name;
-	o.mode = mode;
-	o.flags = flags;
-	o.capacity = cap;
-	o.msg_size = msg_size;
-	fd = ioctl(dev, CHAN_IOC_OPEN, &o);
-	err = errno;
-	close(dev);
-	return fd < 0 ? -err : fd;
+	return kc_name_open(sec_devfd, name, oflag, mode, flags, cap,
+			    msg_size);
 }
 
 static int sec_unlink(const char *name)
 {
-	struct chan_unlink u;
-	int dev = sec_dev(), r, err;
-
-	if (dev < 0)
-		return -errno;
-	memset(&u, 0, sizeof(u));
-	u.size = sizeof(u);
-	u.name = (uintptr_t)name;
-	r = ioctl(dev, CHAN_IOC_UNLINK, &u);
-	err = errno;
-	close(dev);
-	return r < 0 ? -err : 0;
+	return kc_name_unlink(sec_devfd, name);
 }
 
 /* Names carry the test process's pid (children too), so runs never collide. */
@@ -271,7 +211,7 @@ FIXTURE_SETUP(sec)
 	if (geteuid() != 0)
 		SKIP(return, "needs root to switch users and set limits");
 	for (i = 0; i < NSAVED; i++)
-		self->saved[i] = param_get(saved_params[i]);
+		self->saved[i] = kc_param_get(saved_params[i]);
 }
 
 FIXTURE_TEARDOWN(sec)
@@ -280,7 +220,7 @@ FIXTURE_TEARDOWN(sec)
 
 	for (i = 0; i < NSAVED; i++)
 		if (self->saved[i] > 0)
-			param_set(saved_params[i], self->saved[i]);
+			kc_param_set(saved_params[i], self->saved[i]);
 }
 
 /* ---- 1. a channel's per-slot arrays and the channel itself are charged ---------- */
@@ -311,7 +251,7 @@ TEST_F(sec, slot_arrays_are_charged)
 
 	ASSERT_NE(NULL, out);
 	sec_name("slots", 0);
-	ASSERT_EQ(0, param_set("max_user_bytes", SLOTS_LIMIT));
+	ASSERT_EQ(0, kc_param_set("max_user_bytes", SLOTS_LIMIT));
 	before = mem_now();
 	pid = kc_fork();
 	ASSERT_GE(pid, 0);
@@ -365,7 +305,7 @@ TEST_F(sec, idle_channels_have_a_minimum_charge)
 
 	ASSERT_NE(NULL, out);
 	sec_name("idle", 0);
-	ASSERT_EQ(0, param_set("max_user_bytes", IDLE_LIMIT));
+	ASSERT_EQ(0, kc_param_set("max_user_bytes", IDLE_LIMIT));
 	pid = kc_fork();
 	ASSERT_GE(pid, 0);
 	if (pid == 0) {
@@ -559,7 +499,7 @@ static int park_wait_held(struct park_out *out)
 TEST_F(sec, parked_selects_are_bounded_per_user)
 {
 	struct park_out *out = kc_shared(sizeof(*out));
-	long limit = param_get("max_user_staging_bytes");
+	long limit = kc_param_get("max_user_staging_bytes");
 	long per = (long)SEL_CASES * PARK_MSG;
 	struct mem before, held, after;
 	struct usage u;
@@ -619,15 +559,15 @@ FIXTURE_SETUP(route)
 {
 	if (geteuid() != 0)
 		SKIP(return, "needs root to switch users and set limits");
-	self->saved = param_get("max_user_staging_bytes");
+	self->saved = kc_param_get("max_user_staging_bytes");
 	/* absent from a module that has no such limit: the test then fails */
-	param_set("max_user_staging_bytes", ROUTE_LIMIT);
+	kc_param_set("max_user_staging_bytes", ROUTE_LIMIT);
 }
 
 FIXTURE_TEARDOWN(route)
 {
 	if (self->saved > 0)
-		param_set("max_user_staging_bytes", self->saved);
+		kc_param_set("max_user_staging_bytes", self->saved);
 }
 
 TEST_F(route, staging_is_bounded_per_user)
@@ -673,13 +613,13 @@ TEST_F(route, staging_is_bounded_per_user)
 TEST_F(sec, selset_tables_are_bounded_per_user)
 {
 	struct slots_out *out = kc_shared(sizeof(*out));
-	long cases = param_get("max_select_cases");
+	long cases = kc_param_get("max_select_cases");
 	struct usage u;
 	pid_t pid;
 
 	ASSERT_NE(NULL, out);
 	ASSERT_GT(cases, 0);
-	param_set("max_user_staging_bytes", ROUTE_LIMIT);
+	kc_param_set("max_user_staging_bytes", ROUTE_LIMIT);
 	pid = kc_fork();
 	ASSERT_GE(pid, 0);
 	if (pid == 0) {

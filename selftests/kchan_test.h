@@ -101,6 +101,52 @@ static inline int kc_create(unsigned int cap, unsigned int msg_size)
 }
 
 /*
+ * CHAN_IOC_OPEN and CHAN_IOC_UNLINK through @dev, a /dev/chan fd the caller
+ * keeps (or -1: open /dev/chan for this call only, as a test that unloads
+ * chan.ko needs); fd / 0, or -errno.
+ */
+static inline int kc_name_open(int dev, const char *name, int oflag,
+			       unsigned int mode, unsigned int flags,
+			       unsigned int cap, unsigned int msg_size)
+{
+	struct chan_open o;
+	int own = dev < 0, fd, err;
+
+	if (own && (dev = open(CHAN_DEVICE, O_RDWR | O_CLOEXEC)) < 0)
+		return -errno;
+	memset(&o, 0, sizeof(o));
+	o.size = sizeof(o);
+	o.oflag = oflag;
+	o.name = (uintptr_t)name;
+	o.mode = mode;
+	o.flags = flags;
+	o.capacity = cap;
+	o.msg_size = msg_size;
+	fd = ioctl(dev, CHAN_IOC_OPEN, &o);
+	err = errno;
+	if (own)
+		close(dev);
+	return fd < 0 ? -err : fd;
+}
+
+static inline int kc_name_unlink(int dev, const char *name)
+{
+	struct chan_unlink u;
+	int own = dev < 0, r, err;
+
+	if (own && (dev = open(CHAN_DEVICE, O_RDWR | O_CLOEXEC)) < 0)
+		return -errno;
+	memset(&u, 0, sizeof(u));
+	u.size = sizeof(u);
+	u.name = (uintptr_t)name;
+	r = ioctl(dev, CHAN_IOC_UNLINK, &u);
+	err = errno;
+	if (own)
+		close(dev);
+	return r < 0 ? -err : 0;
+}
+
+/*
  * /dev/chan, opened once per process (children inherit it). Not for a
  * program that unloads chan.ko: the open file pins the module.
  */
@@ -538,6 +584,12 @@ static inline unsigned long kc_param(const char *name, unsigned long dflt)
 		v = dflt;
 	fclose(f);
 	return v;
+}
+
+/* A module parameter as a signed value, or -1 when it cannot be read. */
+static inline long kc_param_get(const char *name)
+{
+	return (long)kc_param(name, -1UL);
 }
 
 /* Set a module parameter through sysfs (root); 0 or -errno. */

@@ -25,21 +25,7 @@ name=${1:-6.12}
 unset MAKEFLAGS MFLAGS MAKEOVERRIDES MAKELEVEL
 
 NTESTS=5
-n=0
-nfail=0
-
-check() {
-	local desc=$1 out
-	shift
-	n=$((n + 1))
-	if out=$("$@" 2>&1); then
-		echo "ok $n $desc"
-	else
-		nfail=$((nfail + 1))
-		echo "not ok $n $desc"
-		printf '%s\n' "$out" | tail -n 30 | sed 's/^/# /'
-	fi
-}
+. "$here/tap.sh"
 
 bail() {
 	echo "Bail out! $*"
@@ -52,8 +38,7 @@ if [ "${KCHAN_DKMS_TEST_NS:-0}" != 1 ]; then
 	KCHAN_DKMS_TEST_NS=1 exec unshare -m --propagation private -- "$0" "$@"
 	bail "unshare -m failed"
 fi
-echo "TAP version 13"
-echo "1..$NTESTS"
+tap_plan
 for d in /usr/local /usr/src /var/lib/dkms /lib/modules; do
 	mkdir -p "$d" && mount -t tmpfs -o mode=0755 kchan-dkms-test "$d" ||
 		bail "cannot mount a tmpfs over $d in the test's mount namespace"
@@ -107,5 +92,4 @@ check "make dkms-install KVER=$kver" t_dkms_install
 check "dkms status: kchan/$version installed for $kver" t_status
 check "the installed chan.ko is for $kver (vermagic)" t_vermagic
 check "make uninstall removes the DKMS build and sources" t_uninstall
-
-[ "$nfail" -eq 0 ]
+tap_done

@@ -31,31 +31,8 @@ trap 'rm -rf "$tmp"' EXIT
 root=$tmp/root
 
 NTESTS=15
-n=0
-nfail=0
-
-echo "TAP version 13"
-echo "1..$NTESTS"
-
-# check DESCRIPTION COMMAND...: one test; on failure the command's output
-# follows as diagnostics. COMMAND runs in a subshell, so fail() ends it.
-check() {
-	local desc=$1 out
-	shift
-	n=$((n + 1))
-	if out=$("$@" 2>&1); then
-		echo "ok $n $desc"
-	else
-		nfail=$((nfail + 1))
-		echo "not ok $n $desc"
-		printf '%s\n' "$out" | tail -n 30 | sed 's/^/# /'
-	fi
-}
-
-skip() {
-	n=$((n + 1))
-	echo "ok $n $1 # SKIP $2"
-}
+. "$here/tap.sh"
+tap_plan
 
 fail() {
 	echo "$*"
@@ -286,10 +263,4 @@ check "make uninstall DESTDIR=... PREFIX=$prefix" t_uninstall
 check "nothing of ours left after uninstall" t_nothing_left
 check "a second make uninstall succeeds" t_uninstall_again
 
-if [ $n -ne $NTESTS ]; then
-	n=$((n + 1))
-	nfail=$((nfail + 1))
-	echo "not ok $n plan: ran $((n - 1)) tests, planned $NTESTS"
-fi
-echo "# Totals: pass:$((n - nfail)) fail:$nfail"
-[ $nfail -eq 0 ]
+tap_done

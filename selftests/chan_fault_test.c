@@ -185,26 +185,6 @@ static void case_set(struct chan_select_case *c, int fd, unsigned int op, void *
 	c->ok = 7;
 }
 
-/* CHAN_IOC_SELECT issued on fd on; the index or -errno. */
-static int do_select(int on, struct chan_select_case *c, unsigned int n,
-		     int64_t timeout_ns)
-{
-	struct chan_select s;
-	int r;
-
-	memset(&s, 0, sizeof(s));
-	s.size = sizeof(s);
-	s.cases = (uintptr_t)c;
-	s.ncases = n;
-	s.case_size = sizeof(struct chan_select_case);
-	s.timeout_ns = timeout_ns;
-	s.index = 12345;
-	r = ioctl(on, CHAN_IOC_SELECT, &s);
-	if (r < 0)
-		return -errno;
-	return r == s.index ? r : -EPROTO;
-}
-
 /* 1 once the read end of a pipe sees EOF (within ms), else 0. */
 static int pipe_eof_within(int rfd, int ms)
 {
@@ -334,7 +314,7 @@ static void t1_selector(int c, int empty, int full, uint32_t p, int mode)
 		if (send_at < 0 && recv_at < 0)
 			_exit(KC_OK);	/* sent T1_MAXSEQ: done */
 
-		r = do_select(c, cs, n, -1);
+		r = kc_select_on(c, cs, n, -1);
 		CCHECK(r >= 0, r);
 		CCHECK(r == send_at || r == recv_at, 100 + r);
 		for (i = 0; i < n; i++)
@@ -858,7 +838,7 @@ static void t2_victim(int h, int empty, uint32_t k)
 			__atomic_store_n(&t2->v_attempt[k], seq + 1,
 					 __ATOMIC_SEQ_CST);
 			__atomic_store_n(&t2->v_inrecv[k], 1, __ATOMIC_SEQ_CST);
-			r = do_select(h, cs, 3, -1);
+			r = kc_select_on(h, cs, 3, -1);
 			CCHECK(r == 0 || r == 1, r);
 			CCHECK(cs[r].ok == 1, cs[r].ok);
 			CCHECK(cs[!r].ok == 7 && cs[2].ok == 7, r);
@@ -2029,7 +2009,7 @@ static void t4_child(const char *cur_path, int go)
 	t4->step = 5;
 	t4->err_batch_brim = -send_batch1(sel[0], msg, sizeof(msg), 1000000);
 	t4->step = 6;
-	t4->err_sel_brim = -do_select(sel[0], cs, T4_SEL_CASES, 1000000);
+	t4->err_sel_brim = -kc_select_on(sel[0], cs, T4_SEL_CASES, 1000000);
 
 	/*
 	 * Room for small allocations (a 64 KiB message may fit or not), not
@@ -2040,14 +2020,14 @@ static void t4_child(const char *cur_path, int go)
 	if (n)
 		close(mids[--n]);
 	t4->step = 7;
-	t4->err_sel_full = -do_select(sel[0], cs, T4_SEL_CASES, 1000000);
+	t4->err_sel_full = -kc_select_on(sel[0], cs, T4_SEL_CASES, 1000000);
 	t4->step = 8;
 	t4->err_send_full = -kc_send(sel[0], msg, sizeof(msg), 1000000);
 
 	for (i = 0; i < n; i++)
 		close(mids[i]);
 	t4->step = 9;
-	t4->err_sel_after = -do_select(sel[0], cs, T4_SEL_CASES, 1000000);
+	t4->err_sel_after = -kc_select_on(sel[0], cs, T4_SEL_CASES, 1000000);
 	t4->step = 10;
 	t4->err_batch_after = -send_batch1(sel[0], msg, sizeof(msg), 1000000);
 	t4->step = 11;

@@ -162,22 +162,6 @@ static int usage_gone(uid_t uid, struct usage *u)
 	return r;
 }
 
-static int select_on(int on, struct chan_select_case *c, unsigned int n,
-		     int64_t timeout_ns)
-{
-	struct chan_select s;
-	int r;
-
-	memset(&s, 0, sizeof(s));
-	s.size = sizeof(s);
-	s.cases = (uintptr_t)c;
-	s.ncases = n;
-	s.timeout_ns = timeout_ns;
-	s.case_size = sizeof(*c);
-	r = ioctl(on, CHAN_IOC_SELECT, &s);
-	return r < 0 ? -errno : r;
-}
-
 static int batch(int c, bool send, struct chan_iovec *v, unsigned int n,
 		 int64_t timeout_ns)
 {
@@ -371,7 +355,7 @@ static void *park_fn(void *arg)
 			cs[i].buf = (uintptr_t)park_buf;
 			cs[i].len = PARK_MSG;
 		}
-		p->ret = cs ? select_on(p->ch, cs, p->ncases, -1) : -ENOMEM;
+		p->ret = cs ? kc_select_on(p->ch, cs, p->ncases, -1) : -ENOMEM;
 		free(cs);
 		break;
 	case R_RECV:

@@ -147,6 +147,29 @@ static inline int kc_name_unlink(int dev, const char *name)
 }
 
 /*
+ * CHAN_IOC_SELECT issued on fd @on (/dev/chan or a channel); the index or
+ * -errno, -EPROTO when the returned index and the written one differ.
+ */
+static inline int kc_select_on(int on, struct chan_select_case *c,
+			       unsigned int n, int64_t timeout_ns)
+{
+	struct chan_select s;
+	int r;
+
+	memset(&s, 0, sizeof(s));
+	s.size = sizeof(s);
+	s.cases = (uintptr_t)c;
+	s.ncases = n;
+	s.case_size = sizeof(struct chan_select_case);
+	s.timeout_ns = timeout_ns;
+	s.index = 12345;
+	r = ioctl(on, CHAN_IOC_SELECT, &s);
+	if (r < 0)
+		return -errno;
+	return r == s.index ? r : -EPROTO;
+}
+
+/*
  * /dev/chan, opened once per process (children inherit it). Not for a
  * program that unloads chan.ko: the open file pins the module.
  */

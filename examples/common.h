@@ -134,4 +134,37 @@ static inline void watchdog(unsigned seconds)
 	alarm(seconds);
 }
 
+/*
+ * KCHAN_EXAMPLE_BREAK=N (N > 0) in the environment makes an example inject
+ * the bug its invariant guards against (N picks one when it has several),
+ * so that one can watch the check catch it: the example must then fail.
+ * Returns 0 when unset, empty or "0".
+ */
+static inline int break_mode(void)
+{
+	const char *s = getenv("KCHAN_EXAMPLE_BREAK");
+	int n;
+
+	if (!s || !*s)
+		return 0;
+	n = atoi(s);
+	return n > 0 ? n : (strcmp(s, "0") ? 1 : 0);
+}
+
+/*
+ * break_mode(), checked against the example's bugs (what[0] is bug 1, ...)
+ * and announced on stdout. Returns 0 for a normal run.
+ */
+static inline int break_choose(const char *const *what, int nwhat)
+{
+	int n = break_mode();
+
+	if (!n)
+		return 0;
+	EXPECT(n <= nwhat, "KCHAN_EXAMPLE_BREAK=%d: only 1..%d", n, nwhat);
+	printf("%s: KCHAN_EXAMPLE_BREAK=%d: %s; this run must fail\n", prog, n,
+	       what[n - 1]);
+	return n;
+}
+
 #endif

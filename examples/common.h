@@ -29,13 +29,20 @@ extern const char *prog;
 __attribute__((noreturn, format(printf, 1, 2)))
 static inline void die(const char *fmt, ...)
 {
+	char msg[1024];
 	va_list ap;
+	int n;
 
-	fprintf(stderr, "%s[%d]: FAIL: ", prog, getpid());
+	/* One write: a line is not cut by a process killed mid-message. */
+	n = snprintf(msg, sizeof(msg), "%s[%d]: FAIL: ", prog, getpid());
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsnprintf(msg + n, sizeof(msg) - n - 1, fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+	strcat(msg, "\n");
+	fflush(stdout);
+	ssize_t w = write(2, msg, strlen(msg));
+
+	(void)w;
 	exit(1);
 }
 

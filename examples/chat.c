@@ -60,6 +60,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/socket.h>
 
@@ -216,7 +217,7 @@ static int acceptor(void *arg)
 			{ .fd = lfd, .events = POLLIN },
 			{ .fd = quit[0], .events = POLLIN },	/* closed: stop */
 		};
-		int one = SNDBUF;
+		int sndbuf = SNDBUF, one = 1;
 
 		if (poll(p, 2, -1) < 0) {
 			EXPECT(errno == EINTR, "poll: %s", strerror(errno));
@@ -226,7 +227,8 @@ static int acceptor(void *arg)
 			break;
 		conn = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
 		CHECK(conn);
-		CHECK(setsockopt(conn, SOL_SOCKET, SO_SNDBUF, &one, sizeof(one)));
+		CHECK(setsockopt(conn, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf)));
+		CHECK(setsockopt(conn, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)));
 		conn_id++;
 		spawn(handle_conn, NULL);	/* go handleConn(conn) */
 		close(conn);
@@ -389,9 +391,10 @@ static ssize_t read_line(int fd, struct rbuf *rb, char *line, size_t size)
 static int dial(int rcvbuf)
 {
 	struct timeval tv = { RECV_TIMEOUT_S, 0 };
-	int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
 
 	CHECK(s);
+	CHECK(setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)));
 	if (rcvbuf)
 		CHECK(setsockopt(s, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf)));
 	CHECK(setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)));

@@ -68,7 +68,6 @@ const char *prog = "crawler";
 #define MAXDEG		32
 #define FETCH_MS	50
 #define CRAWLERS	32	/* more than TOKENS */
-#define EXIT_WAIT_MS	5000	/* for the crawlers to leave, once told */
 
 struct list {			/* one worklist message: a page's links */
 	int32_t from;		/* the page, -1 for the seeds */
@@ -312,13 +311,17 @@ int main(void)
 	if (brk != 2)
 		CHECK(chan_close(unseen[1]));	/* close(unseenLinks) */
 	/* Every crawler leaves its range loop and exits; the last one gone
-	 * closes the worklist. A crawler still blocked keeps it open. */
-	ssize_t r = chan_recv_timeout(worklist[0], &l, sizeof(l), &ok, MS(EXIT_WAIT_MS));
+	 * closes the worklist. A crawler still blocked keeps it open: once
+	 * all of them wait on unseenLinks, which nobody will ever send on
+	 * again, they wait forever. */
+	ssize_t r;
 
-	if (r < 0 && errno == ETIMEDOUT) {
+	while ((r = chan_recv_timeout(worklist[0], &l, sizeof(l), &ok, MS(100))) < 0 &&
+	       errno == ETIMEDOUT) {
 		CHECK(chan_info(unseen[1], &info));
-		die("%u of %d crawlers still blocked receiving on unseenLinks after %d ms",
-		    info.recv_waiters, CRAWLERS, EXIT_WAIT_MS);
+		if (info.recv_waiters == CRAWLERS)
+			die("all %d crawlers blocked receiving on unseenLinks, and nobody will send",
+			    CRAWLERS);
 	}
 	CHECK(r);
 	EXPECT(!ok, "a list nobody asked for");

@@ -49,7 +49,7 @@ const char *prog = "leaks";
 
 #define WORK_MS		300
 #define PATIENCE_MS	100
-#define SETTLE_MS	5000	/* for a fixed handler to finish */
+#define SETTLE_MS	10000	/* for a fixed handler to finish (it takes WORK_MS) */
 
 enum { LEAK, FIX_BUFFER, FIX_DONE, FIX_SENDONLY, NROUNDS };
 

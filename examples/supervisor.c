@@ -40,9 +40,10 @@
  * Invariant, checked by the workers in shared memory (for checking only)
  * while they hold the lock: a writer is alone, readers only share with
  * readers, and readers did share; every worker finishes its operations,
- * however many times it was restarted; the supervisor never goes
- * STALL_MS without an event (a lock held by the dead would stop
- * everyone). KCHAN_EXAMPLE_BREAK=1 grants the write lock without waiting
+ * however many times it was restarted; never do all the live workers
+ * wait in the queue at once (the lock would be held by the dead: a
+ * deadlock), nor does the supervisor go STALL_MS without an event.
+ * KCHAN_EXAMPLE_BREAK=1 grants the write lock without waiting
  * for the readers to leave; =2 forgets to release the lock of a crashed
  * worker.
  */
@@ -57,7 +58,7 @@ const char *prog = "supervisor";
 #define NW		(NR + NWR)
 #define OPS		8	/* lock/unlock cycles per worker */
 #define HOLD_MS		10
-#define STALL_MS	5000
+#define STALL_MS	30000	/* no event at all: something is stuck */
 
 enum { RLOCK = 1, WLOCK, UNLOCK };
 
@@ -213,6 +214,8 @@ static int bug;
 static int queue[NW], qlen;	/* waiting requests, in order */
 static int readers, writer = -1;
 static int crashes, crashes_holding, restarts;
+static int active = NW;		/* workers not finished */
+static char dead_holder[64];	/* bug 2: who took the lock to the grave */
 
 static unsigned rnd(unsigned n)
 {
@@ -342,6 +345,9 @@ static void on_crash(int s)
 	crashes_holding += w->holding != 0;
 	if (bug == 2 && (w->holding || w->wanting))
 		what = "left its lock and request as they were (bug 2)";
+	if (bug == 2 && w->holding)
+		snprintf(dead_holder, sizeof(dead_holder), "%s, incarnation %d (dead)",
+			 who(s), w->inc);
 	printf("supervisor: %s (pid %d, incarnation %d) crashed (%s) %s: %s",
 	       who(s), (int)w->pid, w->inc, how(st), point_name[w->crash_point],
 	       what);
@@ -368,16 +374,15 @@ static void on_crash(int s)
 
 static void stalled(void)
 {
-	printf("supervisor: no event for %d ms: %d readers and %s inside, %d waiting:",
-	       STALL_MS, readers, writer >= 0 ? who(writer) : "no writer", qlen);
+	if (qlen == active)
+		printf("supervisor: all %d live workers wait for the lock, held by %s; waiting:",
+		       qlen, *dead_holder ? dead_holder : "?");
+	else
+		printf("supervisor: no event for %d ms: %d readers and %s inside, %d waiting:",
+		       STALL_MS, readers, writer >= 0 ? who(writer) : "no writer", qlen);
 	for (int i = 0; i < qlen; i++)
 		printf(" %s", who(queue[i]));
 	printf("\n");
-	for (int s = 0; s < NW; s++)
-		if (slots[s].holding && !slots[s].finished)
-			printf("supervisor: %s (incarnation %d) holds a %s lock\n",
-			       who(s), slots[s].inc,
-			       slots[s].holding == WLOCK ? "write" : "read");
 	die("deadlock: nobody can take the lock");
 }
 
@@ -390,7 +395,6 @@ int main(void)
 	const char *seed_env = getenv("KCHAN_EXAMPLE_SEED");
 	struct report reps[NW];
 	struct lockreq rq;
-	int active = NW;
 
 	watchdog(120);
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -408,6 +412,11 @@ int main(void)
 
 	while (active > 0) {
 		struct chan_case cases[1 + NW];
+
+		/* Every live worker waits in the queue: the lock is held, and
+		 * not by the living. Nothing can ever happen again. */
+		if (qlen == active)
+			stalled();
 
 		cases[0] = (struct chan_case){ .ch = lock[0], .op = CHAN_RECV,
 					       .buf = &rq, .len = sizeof(rq) };

@@ -149,12 +149,14 @@ static int handle_conn(void *arg)
 		if (r < 0 && errno == EINTR)
 			continue;
 		CHECK(r);
-		if (r == 0) {	/* the client is not reading: were we dropped? */
+		if (plen && !(p[0].revents & POLLOUT)) {
+			/* The client is not reading: were we dropped? */
 			CHECK(chan_info(out[0], &info));
 			if (info.closed)
 				break;	/* hang up on it */
-			continue;
 		}
+		if (r == 0)
+			continue;
 		if (p[0].revents & (POLLIN | POLLHUP | POLLERR)) {
 			ssize_t n = read(conn, in + inlen, sizeof(in) - inlen);
 			char *nl;
@@ -554,6 +556,7 @@ int main(void)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	blocking_broadcast = break_choose(bugs, 1) == 1;
 	chk = shared_alloc(sizeof(*chk));
+	signal(SIGPIPE, SIG_IGN);	/* a peer gone: EPIPE, not death */
 
 	lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	CHECK(lfd);

@@ -38,10 +38,11 @@
  * Main never blocks on a send alone (crawl3 sends the found links from yet
  * another goroutine for that reason): it selects between handing out the
  * next link and taking a list back. The web is a graph generated at
- * start-up and written to a file, one page per line ("17: 3 99 120": page
- * 17 links to 3, 99 and 120); fetch(page) takes FETCH_MS, the network, and
- * parse reads the page's line from the file. Each crawler is a process; a
- * list is a message of variable length.
+ * start-up (the same every run) and written to a temporary file, unlinked
+ * at once (the crawlers share its descriptor), one page per line ("17: 3
+ * 99 120": page 17 links to 3, 99 and 120); fetch(page) takes FETCH_MS,
+ * the network, and parse reads the page's line from the file. Each
+ * crawler is a process; a list is a message of variable length.
  *
  * Invariant (shared-memory counters, for checking only): never more than
  * TOKENS fetches at once, and TOKENS reached (the tokens, not the number

@@ -493,16 +493,25 @@ TEST_F_TIMEOUT(cc, options_before_name, CC_TIMEOUT)
 /* A name that starts with '-' works after "--"; a message too. */
 TEST_F_TIMEOUT(cc, dash_names_after_double_dash, CC_TIMEOUT)
 {
-	char name[64], out[OUT], err[ERR], out2[OUT], err2[ERR];
+	char name[64], name2[64], out[OUT], err[ERR], out2[OUT], err2[ERR];
 	struct run rcv;
 
 	snprintf(name, sizeof(name), "-%s", tname("dash"));
+	snprintf(name2, sizeof(name2), "--%s", tname("dash2"));
 	run("%C unlink -- %N", name, out, OUT, err, ERR);
-	/* without "--" it is an option */
+	run("%C unlink -- %N", name2, out, OUT, err, ERR);
+	/* without "--" they are options ("-cc.dash..." is -c c.dash...) */
 	EXPECT_EQ(2, run("%C create %N", name, out, OUT, err, ERR));
-	EXPECT_TRUE(one_line_with(err, "unknown option")) TH_LOG("%s", err);
+	EXPECT_EQ(2, run("%C create %N", name2, out, OUT, err, ERR));
+	EXPECT_TRUE(one_line_with(err, "unknown option '--cc.dash2.")) TH_LOG("%s", err);
+	EXPECT_EQ(1, run("%C stat -- %N", name, out, OUT, err, ERR));
+	EXPECT_TRUE(one_line_with(err, "no such channel")) TH_LOG("%s", err);
 	ASSERT_EQ(0, run("%C create --cap 1 -- %N", name, out, OUT, err, ERR))
 		TH_LOG("%s", err);
+	ASSERT_EQ(0, run("%C create -- %N", name2, out, OUT, err, ERR))
+		TH_LOG("%s", err);
+	ASSERT_EQ(0, run("%C stat -- %N", name2, out, OUT, err, ERR)) TH_LOG("%s", err);
+	EXPECT_EQ(0, run("%C unlink -- %N", name2, out, OUT, err, ERR)) TH_LOG("%s", err);
 	ASSERT_EQ(0, run("%C stat -- %N", name, out, OUT, err, ERR)) TH_LOG("%s", err);
 	EXPECT_EQ(1, stat_field(out, "capacity"));
 	ASSERT_EQ(0, run_start(&rcv, "%C recv --count 1 -- %N", name));

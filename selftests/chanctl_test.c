@@ -12,6 +12,7 @@
 #include <libgen.h>
 #include <limits.h>
 #include <pwd.h>
+#include <sys/stat.h>
 
 #include "kchan_test.h"
 
@@ -609,6 +610,80 @@ TEST_F_TIMEOUT(cc, mode_and_owner, CC_TIMEOUT)
 		EXPECT_NE(NULL, strstr(line, pw->pw_name)) TH_LOG("%s", line);
 	EXPECT_EQ(0, run("%C unlink %N", name, out, OUT, err, ERR));
 	EXPECT_EQ(0, run("%C unlink %N", name2, out, OUT, err, ERR));
+}
+
+/*
+ * What ls and stat read: /proc/kchan's mode owner group columns (the
+ * name's bits, umask applied by the kernel, and its owner), "- - -"
+ * without a name.
+ */
+static int kchan_tail(unsigned long long id, char *tail, size_t size,
+		      char *header, size_t hsize)
+{
+	char line[2048], want[32];
+	int i, found = 0;
+	const char *p;
+	FILE *f;
+
+	f = fopen("/proc/kchan", "r");
+	if (!f)
+		return -1;
+	if (!fgets(header, hsize, f)) {
+		fclose(f);
+		return -1;
+	}
+	snprintf(want, sizeof(want), "%llu ", id);
+	while (fgets(line, sizeof(line), f)) {
+		if (strncmp(line, want, strlen(want)))
+			continue;
+		/* after the 16th space-separated field */
+		for (p = line, i = 0; i < 16 && p; i++)
+			p = strchr(p + 1, ' ');
+		snprintf(tail, size, "%s", p ? p : "");
+		found = 1;
+	}
+	fclose(f);
+	return found;
+}
+
+TEST(proc_kchan_mode_owner)
+{
+	char name[64], tail[128], header[512], want[128];
+	mode_t old = umask(022);
+	int a, b, anon;
+
+	snprintf(name, sizeof(name), "cc.proc.%d", getpid());
+	kc_name_unlink(-1, name);
+	a = kc_name_open(-1, name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0666,
+			 0, 0, 1);
+	umask(old);
+	ASSERT_LE(0, a);
+	anon = kc_create(0, 1);
+	ASSERT_LE(0, anon);
+	ASSERT_EQ(1, kchan_tail(KC_INFO(a, id), tail, sizeof(tail), header,
+				sizeof(header)));
+	EXPECT_NE(NULL, strstr(header, " pid uid mode owner group\n")) TH_LOG("%s", header);
+	snprintf(want, sizeof(want), " 0644 %u %u\n", getuid(), getgid());
+	EXPECT_STREQ(want, tail);
+	ASSERT_EQ(1, kchan_tail(KC_INFO(anon, id), tail, sizeof(tail), header,
+				sizeof(header)));
+	EXPECT_STREQ(" - - -\n", tail);
+	/* unlinked: no name, so no mode or owner */
+	ASSERT_EQ(0, kc_name_unlink(-1, name));
+	ASSERT_EQ(1, kchan_tail(KC_INFO(a, id), tail, sizeof(tail), header,
+				sizeof(header)));
+	EXPECT_STREQ(" - - -\n", tail);
+	b = kc_name_open(-1, name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600,
+			 0, 0, 1);
+	ASSERT_LE(0, b);
+	ASSERT_EQ(1, kchan_tail(KC_INFO(b, id), tail, sizeof(tail), header,
+				sizeof(header)));
+	snprintf(want, sizeof(want), " 0600 %u %u\n", getuid(), getgid());
+	EXPECT_STREQ(want, tail);
+	EXPECT_EQ(0, kc_name_unlink(-1, name));
+	close(a);
+	close(b);
+	close(anon);
 }
 
 /* chanctl --version prints the version of the top-level VERSION file. */

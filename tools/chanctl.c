@@ -1325,14 +1325,19 @@ static void top_frame(struct kline *kl, long n, const struct kline *prev,
 	char lenbuf[32], when[32];
 	const struct kline *p;
 	time_t t = time(NULL);
-	long shown = 0, i;
+	long shown = 0, blocked = 0, i;
 	size_t j;
 
-	for (i = 0; i < n; i++)
-		shown += listed(&kl[i], all);
+	for (i = 0; i < n; i++) {
+		if (!listed(&kl[i], all))
+			continue;
+		shown++;
+		blocked += kl[i].sw + kl[i].rw;
+	}
 	strftime(when, sizeof(when), "%H:%M:%S", localtime(&t));
-	printf("%s top - %s, %ld channel%s, %zu blocked\n", prog, when, shown,
-	       shown == 1 ? "" : "s", w->n);
+	printf("%s top - %s, %ld channel%s, %ld blocked operation%s\n", prog,
+	       when, shown, shown == 1 ? "" : "s", blocked,
+	       blocked == 1 ? "" : "s");
 	printf("%8s %-20s %13s %9s %9s %6s %6s  %s\n", "ID", "NAME", "LEN/CAP",
 	       "SENT/s", "RECV/s", "SEND_W", "RECV_W", "BLOCKED");
 	for (i = 0; i < n; i++) {

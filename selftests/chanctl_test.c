@@ -573,9 +573,13 @@ TEST_F_TIMEOUT(cc, limits_named, CC_TIMEOUT)
 	EXPECT_EQ(1, run("%C stat %N", name, out, OUT, err, ERR));
 }
 
+static int kchan_tail(unsigned long long id, char *tail, size_t size,
+		      char *header, size_t hsize);
+
 /* --mode is the mode, whatever the umask (mkfifo -m); ls and stat show it. */
 TEST_F_TIMEOUT(cc, mode_and_owner, CC_TIMEOUT)
 {
+	char tail[128], header[512], want[128];
 	const char *name = tname("mode"), *name2 = tname("mode2");
 	char out[OUT], err[ERR], owner[64], *line;
 	struct passwd *pw = getpwuid(getuid());
@@ -585,6 +589,11 @@ TEST_F_TIMEOUT(cc, mode_and_owner, CC_TIMEOUT)
 	ASSERT_EQ(0, run("umask 022; %C create %N --mode 0666", name, out, OUT,
 			 err, ERR)) TH_LOG("%s", err);
 	ASSERT_EQ(0, run("%C stat %N", name, out, OUT, err, ERR)) TH_LOG("%s", err);
+	/* what the kernel holds (chanctl 1.3 gave 0644 here) */
+	ASSERT_EQ(1, kchan_tail(stat_field(out, "id"), tail, sizeof(tail),
+				header, sizeof(header))) TH_LOG("%s", out);
+	snprintf(want, sizeof(want), " 0666 %u %u\n", getuid(), getgid());
+	EXPECT_STREQ(want, tail);
 	EXPECT_EQ(0666, stat_field(out, "mode")) TH_LOG("%s", out);
 	EXPECT_EQ(getuid(), stat_field(out, "owner")) TH_LOG("%s", out);
 	EXPECT_EQ(getgid(), stat_field(out, "group")) TH_LOG("%s", out);

@@ -573,6 +573,43 @@ TEST_F_TIMEOUT(cc, limits_named, CC_TIMEOUT)
 	EXPECT_EQ(1, run("%C stat %N", name, out, OUT, err, ERR));
 }
 
+/*
+ * A user's limits (root is exempt: CAP_SYS_RESOURCE): chanctl run as
+ * nobody names max_user_channels and max_user_bytes and their values.
+ */
+TEST_F_TIMEOUT(cc, user_limits_named, CC_TIMEOUT)
+{
+	unsigned long saved_ch = kc_param("max_user_channels", 0);
+	unsigned long saved_b = kc_param("max_user_bytes", 0);
+	const char *name = tname("ulim");
+	char out[OUT], err[ERR];
+	int rc;
+
+	if (getuid())
+		SKIP(return, "needs root (module parameters, setpriv)");
+	if (access("/usr/bin/setpriv", X_OK))
+		SKIP(return, "no setpriv (util-linux)");
+	ASSERT_NE(0, saved_ch);
+	ASSERT_NE(0, saved_b);
+
+	ASSERT_EQ(0, kc_param_set("max_user_channels", 0));
+	rc = run("setpriv --reuid 65534 --regid 65534 --clear-groups %C create %N",
+		 name, out, OUT, err, ERR);
+	EXPECT_EQ(0, kc_param_set("max_user_channels", saved_ch));
+	EXPECT_EQ(1, rc) TH_LOG("%s", err);
+	EXPECT_TRUE(one_line_with(err, "reached the module's limit max_user_channels=0 channels (/sys/module/chan/parameters/max_user_channels)"))
+		TH_LOG("%s", err);
+
+	ASSERT_EQ(0, kc_param_set("max_user_bytes", 2048));
+	rc = run("setpriv --reuid 65534 --regid 65534 --clear-groups %C create %N --cap 16 --msg-size 4096",
+		 name, out, OUT, err, ERR);
+	EXPECT_EQ(0, kc_param_set("max_user_bytes", saved_b));
+	EXPECT_EQ(1, rc) TH_LOG("%s", err);
+	EXPECT_TRUE(one_line_with(err, "more than the module's limit max_user_bytes=2048 bytes (/sys/module/chan/parameters/max_user_bytes"))
+		TH_LOG("%s", err);
+	EXPECT_EQ(1, run("%C stat %N", name, out, OUT, err, ERR));
+}
+
 static int kchan_tail(unsigned long long id, char *tail, size_t size,
 		      char *header, size_t hsize);
 

@@ -492,12 +492,12 @@ static int create_failed(const struct cmd *c, const char *name, int err,
 		break;
 	case EMFILE:
 		if (param("max_user_channels", &lim))
-			return fail(c, name, "your user has max_user_channels=%llu channels already, the module's limit (" PARAM_DIR "/max_user_channels)",
+			return fail(c, name, "your user has reached the module's limit max_user_channels=%llu channels (" PARAM_DIR "/max_user_channels)",
 				    lim);
 		break;
 	case ENOSPC:
 		if (param("max_user_bytes", &lim))
-			return fail(c, name, "your user's channels would hold more than max_user_bytes=%llu bytes, the module's limit (" PARAM_DIR "/max_user_bytes; a channel costs 1 KiB plus capacity x (msg_size + 4))",
+			return fail(c, name, "your user's channels would hold more than the module's limit max_user_bytes=%llu bytes (" PARAM_DIR "/max_user_bytes; a channel costs 1 KiB plus capacity x (msg_size + 4))",
 				    lim);
 		break;
 	}

@@ -497,7 +497,7 @@ static int create_failed(const struct cmd *c, const char *name, int err,
 		break;
 	case ENOSPC:
 		if (param("max_user_bytes", &lim))
-			return fail(c, name, "your user's channels would hold more than the module's limit max_user_bytes=%llu bytes (" PARAM_DIR "/max_user_bytes; a channel costs 1 KiB plus capacity x (msg_size + 4))",
+			return fail(c, name, "your user's channels would hold more than the module's limit max_user_bytes=%llu bytes (" PARAM_DIR "/max_user_bytes; a channel costs 1 KiB plus capacity x (msg_size + 4, + 16 with --fdpass))",
 				    lim);
 		break;
 	}

@@ -610,6 +610,32 @@ TEST_F_TIMEOUT(cc, user_limits_named, CC_TIMEOUT)
 	EXPECT_EQ(1, run("%C stat %N", name, out, OUT, err, ERR));
 }
 
+/* EACCES says which permission the command needs. */
+TEST_F_TIMEOUT(cc, permission_named, CC_TIMEOUT)
+{
+	const char *name = tname("perm");
+	char out[OUT], err[ERR];
+
+	if (getuid())
+		SKIP(return, "needs root (setpriv)");
+	if (access("/usr/bin/setpriv", X_OK))
+		SKIP(return, "no setpriv (util-linux)");
+	run("%C unlink %N", name, out, OUT, err, ERR);
+	ASSERT_EQ(0, run("%C create %N --mode 0600", name, out, OUT, err, ERR));
+#define NOBODY "setpriv --reuid 65534 --regid 65534 --clear-groups "
+	EXPECT_EQ(1, run(NOBODY "%C recv %N --timeout 0", name, out, OUT, err, ERR));
+	EXPECT_TRUE(one_line_with(err, "permission denied (receiving and stat need read permission on the channel)"))
+		TH_LOG("%s", err);
+	EXPECT_EQ(1, run(NOBODY "%C send %N x", name, out, OUT, err, ERR));
+	EXPECT_TRUE(one_line_with(err, "permission denied (sending and closing need write permission on the channel)"))
+		TH_LOG("%s", err);
+	EXPECT_EQ(1, run(NOBODY "%C unlink %N", name, out, OUT, err, ERR));
+	EXPECT_TRUE(one_line_with(err, "permission denied (only the channel's owner may unlink it)"))
+		TH_LOG("%s", err);
+#undef NOBODY
+	EXPECT_EQ(0, run("%C unlink %N", name, out, OUT, err, ERR));
+}
+
 static int kchan_tail(unsigned long long id, char *tail, size_t size,
 		      char *header, size_t hsize);
 

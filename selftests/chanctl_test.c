@@ -157,6 +157,9 @@ static long long stat_field(const char *out, const char *key)
 #define OUT 8192
 #define ERR 1024
 
+/* Run as nobody (util-linux's setpriv), in a run() command line. */
+#define NOBODY "setpriv --reuid 65534 --regid 65534 --clear-groups "
+
 /*
  * Every case starts many processes (a shell, chanctl): slow under a debug
  * kernel in emulation, so each gets far more than the default 30 s.
@@ -593,7 +596,7 @@ TEST_F_TIMEOUT(cc, user_limits_named, CC_TIMEOUT)
 	ASSERT_NE(0, saved_b);
 
 	ASSERT_EQ(0, kc_param_set("max_user_channels", 0));
-	rc = run("setpriv --reuid 65534 --regid 65534 --clear-groups %C create %N",
+	rc = run(NOBODY "%C create %N",
 		 name, out, OUT, err, ERR);
 	EXPECT_EQ(0, kc_param_set("max_user_channels", saved_ch));
 	EXPECT_EQ(1, rc) TH_LOG("%s", err);
@@ -601,7 +604,7 @@ TEST_F_TIMEOUT(cc, user_limits_named, CC_TIMEOUT)
 		TH_LOG("%s", err);
 
 	ASSERT_EQ(0, kc_param_set("max_user_bytes", 2048));
-	rc = run("setpriv --reuid 65534 --regid 65534 --clear-groups %C create %N --cap 16 --msg-size 4096",
+	rc = run(NOBODY "%C create %N --cap 16 --msg-size 4096",
 		 name, out, OUT, err, ERR);
 	EXPECT_EQ(0, kc_param_set("max_user_bytes", saved_b));
 	EXPECT_EQ(1, rc) TH_LOG("%s", err);
@@ -622,7 +625,6 @@ TEST_F_TIMEOUT(cc, permission_named, CC_TIMEOUT)
 		SKIP(return, "no setpriv (util-linux)");
 	run("%C unlink %N", name, out, OUT, err, ERR);
 	ASSERT_EQ(0, run("%C create %N --mode 0600", name, out, OUT, err, ERR));
-#define NOBODY "setpriv --reuid 65534 --regid 65534 --clear-groups "
 	EXPECT_EQ(1, run(NOBODY "%C recv %N --timeout 0", name, out, OUT, err, ERR));
 	EXPECT_TRUE(one_line_with(err, "permission denied (receiving and stat need read permission on the channel)"))
 		TH_LOG("%s", err);
@@ -632,7 +634,6 @@ TEST_F_TIMEOUT(cc, permission_named, CC_TIMEOUT)
 	EXPECT_EQ(1, run(NOBODY "%C unlink %N", name, out, OUT, err, ERR));
 	EXPECT_TRUE(one_line_with(err, "permission denied (only the channel's owner may unlink it)"))
 		TH_LOG("%s", err);
-#undef NOBODY
 	EXPECT_EQ(0, run("%C unlink %N", name, out, OUT, err, ERR));
 }
 
@@ -1307,6 +1308,68 @@ TEST_F_TIMEOUT(cc, top_shows_select, CC_TIMEOUT)
 	close(b);
 	EXPECT_EQ(0, run("%C unlink %N", an, out, OUT, err, ERR));
 	EXPECT_EQ(0, run("%C unlink %N", bn, out, OUT, err, ERR));
+}
+
+/*
+ * Who is blocked comes from /proc/PID/task/TID/syscall, which Yama's
+ * ptrace_scope 1 keeps from other processes of the same user: top says
+ * how many processes it could not inspect instead of showing nothing.
+ */
+TEST_F_TIMEOUT(cc, top_counts_uninspectable, CC_TIMEOUT)
+{
+	const char *scope = "/proc/sys/kernel/yama/ptrace_scope";
+	char out[OUT], err[ERR], o2[OUT], e2[ERR], f[16][64], want[64];
+	const char *name = tname("yama");
+	char saved[16] = "";
+	struct run rcv;
+	int fd, wr;
+	FILE *sf;
+
+	if (getuid())
+		SKIP(return, "needs root (setpriv, ptrace_scope)");
+	if (access("/usr/bin/setpriv", X_OK))
+		SKIP(return, "no setpriv (util-linux)");
+	sf = fopen(scope, "r");
+	if (!sf)
+		SKIP(return, "no Yama in this kernel");
+	ASSERT_NE(NULL, fgets(saved, sizeof(saved), sf));
+	fclose(sf);
+
+	run("%C unlink %N", name, out, OUT, err, ERR);
+	ASSERT_EQ(0, run(NOBODY "%C create %N", name, out, OUT, err, ERR))
+		TH_LOG("%s", err);
+	fd = kc_name_open(-1, name, O_WRONLY | O_CLOEXEC, 0, 0, 0, 0);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, run_start(&rcv, "exec " NOBODY "%C recv %N --count 1", name));
+	ASSERT_EQ(0, KC_WAIT(fd, recv_waiters, 1));
+
+	sf = fopen(scope, "w");
+	ASSERT_NE(NULL, sf);
+	wr = fputs("1\n", sf) >= 0;
+	wr &= !fclose(sf);
+	EXPECT_TRUE(wr);
+	EXPECT_EQ(0, run(NOBODY "%C top --once", name, out, OUT, err, ERR))
+		TH_LOG("%s", err);
+	sf = fopen(scope, "w");
+	if (sf) {
+		fputs(saved, sf);
+		fclose(sf);
+	}
+	EXPECT_NE(NULL, strstr(out, ", 1 process not inspectable (")) TH_LOG("%s", out);
+	EXPECT_EQ(7, top_line(out, name, f)) TH_LOG("%s", out);
+	EXPECT_STREQ("1", f[6]);	/* the module still counts it */
+
+	/* root sees it */
+	EXPECT_EQ(0, run("%C top --once", name, out, OUT, err, ERR)) TH_LOG("%s", err);
+	EXPECT_EQ(NULL, strstr(out, "not inspectable")) TH_LOG("%s", out);
+	ASSERT_LE(8, top_line(out, name, f)) TH_LOG("%s", out);
+	snprintf(want, sizeof(want), "recv:%d(chanctl)", rcv.pid);
+	EXPECT_STREQ(want, f[7]);
+
+	ASSERT_EQ(0, kc_send(fd, "x", 1, -1));
+	EXPECT_EQ(0, run_wait(&rcv, o2, OUT, e2, ERR)) TH_LOG("%s", e2);
+	close(fd);
+	EXPECT_EQ(0, run("%C unlink %N", name, out, OUT, err, ERR));
 }
 
 /*

@@ -1079,6 +1079,7 @@ struct waiter {
 struct waiters {
 	struct waiter *v;
 	size_t n, cap;
+	long unseen;	/* processes asleep with a channel, syscall unreadable */
 };
 
 /* A channel fd of a process: /proc/PID/fd/FD -> chan_id. */
@@ -1229,7 +1230,11 @@ static const char *blocked_op(const char *sc, const struct chanfd *fds,
 	return NULL;
 }
 
-/* Every process's threads asleep on a channel operation. */
+/*
+ * Every process's threads asleep on a channel operation. A process whose
+ * syscall file we may not read (another user's, or any but our children
+ * under kernel.yama.ptrace_scope >= 1) is counted in w->unseen.
+ */
 static void scan_waiters(struct waiters *w)
 {
 	char path[96], buf[512], comm[64], *p;
@@ -1239,7 +1244,7 @@ static void scan_waiters(struct waiters *w)
 	const char *op;
 	size_t nfds, i;
 	DIR *d, *td;
-	bool all;
+	bool all, unseen;
 	int pid, tid;
 
 	d = opendir("/proc");
@@ -1258,6 +1263,7 @@ static void scan_waiters(struct waiters *w)
 		comm[strcspn(comm, "\n")] = 0;
 		snprintf(path, sizeof(path), "/proc/%d/task", pid);
 		td = opendir(path);
+		unseen = false;
 		while (td && (te = readdir(td))) {
 			if (!isdigit((unsigned char)te->d_name[0]))
 				continue;
@@ -1272,8 +1278,10 @@ static void scan_waiters(struct waiters *w)
 				continue;
 			snprintf(path, sizeof(path), "/proc/%d/task/%d/syscall",
 				 pid, tid);
-			if (read_small(path, buf, sizeof(buf)) < 0)
+			if (read_small(path, buf, sizeof(buf)) < 0) {
+				unseen = true;
 				continue;
+			}
 			op = blocked_op(buf, fds, nfds, &id, &all);
 			if (!op)
 				continue;
@@ -1286,6 +1294,7 @@ static void scan_waiters(struct waiters *w)
 		}
 		if (td)
 			closedir(td);
+		w->unseen += unseen;
 		free(fds);
 	}
 	closedir(d);
@@ -1335,9 +1344,13 @@ static void top_frame(struct kline *kl, long n, const struct kline *prev,
 		blocked += kl[i].sw + kl[i].rw;
 	}
 	strftime(when, sizeof(when), "%H:%M:%S", localtime(&t));
-	printf("%s top - %s, %ld channel%s, %ld blocked operation%s\n", prog,
+	printf("%s top - %s, %ld channel%s, %ld blocked operation%s", prog,
 	       when, shown, shown == 1 ? "" : "s", blocked,
 	       blocked == 1 ? "" : "s");
+	if (w->unseen)
+		printf(", %ld process%s not inspectable (/proc/PID/syscall: root, or kernel.yama.ptrace_scope=0)",
+		       w->unseen, w->unseen == 1 ? "" : "es");
+	putchar('\n');
 	printf("%8s %-20s %13s %9s %9s %6s %6s  %s\n", "ID", "NAME", "LEN/CAP",
 	       "SENT/s", "RECV/s", "SEND_W", "RECV_W", "BLOCKED");
 	for (i = 0; i < n; i++) {

@@ -22,7 +22,8 @@
 #   make clean
 #
 #   make install      libchan (.so, .a, chan.h, linux/chan.h, libchan.pc),
-#                     man pages (3, 7), chanctl; the module's sources and
+#                     man pages (3, 7), chanctl with chanctl(1) and its
+#                     bash completion; the module's sources and
 #                     dkms.conf in /usr/src/kchan-VERSION; the udev rule.
 #                     Only copies (builds libchan and chanctl if needed,
 #                     never the module). PREFIX=/usr/local, DESTDIR honoured;

@@ -54,7 +54,7 @@ static void examples_dir(char *dir, size_t size)
  * status (128 + signal if killed, -1 if it could not run) and its output
  * in *out (malloc'ed, NUL-terminated).
  */
-static int run_example(const char *name, char **out)
+static int run_example(const char *name, char *const *args, char **out)
 {
 	char dir[PATH_MAX], path[PATH_MAX + 64];
 	size_t len = 0, cap = OUT_MAX;
@@ -83,8 +83,12 @@ static int run_example(const char *name, char **out)
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		dup2(p[1], 1);
 		dup2(p[1], 2);
-		if (chdir(dir) == 0)
-			execl(path, name, (char *)NULL);
+		if (chdir(dir) == 0) {
+			if (args)
+				execv(path, args);
+			else
+				execl(path, name, (char *)NULL);
+		}
 		dprintf(2, "exec %s: %s\n", path, strerror(errno));
 		_exit(127);
 	}
@@ -124,11 +128,14 @@ static int run_example(const char *name, char **out)
 	return 128 + WTERMSIG(st);
 }
 
-/* Run @name; fail unless it exits 0 and prints every line of @want. */
-#define CHECK_EXAMPLE(name, ...) do { \
+/*
+ * Run @name (with the argument vector @args, or none when NULL); fail
+ * unless it exits 0 and prints every line of @want.
+ */
+#define CHECK_EXAMPLE_ARGS(name, args, ...) do { \
 	const char *want[] = { __VA_ARGS__, NULL }; \
 	char *out = NULL; \
-	int st = run_example(name, &out); \
+	int st = run_example(name, args, &out); \
 	ASSERT_NE(NULL, out); \
 	EXPECT_EQ(0, st) TH_LOG("%s exited %d; output:\n%s", name, st, out); \
 	for (int i = 0; want[i]; i++) { \
@@ -137,6 +144,8 @@ static int run_example(const char *name, char **out)
 	} \
 	free(out); \
 } while (0)
+
+#define CHECK_EXAMPLE(name, ...) CHECK_EXAMPLE_ARGS(name, NULL, __VA_ARGS__)
 
 FIXTURE(examples) {};
 FIXTURE_SETUP(examples) {}
@@ -231,6 +240,33 @@ TEST_F_TIMEOUT(examples, crash, RUN_LIMIT_S + 30)
 		      "then saw closed after",
 		      "producer: blocked send failed EPIPE",
 		      "crash: ok");
+}
+
+/* A 20 ms tick instead of a second: the same selects, faster. */
+TEST_F_TIMEOUT(examples, countdown, RUN_LIMIT_S + 30)
+{
+	char *const args[] = { "countdown", "-p", "20", NULL };
+
+	CHECK_EXAMPLE_ARGS("countdown", args,
+			   "T-10 T-9 T-8 T-7 T-6 T-5 T-4 T-3 T-2 T-1",
+			   "liftoff! (10 ticks,",
+			   "round 2: the user presses Enter at T-7",
+			   "launch aborted at T-",
+			   "countdown: ok");
+}
+
+/* The module's own sources: a small tree nobody writes while tests run. */
+TEST_F_TIMEOUT(examples, du, RUN_LIMIT_S + 30)
+{
+	char *const args[] = { "du", "-j", "2", "-p", "20", "../kmod",
+			       "../uapi", "../userlib", "../docs", NULL };
+
+	CHECK_EXAMPLE_ARGS("du", args,
+			   "round 1: 4 walk(s), 2 at a time, progress every 20 ms",
+			   "round 1: totals match a serial walk; semaphore held",
+			   "cancel: 3 sizes taken,",
+			   "round 2: one close stopped every walker; sizes closed empty",
+			   "du: ok");
 }
 
 TEST_HARNESS_MAIN

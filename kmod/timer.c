@@ -128,14 +128,17 @@ static void chan_timer_arm_locked(struct chan_ktimer *t)
  */
 static void chan_timer_forward_locked(struct chan_ktimer *t, ktime_t now)
 {
-	u64 n;
+	u64 n, skip;
 
 	if (!t->period || ktime_before(now, t->next))
 		return;
 	n = div64_u64(ktime_to_ns(ktime_sub(now, t->next)),
 		      ktime_to_ns(t->period)) + 1;
 	t->missed += n;
-	t->next = ktime_add_ns(t->next, n * ktime_to_ns(t->period));
+	/* n * period <= now - next + period: below 2^64, maybe not 2^63. */
+	skip = n * ktime_to_ns(t->period);
+	t->next = skip > KTIME_MAX ? KTIME_MAX :
+		  ktime_add_safe(t->next, ns_to_ktime(skip));
 }
 
 static void chan_timer_work(struct work_struct *work)
@@ -171,7 +174,7 @@ static void chan_timer_work(struct work_struct *work)
 		/* The slot is full: a ticker drops this tick. */
 		if (t->period) {
 			t->missed++;
-			t->next = ktime_add(t->next, t->period);
+			t->next = ktime_add_safe(t->next, t->period);
 		}
 	} else if (w.outcome == CHAN_CLOSED) {
 		t->active = false;	/* no handle left: being freed */
@@ -185,7 +188,7 @@ static void chan_timer_work(struct work_struct *work)
 			chan_poll_wake(ch, EPOLLIN | EPOLLRDNORM | EPOLLHUP);
 			goto out;
 		}
-		t->next = ktime_add(t->next, t->period);
+		t->next = ktime_add_safe(t->next, t->period);
 	}
 	chan_timer_forward_locked(t, now);
 	chan_timer_arm_locked(t);

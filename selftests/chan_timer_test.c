@@ -120,6 +120,27 @@ TEST(absolute_on_both_clocks)
 	}
 }
 
+/* A period past the clock's range: the first tick, then none (no wrap). */
+TEST(huge_period_saturates)
+{
+	struct chan_tick t;
+	struct timespec ts;
+	int64_t now;
+	int fd;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = ts.tv_sec * 1000000000LL + ts.tv_nsec;
+	fd = kc_timer_on(kc_devfd(), CLOCK_MONOTONIC, now, INT64_MAX,
+			 CHAN_TIMER_ABSTIME);
+	ASSERT_GE(fd, 0);
+	ASSERT_EQ(1, kc_recv_tick(fd, &t, -1));
+	EXPECT_EQ(now, (int64_t)t.expiry_ns);
+	EXPECT_EQ(-ETIMEDOUT, kc_recv_tick(fd, &t, 30 * MS));
+	EXPECT_EQ(INT64_MAX, fdinfo_field(fd, "timer_next_ns"));
+	EXPECT_EQ(1, fdinfo_field(fd, "timer_fires"));
+	close(fd);
+}
+
 TEST(recv_only_handle)
 {
 	struct chan_tick t = {};

@@ -3846,6 +3846,8 @@ static void op_timer(struct fz *z)
 		}
 		case 3:
 			r = kc_revents(fd);
+			if (r == -EINTR)	/* SIGALRM, no SA_RESTART */
+				break;
 			if (r < 0 || (r & ~(POLLIN | POLLRDNORM | POLLHUP)) ||
 			    ((r & POLLHUP) && !may_close))
 				fz_fail(z, "timer poll: %#x", r);

@@ -71,7 +71,9 @@
  *                        access or a sleep for a partner, and no other
  *                        lock of ours is taken under it
  *   chan_list_mutex      (proc.c, mutex) the list /proc/kchan walks
- *   ch->lock             (spinlock) one channel, see above; never two
+ *   ch->lock             (spinlock) one channel, see above; never two;
+ *                        a timer channel's hrtimer and work are armed
+ *                        under it, never waited for (timer.c)
  *   sel->lock            (raw spinlock) one chan_sel, see above; two only
  *                        in address order, the second nested
  *   scheduler locks      of a task woken under sel->lock
@@ -176,6 +178,8 @@ static void chan_free(struct chan *ch)
 {
 	u32 i, slot;
 
+	if (ch->timer)
+		chan_timer_free(ch);
 	chan_untrack(ch);
 	if (ch->files) {
 		for (i = 0; i < ch->count; i++) {
@@ -578,6 +582,8 @@ static long chan_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return chan_ioctl_batch(file, uarg, true);
 	case CHAN_IOC_MATCH(CHAN_IOC_RECV_BATCH):
 		return chan_ioctl_batch(file, uarg, false);
+	case CHAN_IOC_MATCH(CHAN_IOC_TIMER_SET):
+		return chan_timer_set_ioctl(file, uarg);
 	}
 	return -ENOTTY;
 }
@@ -711,6 +717,8 @@ static void chan_show_fdinfo(struct seq_file *m, struct file *file)
 	seq_printf(m, "received:\t%llu\n", st.received);
 	seq_printf(m, "dropped:\t%llu\n", st.dropped);
 	chan_name_show_fdinfo(m, ch);
+	if (ch->timer)
+		chan_timer_show_fdinfo(m, ch);
 }
 
 const struct file_operations chan_fops = {

@@ -18,6 +18,8 @@
  *            their bytes, staging, descriptors in flight),
  *            /proc/kchan_users
  * proc.c     /proc/kchan, the tracepoints of trace.h
+ * timer.c    timer channels (CHAN_IOC_TIMER, CHAN_IOC_TIMER_SET): the
+ *            clock as a channel's sender
  *
  * The locking rules, and the lock order of every lock, are written at the
  * top of chan.c.
@@ -94,6 +96,9 @@ struct chan_unlink;
 struct ipc_namespace;
 struct seq_file;
 struct chan_user;
+struct chan_ktimer;
+struct chan_timer;
+struct chan_timer_set;
 
 struct chan_sel {
 	raw_spinlock_t lock;		/* protects state and fired */
@@ -169,6 +174,7 @@ struct chan {
 	struct chan_fd *files;		/* fd of each slot (CHAN_FDPASS) */
 	struct chan_user *user;		/* charged to, see limits.c */
 	unsigned long charged;		/* buffer bytes charged */
+	struct chan_ktimer *timer;	/* a timer channel's clock, or NULL */
 
 	wait_queue_head_t poll_wq;	/* poll/epoll; its own lock */
 	refcount_t ref;			/* one per file, one per name */
@@ -450,6 +456,13 @@ int chan_file_take(struct chan_fd *fd);
 struct ipc_namespace *chan_ipc_ns_get(void);
 void chan_ipc_ns_put(struct ipc_namespace *ns);
 void chan_names_exit(void);
+
+/* timer.c */
+long chan_timer_create_ioctl(struct chan_timer __user *ut);
+long chan_timer_set_ioctl(struct file *file, struct chan_timer_set __user *us);
+void chan_timer_drained_locked(struct chan *ch);
+void chan_timer_free(struct chan *ch);
+void chan_timer_show_fdinfo(struct seq_file *m, struct chan *ch);
 
 /* proc.c */
 void chan_track(struct chan *ch);

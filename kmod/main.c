@@ -103,6 +103,8 @@ static long chan_dev_ioctl(struct file *file, unsigned int cmd,
 		return chan_open_ioctl(uarg);
 	case CHAN_IOC_MATCH(CHAN_IOC_UNLINK):
 		return chan_unlink_ioctl(uarg);
+	case CHAN_IOC_MATCH(CHAN_IOC_TIMER):
+		return chan_timer_create_ioctl(uarg);
 	}
 	return -ENOTTY;
 }

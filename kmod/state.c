@@ -322,6 +322,8 @@ static enum chan_try chan_recv_locked(struct chan *ch, struct chan_waiter *w)
 		chan_ring_pop(ch, w);
 		chan_fire_own(w, CHAN_MOVED);
 		chan_refill_locked(ch);
+		if (unlikely(ch->timer))
+			chan_timer_drained_locked(ch);
 		return CHAN_TRY_DONE;
 	}
 

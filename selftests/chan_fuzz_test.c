@@ -13,7 +13,9 @@
  * CHAN_IOC_SELSET_CTL, waits with CHAN_IOC_SELSET_WAIT; a process keeps
  * one or two, its children may inherit them), batches, CHAN_IOC_DUP,
  * closing handles, CHAN_IOC_CLOSE (only on the channels the pool marks
- * closable, and only late in the run), INFO, fdinfo and /proc/kchan reads,
+ * closable, and only late in the run), timer channels (CHAN_IOC_TIMER and
+ * CHAN_IOC_TIMER_SET, valid and not, received from, reset and stopped
+ * while they fire), INFO, fdinfo and /proc/kchan reads,
  * names, creation, garbage ioctls, descriptor passing (memfds, pipes,
  * eventfds, epoll fds, /dev/chan and channel fds; the refused kinds too,
  * select sets among them), storms of SA_RESTART
@@ -153,7 +155,8 @@ static const struct pool_spec pool_specs[NPOOL] = {
 	X(sigalrm) X(sigstorm) X(unmap_race) X(unmap_efault)		\
 	X(selset_new) X(selset_inherit) X(selset_ctl) X(selset_ctl_ok)	\
 	X(selset_wait) X(selset_send) X(selset_recv) X(selset_closed)	\
-	X(selset_efault) X(selset_e2big)
+	X(selset_efault) X(selset_e2big)					\
+	X(timer) X(timer_ok) X(timer_tick) X(timer_set)
 
 #define X_ENUM(n) ST_##n,
 enum { FZ_STATS(X_ENUM) ST_N };
@@ -3551,10 +3554,15 @@ static bool cmd_in(unsigned long cmd, const unsigned long *cmds, int n)
 }
 
 /* Is cmd (any size or direction) one of ours, for any kind of fd? */
+/* CHAN_IOC_TIMER on /dev/chan, TIMER_SET on a timer only: op_timer. */
+static const unsigned long timer_cmds[] = {
+	CHAN_IOC_TIMER, CHAN_IOC_TIMER_SET,
+};
+
 static bool is_cmd(unsigned long cmd)
 {
 	return cmd_in(cmd, chan_cmds, 8) || cmd_in(cmd, dev_cmds, 4) ||
-	       cmd_in(cmd, set_cmds, 3);
+	       cmd_in(cmd, set_cmds, 3) || cmd_in(cmd, timer_cmds, 2);
 }
 
 static void op_garbage(struct fz *z)
@@ -3699,6 +3707,159 @@ static void op_garbage(struct fz *z)
 			cmd, kind, fd == z->dev ? "/dev/chan" : "a channel",
 			en(errno), en(want));
 	}
+}
+
+/* ---- timer channels -------------------------------------------------------- */
+
+static int64_t clock_ns(int clk)
+{
+	struct timespec ts;
+
+	clock_gettime(clk, &ts);
+	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/*
+ * A timer of its own (CHAN_IOC_TIMER, now and then with one mistake), then
+ * a few receives, resets, stops and polls on it while it fires, and close.
+ * A tick is 16 bytes and never early; only a timer that was a one-shot may
+ * report closed or refuse a reset (EALREADY); a send is refused (EBADF).
+ */
+static void op_timer(struct fz *z)
+{
+	static const int bad_clocks[] = {
+		CLOCK_REALTIME, CLOCK_PROCESS_CPUTIME_ID, CLOCK_THREAD_CPUTIME_ID,
+		CLOCK_MONOTONIC_RAW, CLOCK_REALTIME_COARSE, CLOCK_TAI, -1, 64,
+	};
+	struct chan_timer *t = (struct chan_timer *)gbuf;
+	uint32_t d = rn(z, 100), size = sizeof(*t);
+	struct chan_tick tick;
+	bool may_close;
+	int want = 0, fd, i, n, r;
+	void *ptr = t;
+
+	ST(z, timer);
+	memset(gbuf, 0, sizeof(gbuf));
+	t->clockid = pct(z, 50) ? CLOCK_MONOTONIC : CLOCK_BOOTTIME;
+	t->value_ns = rn(z, 2000000);
+	t->interval_ns = pct(z, 50) ? 0 : 20000 + rn(z, 2000000);
+	if (pct(z, 20))
+		t->flags |= CHAN_NONBLOCK;
+	if (pct(z, 50))
+		t->flags |= CHAN_CLOEXEC;
+	if (d < 4) {
+		t->clockid = bad_clocks[rn(z, 8)];
+		want = EINVAL;
+	} else if (d < 6) {
+		t->value_ns = -1 - (int64_t)rn(z, 1000);
+		want = EINVAL;
+	} else if (d < 8) {
+		t->interval_ns = -1 - (int64_t)rn(z, 1000);
+		want = EINVAL;
+	} else if (d < 10) {
+		t->value_ns = INT64_MAX - rn(z, 1000);
+		want = EINVAL;
+	} else if (d < 12) {
+		t->flags |= bad_bit(z, CHAN_CLOEXEC | CHAN_NONBLOCK |
+				    CHAN_TIMER_ABSTIME);
+		want = EINVAL;
+	} else if (d < 14) {
+		t->reserved = 1 + rn(z, 100);
+		want = EINVAL;
+	} else if (d < 15) {
+		size = rn(z, sizeof(*t));
+		want = EINVAL;
+	} else if (d < 16) {
+		size += 1 + rn(z, 500);
+		gbuf[size - 1] = 1;
+		want = E2BIG;
+	} else if (d < 17) {
+		ptr = badptr(z, false, sizeof(*t));
+		want = EFAULT;
+	} else if (d < 25) {
+		t->flags |= CHAN_TIMER_ABSTIME;
+		t->value_ns += clock_ns(t->clockid) - 1000000;
+	}
+	t->size = size;
+	fd = ioctl(z->dev, CHAN_IOC_TIMER, ptr);
+	if (fd < 0) {
+		if (errno != want)
+			fz_fail(z, "TIMER clock %d value %lld interval %lld flags %#x size %u: %s, expected %s",
+				t->clockid, (long long)t->value_ns,
+				(long long)t->interval_ns, t->flags, size,
+				en(errno), en(want));
+		return;
+	}
+	if (want) {
+		fz_fail(z, "TIMER clock %d value %lld interval %lld flags %#x size %u succeeded, expected %s",
+			t->clockid, (long long)t->value_ns,
+			(long long)t->interval_ns, t->flags, size, en(want));
+		close(fd);
+		return;
+	}
+	ST(z, timer_ok);
+	may_close = !t->interval_ns;
+	n = 1 + rn(z, 8);
+	for (i = 0; i < n; i++) {
+		switch (rn(z, 5)) {
+		case 0:
+		case 1:
+			r = kc_recv_tick(fd, &tick, rn(z, 3) * 1000000LL);
+			if (r == 1) {
+				ST(z, timer_tick);
+				if ((int64_t)tick.expiry_ns > clock_ns(t->clockid))
+					fz_fail(z, "timer: a tick due at %llu arrived early",
+						(unsigned long long)tick.expiry_ns);
+			} else if (r == 0 ? !may_close :
+				   r != -EAGAIN && r != -ETIMEDOUT &&
+				   r != -EINTR) {
+				fz_fail(z, "timer recv: %d (one-shot %d)", r,
+					may_close);
+			}
+			break;
+		case 2: {
+			int64_t v = rn(z, 2000000), iv = 0;
+			unsigned int fl = 0;
+
+			ST(z, timer_set);
+			if (pct(z, 30)) {
+				fl = CHAN_TIMER_STOP;
+				v = 0;
+			} else if (pct(z, 50)) {
+				iv = 20000 + rn(z, 2000000);
+			}
+			if (pct(z, 10)) {
+				r = kc_timer_set(fd, -1, iv, fl);
+				if (r != -EINVAL)
+					fz_fail(z, "TIMER_SET value -1: %d", r);
+				break;
+			}
+			r = kc_timer_set(fd, v, iv, fl);
+			if (r == -EALREADY && may_close && !fl)
+				break;
+			if (r != 0 && r != 1)
+				fz_fail(z, "TIMER_SET %lld/%lld flags %#x: %d",
+					(long long)v, (long long)iv, fl, r);
+			else if (!fl)
+				may_close = !iv;
+			break;
+		}
+		case 3:
+			r = kc_revents(fd);
+			if (r == -EINTR)	/* SIGALRM, no SA_RESTART */
+				break;
+			if (r < 0 || (r & ~(POLLIN | POLLRDNORM | POLLHUP)) ||
+			    ((r & POLLHUP) && !may_close))
+				fz_fail(z, "timer poll: %#x", r);
+			break;
+		default:
+			r = kc_send(fd, &tick, sizeof(tick), 0);
+			if (r != -EBADF)
+				fz_fail(z, "send on a timer: %d", r);
+			break;
+		}
+	}
+	close(fd);
 }
 
 /* ---- processes: children, siblings, signal storms ------------------------- */
@@ -3912,6 +4073,7 @@ static const struct fz_op ops[] = {
 	{ op_selset_ctl, "selset_ctl",	25, true },
 	{ op_selset_wait, "selset_wait", 70, true },
 	{ op_selset_big, "selset_big",	1, true },
+	{ op_timer,	"timer",	10, true },
 };
 #define NOPS ((int)(sizeof(ops) / sizeof(ops[0])))
 

@@ -59,7 +59,8 @@ static void examples_dir(char *dir, size_t size)
  * (128 + signal if killed, -1 if it could not run) and its output in *out
  * (malloc'ed, NUL-terminated).
  */
-static int run_example(const char *name, const char *brk, char **out)
+static int run_example(const char *name, char *const *args, const char *brk,
+		       char **out)
 {
 	char dir[PATH_MAX], path[PATH_MAX + 64];
 	size_t len = 0, cap = OUT_MAX;
@@ -92,8 +93,12 @@ static int run_example(const char *name, const char *brk, char **out)
 			setenv("KCHAN_EXAMPLE_BREAK", brk, 1);
 		else
 			unsetenv("KCHAN_EXAMPLE_BREAK");
-		if (chdir(dir) == 0)
-			execl(path, name, (char *)NULL);
+		if (chdir(dir) == 0) {
+			if (args)
+				execv(path, args);
+			else
+				execl(path, name, (char *)NULL);
+		}
 		dprintf(2, "exec %s: %s\n", path, strerror(errno));
 		_exit(127);
 	}
@@ -133,11 +138,14 @@ static int run_example(const char *name, const char *brk, char **out)
 	return 128 + WTERMSIG(st);
 }
 
-/* Run @name; fail unless it exits 0 and prints every line of @want. */
-#define CHECK_EXAMPLE(name, ...) do { \
+/*
+ * Run @name (with the argument vector @args, or none when NULL); fail
+ * unless it exits 0 and prints every line of @want.
+ */
+#define CHECK_EXAMPLE_ARGS(name, args, ...) do { \
 	const char *want[] = { __VA_ARGS__, NULL }; \
 	char *out = NULL; \
-	int st = run_example(name, NULL, &out); \
+	int st = run_example(name, args, NULL, &out); \
 	ASSERT_NE(NULL, out); \
 	EXPECT_EQ(0, st) TH_LOG("%s exited %d; output:\n%s", name, st, out); \
 	for (int i = 0; want[i]; i++) { \
@@ -147,6 +155,8 @@ static int run_example(const char *name, const char *brk, char **out)
 	free(out); \
 } while (0)
 
+#define CHECK_EXAMPLE(name, ...) CHECK_EXAMPLE_ARGS(name, NULL, __VA_ARGS__)
+
 /*
  * Run @name with KCHAN_EXAMPLE_BREAK=@brk; fail unless its check fails:
  * exit status 1 (die(), not a signal or the watchdog) and every line of
@@ -155,7 +165,7 @@ static int run_example(const char *name, const char *brk, char **out)
 #define CHECK_BROKEN(name, brk, ...) do { \
 	const char *want[] = { "this run must fail", __VA_ARGS__, NULL }; \
 	char *out = NULL; \
-	int st = run_example(name, brk, &out); \
+	int st = run_example(name, NULL, brk, &out); \
 	ASSERT_NE(NULL, out); \
 	EXPECT_EQ(1, st) TH_LOG("%s with KCHAN_EXAMPLE_BREAK=%s exited %d; output:\n%s", \
 				name, brk, st, out); \
@@ -361,6 +371,33 @@ TEST_F_TIMEOUT(examples, leaks_broken, RUN_LIMIT_S + 30)
 {
 	CHECK_BROKEN("leaks", "1", "FAIL: fix 1: a buffer of one: after 10000 ms channel",
 		     "still has 1 blocked sender");
+}
+
+/* A 20 ms tick instead of a second: the same selects, faster. */
+TEST_F_TIMEOUT(examples, countdown, RUN_LIMIT_S + 30)
+{
+	char *const args[] = { "countdown", "-p", "20", NULL };
+
+	CHECK_EXAMPLE_ARGS("countdown", args,
+			   "T-10 T-9 T-8 T-7 T-6 T-5 T-4 T-3 T-2 T-1",
+			   "liftoff! (10 ticks,",
+			   "round 2: the user presses Enter at T-7",
+			   "launch aborted at T-",
+			   "countdown: ok");
+}
+
+/* The module's own sources: a small tree nobody writes while tests run. */
+TEST_F_TIMEOUT(examples, du, RUN_LIMIT_S + 30)
+{
+	char *const args[] = { "du", "-j", "2", "-p", "20", "../kmod",
+			       "../uapi", "../userlib", "../docs", NULL };
+
+	CHECK_EXAMPLE_ARGS("du", args,
+			   "round 1: 4 walk(s), 2 at a time, progress every 20 ms",
+			   "round 1: totals match a serial walk; semaphore held",
+			   "cancel: 3 sizes taken,",
+			   "round 2: one close stopped every walker; sizes closed empty",
+			   "du: ok");
 }
 
 TEST_HARNESS_MAIN

@@ -755,4 +755,55 @@ static inline int kc_wait_sleeping(pid_t pid)
 	return kc_wait_state(pid, 'S');
 }
 
+/* CHAN_IOC_TIMER issued on fd @dev; the timer's fd or -errno. */
+static inline int kc_timer_on(int dev, int clockid, int64_t value_ns,
+			      int64_t interval_ns, unsigned int flags)
+{
+	struct chan_timer t;
+	int r;
+
+	memset(&t, 0, sizeof(t));
+	t.size = sizeof(t);
+	t.flags = flags;
+	t.clockid = clockid;
+	t.value_ns = value_ns;
+	t.interval_ns = interval_ns;
+	r = ioctl(dev, CHAN_IOC_TIMER, &t);
+	return r < 0 ? -errno : r;
+}
+
+/* A CLOCK_MONOTONIC timer: one-shot (interval 0) or ticker; fd or -errno. */
+static inline int kc_timer(int64_t value_ns, int64_t interval_ns)
+{
+	return kc_timer_on(kc_devfd(), CLOCK_MONOTONIC, value_ns, interval_ns,
+			   CHAN_CLOEXEC);
+}
+
+/* CHAN_IOC_TIMER_SET: 1 (was running), 0 (was not) or -errno. */
+static inline int kc_timer_set(int fd, int64_t value_ns, int64_t interval_ns,
+			       unsigned int flags)
+{
+	struct chan_timer_set s;
+	int r;
+
+	memset(&s, 0, sizeof(s));
+	s.size = sizeof(s);
+	s.flags = flags;
+	s.value_ns = value_ns;
+	s.interval_ns = interval_ns;
+	r = ioctl(fd, CHAN_IOC_TIMER_SET, &s);
+	return r < 0 ? -errno : r;
+}
+
+/* Receive one tick: 1 (in *t), 0 closed, -errno; -EPROTO on a bad length. */
+static inline int kc_recv_tick(int fd, struct chan_tick *t, int64_t timeout_ns)
+{
+	size_t len = 0;
+	int r = kc_recv(fd, t, sizeof(*t), &len, timeout_ns);
+
+	if (r == 1 && len != sizeof(*t))
+		return -EPROTO;
+	return r;
+}
+
 #endif /* KCHAN_TEST_H */

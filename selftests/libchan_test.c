@@ -2828,4 +2828,73 @@ TEST(selset_for_select_over_producers)
 	close(set);
 }
 
+/* ---- timers (1.4) ---- */
+
+TEST(timer_after_and_ticker)
+{
+	struct chan_tick t;
+	int64_t t0 = now_ns();
+	bool ok;
+	int a, tk, d;
+
+	/* chan_after: one tick ns from now (<= 0: at once), then closed. */
+	ASSERT_OK(a = chan_after(MS(5), CHAN_CLOEXEC));
+	EXPECT_NE(0, fd_cloexec(a));
+	EXPECT_EQ((ssize_t)sizeof(t), chan_recv(a, &t, sizeof(t), &ok));
+	EXPECT_TRUE(ok);
+	EXPECT_LE(t0 + MS(5), (int64_t)t.expiry_ns);
+	EXPECT_EQ(0, chan_recv(a, &t, sizeof(t), &ok));
+	EXPECT_FALSE(ok);
+	/* Fired: stop says "was not running", a reset is refused. */
+	EXPECT_EQ(0, chan_timer_stop(a));
+	EXPECT_ERR(EALREADY, chan_timer_reset(a, MS(1), 0, 0));
+	close(a);
+	ASSERT_OK(a = chan_after(-5, 0));
+	EXPECT_EQ((ssize_t)sizeof(t), chan_recv(a, &t, sizeof(t), &ok));
+	close(a);
+
+	/* chan_ticker: period > 0 (Go's NewTicker panics otherwise). */
+	EXPECT_ERR(EINVAL, chan_ticker(0, 0));
+	EXPECT_ERR(EINVAL, chan_ticker(-1, 0));
+	ASSERT_OK(tk = chan_ticker(MS(2), CHAN_NONBLOCK));
+	EXPECT_NE(0, fd_flags(tk) & O_NONBLOCK);
+	EXPECT_EQ(1, chan_cap(tk));
+	EXPECT_ERR(EAGAIN, chan_tryrecv(tk, &t, sizeof(t), &ok));
+	ASSERT_OK(d = chan_dup(tk, CHAN_RIGHT_RECV, 0));
+	EXPECT_EQ((ssize_t)sizeof(t), chan_recv(d, &t, sizeof(t), &ok));
+	EXPECT_ERR(EBADF, chan_send(tk, &t, sizeof(t)));
+	EXPECT_EQ(1, chan_timer_stop(tk));
+	EXPECT_EQ(0, chan_timer_stop(tk));
+	EXPECT_EQ(0, chan_timer_reset(tk, MS(1), MS(1), 0));
+	EXPECT_EQ((ssize_t)sizeof(t), chan_recv(d, &t, sizeof(t), &ok));
+	EXPECT_EQ(1, chan_timer_reset(tk, MS(3600000), 0, 0));
+	close(d);
+	close(tk);
+}
+
+TEST(timer_clock_and_abstime)
+{
+	struct chan_tick t;
+	struct timespec ts;
+	int64_t due;
+	bool ok;
+	int fd;
+
+	clock_gettime(CLOCK_BOOTTIME, &ts);
+	due = ts.tv_sec * 1000000000LL + ts.tv_nsec + MS(5);
+	ASSERT_OK(fd = chan_timer(CLOCK_BOOTTIME, due, 0,
+				  CHAN_TIMER_ABSTIME | CHAN_CLOEXEC));
+	EXPECT_EQ((ssize_t)sizeof(t), chan_recv(fd, &t, sizeof(t), &ok));
+	EXPECT_EQ(due, (int64_t)t.expiry_ns);
+	close(fd);
+	EXPECT_ERR(EINVAL, chan_timer(CLOCK_REALTIME, MS(1), 0, 0));
+	EXPECT_ERR(EINVAL, chan_timer(CLOCK_MONOTONIC, MS(1), -1, 0));
+	EXPECT_ERR(EINVAL, chan_timer(CLOCK_MONOTONIC, MS(1), 0, CHAN_FDPASS));
+	/* Not a timer: reset and stop fail ENOTTY. */
+	ASSERT_OK(fd = chan_make(8, 1, 0));
+	EXPECT_ERR(ENOTTY, chan_timer_stop(fd));
+	EXPECT_ERR(ENOTTY, chan_timer_reset(fd, MS(1), 0, 0));
+	close(fd);
+}
+
 TEST_HARNESS_MAIN

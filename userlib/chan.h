@@ -25,6 +25,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <time.h>
 #ifndef __cplusplus
 #include <stdbool.h>
 #endif
@@ -42,7 +43,7 @@ extern "C" {
 #endif
 
 #define LIBCHAN_VERSION_MAJOR	1
-#define LIBCHAN_VERSION_MINOR	3
+#define LIBCHAN_VERSION_MINOR	4
 
 /* flags for chan_make() and chan_pipe(): CHAN_CLOEXEC, CHAN_NONBLOCK (and
  * CHAN_FDPASS), from <linux/chan.h>. chan_open()'s oflag takes O_CLOEXEC
@@ -126,6 +127,22 @@ ssize_t	chan_send_batch(int ch, const struct chan_buf *msgs, size_t n,
 			int64_t timeout_ns);
 ssize_t	chan_recv_batch(int ch, struct chan_buf *msgs, size_t n,
 			int64_t timeout_ns);
+
+/* Timers (since 1.4): recv-only channels of struct chan_tick whose sender
+ * is the clock; flags CHAN_CLOEXEC, CHAN_NONBLOCK. chan_after(): one tick
+ * after ns (<= 0: at once), then closed. chan_ticker(): a tick every
+ * period_ns (> 0); a slow receiver gets no backlog, the next tick counts
+ * the dropped ones in missed. chan_timer(): clock CLOCK_MONOTONIC or
+ * CLOCK_BOOTTIME, value_ns relative (or absolute with CHAN_TIMER_ABSTIME),
+ * interval_ns 0 for a one-shot. Reset and stop discard an unread tick and
+ * return 1 when the timer was running, else 0. */
+int	chan_after(int64_t ns, int flags);
+int	chan_ticker(int64_t period_ns, int flags);
+int	chan_timer(clockid_t clock, int64_t value_ns, int64_t interval_ns,
+		   int flags);
+int	chan_timer_reset(int timer, int64_t value_ns, int64_t interval_ns,
+			 int flags);
+int	chan_timer_stop(int timer);
 
 #ifdef __cplusplus
 }

@@ -409,14 +409,96 @@ struct chan_batch {
 };
 #define CHAN_BATCH_SIZE_VER0	32
 
+/*
+ * Timer channels (time.After, time.Ticker): a recv-only channel whose
+ * sender is the kernel clock, so that "the deadline passed" or "a tick
+ * arrived" is one case of a select among others, and a ticker can be
+ * shared by passing its fd.
+ *
+ * CHAN_IOC_TIMER on /dev/chan: returns a new recv-only channel fd of
+ * capacity 1 carrying struct chan_tick messages. interval_ns 0 makes a
+ * one-shot: one message at value_ns, then the channel is closed (read(2)
+ * returns 0, a select case fires with ok 0, poll reports EPOLLHUP), unlike
+ * Go's time.After, whose channel stays open: a one-shot has one message in
+ * its life, and closing it tells every process sharing it, not only the
+ * one that took the message, that nothing more will come. A select that
+ * keeps looping sets the case's fd to -1 once it fired (Go's nil channel).
+ * interval_ns > 0 makes a ticker: the first tick at value_ns, then one
+ * every interval_ns. The slot holds one tick, as Go's ticker channel does:
+ * while it is full, ticks are dropped (a slow receiver gets no backlog),
+ * and the next tick received counts them in missed.
+ *
+ * value_ns is relative to now on @clockid (CLOCK_MONOTONIC or
+ * CLOCK_BOOTTIME, which also counts suspend), or with CHAN_TIMER_ABSTIME a
+ * time on that clock; 0, or a time passed already, fires at once. The
+ * timer lives as long as a handle of it does: closing the last fd (every
+ * process it was passed to included) stops it. Each tick is received
+ * once, whoever receives it.
+ *
+ * Errors: EINVAL (flags other than CHAN_CLOEXEC, CHAN_NONBLOCK,
+ * CHAN_TIMER_ABSTIME; reserved != 0; another clock; value_ns or
+ * interval_ns < 0; a relative value_ns that passes the clock's range),
+ * EMFILE, ENOSPC (counted as a channel of the caller's user, as
+ * CHAN_IOC_CREATE), ENOMEM.
+ */
+#define CHAN_TIMER_ABSTIME	(1U << 4)	/* value_ns is absolute */
+#define CHAN_TIMER_STOP		(1U << 5)	/* chan_timer_set: stop */
+
+struct chan_timer {
+	__u32 size;		/* sizeof(struct chan_timer) */
+	__u32 flags;		/* CHAN_CLOEXEC, CHAN_NONBLOCK, CHAN_TIMER_ABSTIME */
+	__s32 clockid;		/* CLOCK_MONOTONIC (1) or CLOCK_BOOTTIME (7) */
+	__u32 reserved;		/* must be 0 */
+	__s64 value_ns;		/* first expiry: relative, or absolute */
+	__s64 interval_ns;	/* 0: one-shot; > 0: ticker period */
+};
+#define CHAN_TIMER_SIZE_VER0	32
+
+/*
+ * The message of a timer channel. expiry_ns is the time on the timer's
+ * clock the tick was due (not when it was delivered); missed is how many
+ * ticks were dropped since the last one received because the slot was
+ * full or the delivery ran late (0 for a one-shot).
+ */
+struct chan_tick {
+	__u64 expiry_ns;
+	__u64 missed;
+};
+
+/*
+ * CHAN_IOC_TIMER_SET on a timer fd: Reset or Stop (Go's Timer.Reset,
+ * Ticker.Reset, Stop). With CHAN_TIMER_STOP (value_ns and interval_ns 0)
+ * the timer stops; otherwise it is set again as CHAN_IOC_TIMER would set
+ * it, on the same clock, a one-shot or a ticker by interval_ns. Either way
+ * a tick not received yet is discarded, so that no stale tick is received
+ * after the call returns (as in Go 1.23), and missed restarts at 0.
+ * Returns 1 when the timer was running (a one-shot that had not fired, or
+ * a ticker not stopped), 0 when it was not. A one-shot that fired is
+ * closed, as every closed channel stays closed: Stop returns 0 and changes
+ * nothing, a new setting fails EALREADY.
+ *
+ * Errors: EINVAL (flags other than CHAN_TIMER_ABSTIME, CHAN_TIMER_STOP;
+ * CHAN_TIMER_STOP with a value; values as for CHAN_IOC_TIMER), EALREADY,
+ * EBADF (a handle without recv right), ENOTTY (not a timer channel).
+ */
+struct chan_timer_set {
+	__u32 size;		/* sizeof(struct chan_timer_set) */
+	__u32 flags;		/* CHAN_TIMER_ABSTIME, CHAN_TIMER_STOP */
+	__s64 value_ns;
+	__s64 interval_ns;
+};
+#define CHAN_TIMER_SET_SIZE_VER0	24
+
 #define CHAN_IOC_CREATE		_IOW(CHAN_IOC_MAGIC, 0x01, struct chan_create)
 #define CHAN_IOC_OPEN		_IOW(CHAN_IOC_MAGIC, 0x02, struct chan_open)
 #define CHAN_IOC_UNLINK		_IOW(CHAN_IOC_MAGIC, 0x03, struct chan_unlink)
+#define CHAN_IOC_TIMER		_IOW(CHAN_IOC_MAGIC, 0x04, struct chan_timer)
 #define CHAN_IOC_SEND		_IOWR(CHAN_IOC_MAGIC, 0x10, struct chan_msg)
 #define CHAN_IOC_RECV		_IOWR(CHAN_IOC_MAGIC, 0x11, struct chan_msg)
 #define CHAN_IOC_CLOSE		_IO(CHAN_IOC_MAGIC, 0x12)
 #define CHAN_IOC_INFO		_IOWR(CHAN_IOC_MAGIC, 0x13, struct chan_info)
 #define CHAN_IOC_DUP		_IOW(CHAN_IOC_MAGIC, 0x14, struct chan_dup)
+#define CHAN_IOC_TIMER_SET	_IOW(CHAN_IOC_MAGIC, 0x16, struct chan_timer_set)
 #define CHAN_IOC_SELECT		_IOWR(CHAN_IOC_MAGIC, 0x20, struct chan_select)
 #define CHAN_IOC_SELSET_CREATE	_IOW(CHAN_IOC_MAGIC, 0x21, struct chan_selset_create)
 #define CHAN_IOC_SELSET_CTL	_IOW(CHAN_IOC_MAGIC, 0x22, struct chan_selset_ctl)

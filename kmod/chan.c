@@ -285,7 +285,7 @@ __poll_t chan_poll_key(u8 op)
 
 /* ---- one send or receive by a handle ---- */
 
-static int chan_send(struct chan *ch, struct chan_xfer *x)
+int chan_send(struct chan *ch, struct chan_xfer *x)
 {
 	u8 stack_buf[CHAN_STACK_BYTES] __uninitialized;
 	struct chan_sel sel;
@@ -341,7 +341,7 @@ out:
 	return ret;
 }
 
-static int chan_recv(struct chan *ch, struct chan_xfer *x)
+int chan_recv(struct chan *ch, struct chan_xfer *x)
 {
 	u8 stack_buf[CHAN_STACK_BYTES] __uninitialized;
 	struct chan_sel sel;
@@ -361,8 +361,10 @@ static int chan_recv(struct chan *ch, struct chan_xfer *x)
 	chan_sel_init(&sel);
 	if (x->iter)
 		ret = fault_in_iov_iter_writeable(x->iter, w.len) ? -EFAULT : 0;
-	else
+	else if (!x->probed)
 		ret = chan_probe_writable(x->ubuf, w.len);
+	else
+		ret = 0;
 	if (ret)
 		return ret;
 	if (w.len > sizeof(stack_buf)) {
@@ -574,6 +576,8 @@ static long chan_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return chan_ioctl_dup(file, uarg);
 	case CHAN_IOC_MATCH(CHAN_IOC_SELECT):
 		return chan_select_ioctl(uarg);
+	case CHAN_IOC_MATCH(CHAN_IOC_CALL):
+		return chan_call_ioctl(uarg);
 	case CHAN_IOC_MATCH(CHAN_IOC_SEND_BATCH):
 		return chan_ioctl_batch(file, uarg, true);
 	case CHAN_IOC_MATCH(CHAN_IOC_RECV_BATCH):

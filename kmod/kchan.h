@@ -8,6 +8,7 @@
  * state.c    the state protocol of blocked operations: the ring, claim,
  *            fire, try, park and sleep, put-back
  * batch.c    CHAN_IOC_SEND_BATCH, CHAN_IOC_RECV_BATCH
+ * call.c     CHAN_IOC_CALL: a send then a receive in one system call
  * uaccess.c  user-access helpers: size-first structs, buffer probes,
  *            deadlines kept across a restart
  * select.c   CHAN_IOC_SELECT, and the check every select case passes
@@ -256,8 +257,16 @@ struct chan_xfer {
 	bool ok;		/* out (recv) */
 	bool cloexec;		/* recv: installed fd gets FD_CLOEXEC */
 	bool want_fd;		/* recv: report a passed fd (else drop it) */
+	bool probed;		/* recv: ubuf checked writable already */
 	int fd;			/* send: fd to pass; out (recv): fd or -1 */
 };
+
+/* chan.c: one send or receive by a handle */
+int chan_send(struct chan *ch, struct chan_xfer *x);
+int chan_recv(struct chan *ch, struct chan_xfer *x);
+
+/* call.c */
+long chan_call_ioctl(struct chan_call __user *uc);
 
 /* batch.c */
 long chan_ioctl_batch(struct file *file, struct chan_batch __user *ub,

@@ -42,7 +42,7 @@ extern "C" {
 #endif
 
 #define LIBCHAN_VERSION_MAJOR	1
-#define LIBCHAN_VERSION_MINOR	3
+#define LIBCHAN_VERSION_MINOR	4
 
 /* flags for chan_make() and chan_pipe(): CHAN_CLOEXEC, CHAN_NONBLOCK (and
  * CHAN_FDPASS), from <linux/chan.h>. chan_open()'s oflag takes O_CLOEXEC
@@ -126,6 +126,15 @@ ssize_t	chan_send_batch(int ch, const struct chan_buf *msgs, size_t n,
 			int64_t timeout_ns);
 ssize_t	chan_recv_batch(int ch, struct chan_buf *msgs, size_t n,
 			int64_t timeout_ns);
+
+/* Send then receive in one system call (since 1.4): msg/len on send_ch,
+ * then a message into buf/size from recv_ch, one timeout for both. Returns
+ * the received length (0 with *ok false: recv_ch closed and drained), or
+ * -1/errno. *sent (may be NULL) is true once the message went in, on
+ * failure too: then only the receive is pending (EINTR, ETIMEDOUT, ...). */
+ssize_t	chan_call(int send_ch, const void *msg, size_t len, int recv_ch,
+		  void *buf, size_t size, bool *ok, bool *sent,
+		  int64_t timeout_ns);
 
 #ifdef __cplusplus
 }

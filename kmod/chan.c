@@ -177,6 +177,7 @@ static void chan_free(struct chan *ch)
 	u32 i, slot;
 
 	chan_untrack(ch);
+	chan_stage_cache_free(ch);
 	if (ch->files) {
 		for (i = 0; i < ch->count; i++) {
 			slot = (ch->head + i) % ch->capacity;
@@ -305,7 +306,7 @@ int chan_send(struct chan *ch, struct chan_xfer *x)
 		return -EINVAL;
 	chan_sel_init(&sel);
 	if (x->ulen > sizeof(stack_buf)) {
-		ret = chan_stage_alloc(&st, x->ulen);
+		ret = chan_stage_get(ch, &st, x->ulen);
 		if (ret)
 			return ret;
 		w.buf = st.buf;
@@ -337,7 +338,7 @@ out:
 	trace_chan_send(ch->id, x->ulen, x->fd, ret);
 	if (w.fd.file)
 		chan_inflight_fput(&w.fd);
-	chan_stage_free(&st);
+	chan_stage_put(ch, &st);
 	return ret;
 }
 
@@ -368,7 +369,7 @@ int chan_recv(struct chan *ch, struct chan_xfer *x)
 	if (ret)
 		return ret;
 	if (w.len > sizeof(stack_buf)) {
-		ret = chan_stage_alloc(&st, w.len);
+		ret = chan_stage_get(ch, &st, w.len);
 		if (ret)
 			return ret;
 		w.buf = st.buf;
@@ -395,10 +396,11 @@ int chan_recv(struct chan *ch, struct chan_xfer *x)
 		ret = 0;
 		break;
 	default:
-		if (x->iter ? copy_to_iter(w.buf, w.len, x->iter) != w.len :
-		    w.buf == stack_buf ?
-		    chan_copy_out_small(x->ubuf, w.buf, w.len) :
-		    copy_to_user(x->ubuf, w.buf, w.len)) {
+		if ((x->iter ? copy_to_iter(w.buf, w.len, x->iter) != w.len :
+		     w.buf == stack_buf ?
+		     chan_copy_out_small(x->ubuf, w.buf, w.len) :
+		     copy_to_user(x->ubuf, w.buf, w.len)) ||
+		    (x->ulen_out && put_user((u64)w.len, x->ulen_out))) {
 			chan_putback(ch, &w);
 			ret = -EFAULT;
 			break;
@@ -419,7 +421,7 @@ out:
 		put_unused_fd(fd);
 	if (w.fd.file)
 		chan_inflight_fput(&w.fd);
-	chan_stage_free(&st);
+	chan_stage_put(ch, &st);
 	return ret;
 }
 

@@ -141,6 +141,9 @@ struct chan_waiter {
 	struct chan_fd fd;	/* fd passed with the message, if any */
 };
 
+/* Staging buffers a channel keeps for its senders and receivers (limits.c). */
+#define CHAN_STAGE_CACHE	2
+
 /*
  * struct chan - the channel object, shared by all of its handles.
  */
@@ -170,6 +173,9 @@ struct chan {
 	struct chan_fd *files;		/* fd of each slot (CHAN_FDPASS) */
 	struct chan_user *user;		/* charged to, see limits.c */
 	unsigned long charged;		/* buffer bytes charged */
+	/* Staging buffers of msg_size bytes, free for the taking (limits.c). */
+	void *stage_cache[CHAN_STAGE_CACHE];	/* xchg/cmpxchg, no lock */
+	atomic_t stage_made;		/* buffers of the cache that exist */
 
 	wait_queue_head_t poll_wq;	/* poll/epoll; its own lock */
 	refcount_t ref;			/* one per file, one per name */
@@ -258,6 +264,7 @@ struct chan_xfer {
 	bool cloexec;		/* recv: installed fd gets FD_CLOEXEC */
 	bool want_fd;		/* recv: report a passed fd (else drop it) */
 	bool probed;		/* recv: ubuf checked writable already */
+	u64 __user *ulen_out;	/* recv: length written here too, or NULL */
 	int fd;			/* send: fd to pass; out (recv): fd or -1 */
 };
 
@@ -381,6 +388,7 @@ struct chan_stage {
 	void *buf;
 	size_t size;
 	struct chan_user *user;	/* charged, or NULL: nothing allocated */
+	bool cached;		/* from the channel's stage cache */
 };
 
 int chan_check_limits(u32 capacity, u32 msg_size);
@@ -389,6 +397,9 @@ void chan_uncharge(struct chan *ch);
 unsigned long chan_charge_bytes(u32 capacity, u32 msg_size, u32 flags);
 int chan_stage_alloc(struct chan_stage *st, size_t size);
 void chan_stage_free(struct chan_stage *st);
+int chan_stage_get(struct chan *ch, struct chan_stage *st, size_t size);
+void chan_stage_put(struct chan *ch, struct chan_stage *st);
+void chan_stage_cache_free(struct chan *ch);
 int chan_inflight_charge(struct chan_fd *fd);
 void chan_inflight_uncharge(struct chan_fd *fd);
 void chan_inflight_fput(struct chan_fd *fd);

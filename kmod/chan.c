@@ -26,7 +26,9 @@
  * handle counts and closed. It is never held across a user copy, an
  * allocation or a sleep, and never two at once: a select visits its
  * channels one after the other. Data crosses between processes through
- * kernel buffers owned by the waiters (struct chan_waiter).
+ * kernel buffers owned by the waiters (struct chan_waiter): on the stack
+ * up to CHAN_STACK_BYTES, else one of the channel's stage cache (taken and
+ * given back without a lock) or an allocated one (limits.c).
  *
  * The commit protocol
  * -------------------

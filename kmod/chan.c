@@ -332,7 +332,9 @@ int chan_send(struct chan *ch, struct chan_xfer *x)
 		}
 	}
 
+	x->stage = &st;
 	ret = chan_do(ch, &w, x);
+	x->stage = NULL;
 	if (ret)
 		goto out;
 	ret = w.outcome == CHAN_MOVED ? 0 : -EPIPE;
@@ -385,7 +387,9 @@ int chan_recv(struct chan *ch, struct chan_xfer *x)
 		}
 	}
 
+	x->stage = &st;
 	ret = chan_do(ch, &w, x);
+	x->stage = NULL;
 	if (ret)
 		goto out;
 

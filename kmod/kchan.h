@@ -265,6 +265,7 @@ struct chan_xfer {
 	bool want_fd;		/* recv: report a passed fd (else drop it) */
 	bool probed;		/* recv: ubuf checked writable already */
 	u64 __user *ulen_out;	/* recv: length written here too, or NULL */
+	struct chan_stage *stage; /* charged before the operation waits */
 	int fd;			/* send: fd to pass; out (recv): fd or -1 */
 };
 
@@ -399,6 +400,7 @@ int chan_stage_alloc(struct chan_stage *st, size_t size);
 void chan_stage_free(struct chan_stage *st);
 int chan_stage_get(struct chan *ch, struct chan_stage *st, size_t size);
 void chan_stage_put(struct chan *ch, struct chan_stage *st);
+int chan_stage_charge(struct chan_stage *st);
 void chan_stage_cache_free(struct chan *ch);
 int chan_inflight_charge(struct chan_fd *fd);
 void chan_inflight_uncharge(struct chan_fd *fd);

@@ -23,7 +23,9 @@
  *              max_user_bytes, ENOSPC.
  *   staging    kernel buffers of operations in progress, which a blocked
  *              one holds while it sleeps: the message of a send, the room
- *              of a receive (both above CHAN_STACK_BYTES), a batch's
+ *              of a receive (both above CHAN_STACK_BYTES; a buffer of the
+ *              channel's stage cache counts once the operation waits,
+ *              see chan_stage_get()), a batch's
  *              staging, a select's or a set wait's case array and staging,
  *              and a select set's case table while the set exists:
  *              max_user_staging_bytes, ENOBUFS.
@@ -336,8 +338,10 @@ void chan_stage_free(struct chan_stage *st)
  * channel's user (its bytes, max_user_bytes) when it is made; at the
  * limit none is made (no exemption: the charge is to the channel's user,
  * not the caller's) and the operation allocates its own buffer, as
- * before. Whoever uses a cache buffer is charged its staging exactly as
- * for an allocated one, so max_user_staging_bytes bounds what a user's
+ * before. An operation that uses a cache buffer and completes at once
+ * holds it only for the call; one that waits is charged its staging
+ * before it parks (chan_stage_charge(), from chan_do()), as an allocated
+ * buffer is, so max_user_staging_bytes bounds what a user's waiting
  * operations hold either way.
  */
 static void *chan_stage_cache_take(struct chan *ch)
@@ -393,31 +397,44 @@ int chan_stage_get(struct chan *ch, struct chan_stage *st, size_t size)
 	st->cached = false;
 	if (!ch->user || size > ch->msg_size)
 		return chan_stage_alloc(st, size);
+	st->buf = chan_stage_cache_take(ch);
+	if (st->buf) {
+		/* charged by chan_stage_charge() if the operation waits */
+		st->cached = true;
+		st->size = size;
+		return 0;
+	}
 	ret = chan_user_charge(CHAN_CHARGE_STAGING, size, &st->user);
 	if (ret)
 		return ret;
-	st->size = size;
-	st->buf = chan_stage_cache_take(ch);
+	st->buf = kvmalloc(size, CHAN_GFP_USER_SIZED);
 	if (st->buf) {
-		st->cached = true;
+		st->size = size;
 		return 0;
 	}
-	st->buf = kvmalloc(size, CHAN_GFP_USER_SIZED);
-	if (st->buf)
-		return 0;
 	chan_user_uncharge(st->user, CHAN_CHARGE_STAGING, size);
 	st->user = NULL;
-	st->size = 0;
 	return -ENOMEM;
+}
+
+/*
+ * An operation holding a cache buffer is about to wait: charge the
+ * buffer to the caller's staging now, as an allocated one was when it was
+ * made. 0, or -ENOBUFS / -ENOMEM with nothing charged.
+ */
+int chan_stage_charge(struct chan_stage *st)
+{
+	if (!st->cached || st->user)
+		return 0;
+	return chan_user_charge(CHAN_CHARGE_STAGING, st->size, &st->user);
 }
 
 void chan_stage_put(struct chan *ch, struct chan_stage *st)
 {
-	if (!st->user)
-		return;
 	if (st->cached) {
 		chan_stage_cache_give(ch, st->buf);
 		st->buf = NULL;
+		st->cached = false;
 	}
 	chan_stage_free(st);
 }

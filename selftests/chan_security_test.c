@@ -635,9 +635,10 @@ static int cache_child(struct cache_out *out)
 /*
  * The stage cache (chan(7), max_user_bytes): a channel whose messages are
  * above 64 bytes keeps up to two msg_size buffers once used, charged to its
- * user's bytes; an operation using one is charged its staging as for an
- * allocated buffer. At max_user_bytes none is made and operations still
- * work; everything goes back when the channel goes.
+ * user's bytes; an operation that waits with one is charged its staging
+ * as for an allocated buffer (one that completes at once is not). At
+ * max_user_bytes none is made and operations still work; everything goes
+ * back when the channel goes.
  */
 static void stage_cache(struct __test_metadata *_metadata, long limit)
 {

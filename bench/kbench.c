@@ -3,6 +3,8 @@
  * kbench: kchan against the kernel's other IPC mechanisms.
  *
  *   kbench pingpong MECH ROUNDS          8-byte ping-pong, two processes
+ *   kbench callpp ROUNDS                 the same with chan_call(): on both
+ *                                        sides, then on the client only
  *   kbench tput MECH MSGSIZE COUNT       1 producer -> 1 consumer, capacity 1024
  *   kbench batch MSGSIZE COUNT BATCH     kchan chan_send_batch/chan_recv_batch
  *   kbench m2m MECH COUNT                4 producers x 4 consumers, one queue
@@ -424,6 +426,78 @@ static void bench_pingpong(const char *mech, long rounds)
 	snprintf(key, sizeof(key), "pingpong.%s", mech);
 	result(key, (double)(t1 - t0) / (double)rounds / 1000.0, "us/roundtrip");
 	snprintf(key, sizeof(key), "ctxsw.pingpong.%s", mech);
+	result(key, (double)sw / (double)(warm + rounds), "switches/roundtrip");
+}
+
+/*
+ * Ping-pong with chan_call(): the client sends and waits for the answer in
+ * one call; the server answers and waits for the next request in one call
+ * (@both), or with chan_recv() and chan_send() (client only).
+ */
+static void bench_callpp(long rounds, bool both)
+{
+	long warm = rounds / 10 + 10;
+	uint64_t msg = 0x0123456789abcdefull, in;
+	int req = chan_make(8, 0, 0), rep = chan_make(8, 0, 0);
+	struct barrier b;
+	uint64_t t0, t1;
+	bool ok;
+	pid_t pid;
+
+	if (req < 0 || rep < 0)
+		die("chan_make");
+	barrier_init(&b);
+	pid = fork();
+	if (pid < 0)
+		die("fork");
+	if (pid == 0) {
+		barrier_child(&b);
+		if (chan_recv(req, &in, 8, &ok) != 8)
+			die("chan_recv");
+		for (long i = 1; i < warm + rounds; i++) {
+			in++;
+			if (both) {
+				if (chan_call(rep, &in, 8, req, &in, 8, &ok,
+					      NULL, -1) != 8)
+					die("chan_call");
+				continue;
+			}
+			if (chan_send(rep, &in, 8) < 0 ||
+			    chan_recv(req, &in, 8, &ok) != 8)
+				die("chan_send/chan_recv");
+		}
+		in++;
+		if (chan_send(rep, &in, 8) < 0)
+			die("chan_send");
+		_exit(0);
+	}
+	long sw0 = ctxsw_self();
+
+	barrier_go(&b, 1);
+	for (long i = 0; i < warm; i++) {
+		if (chan_call(req, &msg, 8, rep, &in, 8, &ok, NULL, -1) != 8 ||
+		    in != msg + 1)
+			dief("call ping-pong: wrong message");
+		msg = in;
+	}
+	t0 = now_ns();
+	for (long i = 0; i < rounds; i++) {
+		if (chan_call(req, &msg, 8, rep, &in, 8, &ok, NULL, -1) != 8)
+			die("chan_call");
+		msg = in;
+	}
+	t1 = now_ns();
+	long sw = ctxsw_self() - sw0;
+
+	wait_children();
+	sw += ctxsw_children();
+
+	const char *k = both ? "kchan-call" : "kchan-call-client";
+	char key[64];
+
+	snprintf(key, sizeof(key), "pingpong.%s", k);
+	result(key, (double)(t1 - t0) / (double)rounds / 1000.0, "us/roundtrip");
+	snprintf(key, sizeof(key), "ctxsw.pingpong.%s", k);
 	result(key, (double)sw / (double)(warm + rounds), "switches/roundtrip");
 }
 
@@ -1081,6 +1155,10 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	if (argc >= 4 && !strcmp(argv[1], "pingpong"))
 		bench_pingpong(argv[2], arg_long(argv[3]));
+	else if (argc >= 3 && !strcmp(argv[1], "callpp")) {
+		bench_callpp(arg_long(argv[2]), true);
+		bench_callpp(arg_long(argv[2]), false);
+	}
 	else if (argc >= 5 && !strcmp(argv[1], "tput"))
 		bench_tput(argv[2], (size_t)arg_long(argv[3]), arg_long(argv[4]));
 	else if (argc >= 5 && !strcmp(argv[1], "batch"))

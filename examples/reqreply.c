@@ -17,6 +17,11 @@
  * only to the two of them. When the server closes its handle at the end,
  * the client's reply channel closes by itself (its last sender is gone).
  *
+ * Each round trip is one system call per side: a client sends its request
+ * and waits for the answer with chan_call(requests, reply); the round 1
+ * server answers and waits for the next request with chan_call(reply,
+ * requests).
+ *
  * In both rounds, when the last client exits the request channel closes by
  * itself (no send handle left) and the server's range loop ends.
  * Invariant: every client gets exactly the answers to its own requests, in
@@ -65,18 +70,20 @@ static int server1(void *arg)
 	close(requests[1]);
 	for (int c = 0; c < NC; c++)
 		close(reply[c][0]);
-	for (;;) {	/* for rq := range requests */
-		ssize_t len = chan_recv(requests[0], &rq, sizeof(rq), &ok);
+	/* for rq := range requests, each answer sent in the same call that
+	 * waits for the next request */
+	ssize_t len = chan_recv(requests[0], &rq, sizeof(rq), &ok);
 
-		CHECK(len);
-		if (!ok)
-			break;
+	CHECK(len);
+	while (ok) {
 		EXPECT(len == sizeof(rq) && rq.client >= 0 && rq.client < NC,
 		       "bad request");
 		struct reply rp = { rq.seq, 0, f(rq.x) };
 
-		CHECK(chan_send(reply[rq.client][1], &rp, sizeof(rp)));
 		served++;
+		len = chan_call(reply[rq.client][1], &rp, sizeof(rp),
+				requests[0], &rq, sizeof(rq), &ok, NULL, -1);
+		CHECK(len);
 	}
 	printf("server: served %ld requests, request channel closed\n", served);
 	EXPECT(served == NC * NREQ, "served %ld, expected %d", served, NC * NREQ);
@@ -97,8 +104,8 @@ static int client1(void *arg)
 		struct reply rp;
 		bool ok;
 
-		CHECK(chan_send(requests[1], &rq, sizeof(rq)));
-		CHECK(chan_recv(reply[me][0], &rp, sizeof(rp), &ok));
+		CHECK(chan_call(requests[1], &rq, sizeof(rq), reply[me][0],
+				&rp, sizeof(rp), &ok, NULL, -1));
 		EXPECT(ok && rp.seq == s && rp.y == f(rq.x),
 		       "client %d: wrong reply to request %d", me, s);
 	}
@@ -192,8 +199,8 @@ static int client2(void *arg)
 	for (int32_t s = 0; s < NREQ; s++) {
 		rq.seq = s;
 		rq.x = (int64_t)me * 1000 + s;
-		CHECK(chan_send(requests[1], &rq, sizeof(rq)));
-		CHECK(chan_recv(rfd, &rp, sizeof(rp), &ok));
+		CHECK(chan_call(requests[1], &rq, sizeof(rq), rfd, &rp,
+				sizeof(rp), &ok, NULL, -1));
 		EXPECT(ok && rp.seq == s && rp.y == f(rq.x),
 		       "client %d: wrong reply to request %d", me, s);
 		if (s == 0)	/* the server holds it now: drop the name */

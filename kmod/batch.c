@@ -243,6 +243,36 @@ static long chan_batch_recv(struct chan *ch, struct chan_iovec __user *uv,
 	return done ? (long)done : err;
 }
 
+/*
+ * A batch of one message: the plain send or receive of chan.c, which
+ * stages through the stack or the channel's stage cache instead of a
+ * batch staging buffer. The received length goes back into the iovec
+ * under the same put-back rule as the message itself.
+ */
+static long chan_batch_one(struct chan *ch, struct chan_iovec __user *uv,
+			   struct chan_xfer *x, bool send)
+{
+	struct chan_iovec v;
+	long ret;
+
+	if (copy_from_user(&v, uv, sizeof(v)))
+		return -EFAULT;
+	x->ubuf = u64_to_user_ptr(v.buf);
+	x->ulen = v.len;
+	x->fd = -1;
+	if (send) {
+		ret = chan_send(ch, x);
+		return ret ? ret : 1;
+	}
+	if (chan_probe_writable(&uv->len, sizeof(uv->len)))
+		return -EFAULT;
+	x->ulen_out = &uv->len;
+	ret = chan_recv(ch, x);
+	if (ret)
+		return ret;
+	return x->ok ? 1 : 0;
+}
+
 long chan_ioctl_batch(struct file *file, struct chan_batch __user *ub,
 		      bool send)
 {
@@ -265,6 +295,10 @@ long chan_ioctl_batch(struct file *file, struct chan_batch __user *ub,
 	if (!b.n)
 		return 0;
 	chan_set_deadline(&x, file, b.timeout_ns);
+	if (b.n == 1) {
+		ret = chan_batch_one(ch, u64_to_user_ptr(b.msgs), &x, send);
+		goto out;
+	}
 
 	stage_size = (size_t)min_t(u32, b.n, CHAN_BATCH_CHUNK) * ch->msg_size;
 	stage_size = min_t(size_t, stage_size,
@@ -280,6 +314,7 @@ long chan_ioctl_batch(struct file *file, struct chan_batch __user *ub,
 		ret = chan_batch_recv(ch, u64_to_user_ptr(b.msgs), b.n, &x,
 				      st.buf, stage_size);
 	chan_stage_free(&st);
+out:
 	if (ret == -ERESTARTSYS && x.timed)
 		ret = chan_restart_timed(x.deadline, &ub->timeout_ns);
 	return ret;

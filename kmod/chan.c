@@ -26,7 +26,9 @@
  * handle counts and closed. It is never held across a user copy, an
  * allocation or a sleep, and never two at once: a select visits its
  * channels one after the other. Data crosses between processes through
- * kernel buffers owned by the waiters (struct chan_waiter).
+ * kernel buffers owned by the waiters (struct chan_waiter): on the stack
+ * up to CHAN_STACK_BYTES, else one of the channel's stage cache (taken and
+ * given back without a lock) or an allocated one (limits.c).
  *
  * The commit protocol
  * -------------------
@@ -181,6 +183,7 @@ static void chan_free(struct chan *ch)
 	if (ch->timer)
 		chan_timer_free(ch);
 	chan_untrack(ch);
+	chan_stage_cache_free(ch);
 	if (ch->files) {
 		for (i = 0; i < ch->count; i++) {
 			slot = (ch->head + i) % ch->capacity;
@@ -289,7 +292,7 @@ __poll_t chan_poll_key(u8 op)
 
 /* ---- one send or receive by a handle ---- */
 
-static int chan_send(struct chan *ch, struct chan_xfer *x)
+int chan_send(struct chan *ch, struct chan_xfer *x)
 {
 	u8 stack_buf[CHAN_STACK_BYTES] __uninitialized;
 	struct chan_sel sel;
@@ -309,7 +312,7 @@ static int chan_send(struct chan *ch, struct chan_xfer *x)
 		return -EINVAL;
 	chan_sel_init(&sel);
 	if (x->ulen > sizeof(stack_buf)) {
-		ret = chan_stage_alloc(&st, x->ulen);
+		ret = chan_stage_get(ch, &st, x->ulen);
 		if (ret)
 			return ret;
 		w.buf = st.buf;
@@ -333,7 +336,9 @@ static int chan_send(struct chan *ch, struct chan_xfer *x)
 		}
 	}
 
+	x->stage = &st;
 	ret = chan_do(ch, &w, x);
+	x->stage = NULL;
 	if (ret)
 		goto out;
 	ret = w.outcome == CHAN_MOVED ? 0 : -EPIPE;
@@ -341,11 +346,11 @@ out:
 	trace_chan_send(ch->id, x->ulen, x->fd, ret);
 	if (w.fd.file)
 		chan_inflight_fput(&w.fd);
-	chan_stage_free(&st);
+	chan_stage_put(ch, &st);
 	return ret;
 }
 
-static int chan_recv(struct chan *ch, struct chan_xfer *x)
+int chan_recv(struct chan *ch, struct chan_xfer *x)
 {
 	u8 stack_buf[CHAN_STACK_BYTES] __uninitialized;
 	struct chan_sel sel;
@@ -365,12 +370,14 @@ static int chan_recv(struct chan *ch, struct chan_xfer *x)
 	chan_sel_init(&sel);
 	if (x->iter)
 		ret = fault_in_iov_iter_writeable(x->iter, w.len) ? -EFAULT : 0;
-	else
+	else if (!x->probed)
 		ret = chan_probe_writable(x->ubuf, w.len);
+	else
+		ret = 0;
 	if (ret)
 		return ret;
 	if (w.len > sizeof(stack_buf)) {
-		ret = chan_stage_alloc(&st, w.len);
+		ret = chan_stage_get(ch, &st, w.len);
 		if (ret)
 			return ret;
 		w.buf = st.buf;
@@ -384,7 +391,9 @@ static int chan_recv(struct chan *ch, struct chan_xfer *x)
 		}
 	}
 
+	x->stage = &st;
 	ret = chan_do(ch, &w, x);
+	x->stage = NULL;
 	if (ret)
 		goto out;
 
@@ -397,10 +406,11 @@ static int chan_recv(struct chan *ch, struct chan_xfer *x)
 		ret = 0;
 		break;
 	default:
-		if (x->iter ? copy_to_iter(w.buf, w.len, x->iter) != w.len :
-		    w.buf == stack_buf ?
-		    chan_copy_out_small(x->ubuf, w.buf, w.len) :
-		    copy_to_user(x->ubuf, w.buf, w.len)) {
+		if ((x->iter ? copy_to_iter(w.buf, w.len, x->iter) != w.len :
+		     w.buf == stack_buf ?
+		     chan_copy_out_small(x->ubuf, w.buf, w.len) :
+		     copy_to_user(x->ubuf, w.buf, w.len)) ||
+		    (x->ulen_out && put_user((u64)w.len, x->ulen_out))) {
 			chan_putback(ch, &w);
 			ret = -EFAULT;
 			break;
@@ -421,7 +431,7 @@ out:
 		put_unused_fd(fd);
 	if (w.fd.file)
 		chan_inflight_fput(&w.fd);
-	chan_stage_free(&st);
+	chan_stage_put(ch, &st);
 	return ret;
 }
 
@@ -578,6 +588,8 @@ static long chan_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return chan_ioctl_dup(file, uarg);
 	case CHAN_IOC_MATCH(CHAN_IOC_SELECT):
 		return chan_select_ioctl(uarg);
+	case CHAN_IOC_MATCH(CHAN_IOC_CALL):
+		return chan_call_ioctl(uarg);
 	case CHAN_IOC_MATCH(CHAN_IOC_SEND_BATCH):
 		return chan_ioctl_batch(file, uarg, true);
 	case CHAN_IOC_MATCH(CHAN_IOC_RECV_BATCH):

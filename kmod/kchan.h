@@ -8,6 +8,7 @@
  * state.c    the state protocol of blocked operations: the ring, claim,
  *            fire, try, park and sleep, put-back
  * batch.c    CHAN_IOC_SEND_BATCH, CHAN_IOC_RECV_BATCH
+ * call.c     CHAN_IOC_CALL: a send then a receive in one system call
  * uaccess.c  user-access helpers: size-first structs, buffer probes,
  *            deadlines kept across a restart
  * select.c   CHAN_IOC_SELECT, and the check every select case passes
@@ -145,6 +146,9 @@ struct chan_waiter {
 	struct chan_fd fd;	/* fd passed with the message, if any */
 };
 
+/* Staging buffers a channel keeps for its senders and receivers (limits.c). */
+#define CHAN_STAGE_CACHE	2
+
 /*
  * struct chan - the channel object, shared by all of its handles.
  */
@@ -175,6 +179,9 @@ struct chan {
 	struct chan_user *user;		/* charged to, see limits.c */
 	unsigned long charged;		/* buffer bytes charged */
 	struct chan_ktimer *timer;	/* a timer channel's clock, or NULL */
+	/* Staging buffers of msg_size bytes, free for the taking (limits.c). */
+	void *stage_cache[CHAN_STAGE_CACHE];	/* xchg/cmpxchg, no lock */
+	atomic_t stage_made;		/* buffers of the cache that exist */
 
 	wait_queue_head_t poll_wq;	/* poll/epoll; its own lock */
 	refcount_t ref;			/* one per file, one per name */
@@ -262,8 +269,18 @@ struct chan_xfer {
 	bool ok;		/* out (recv) */
 	bool cloexec;		/* recv: installed fd gets FD_CLOEXEC */
 	bool want_fd;		/* recv: report a passed fd (else drop it) */
+	bool probed;		/* recv: ubuf checked writable already */
+	u64 __user *ulen_out;	/* recv: length written here too, or NULL */
+	struct chan_stage *stage; /* charged before the operation waits */
 	int fd;			/* send: fd to pass; out (recv): fd or -1 */
 };
+
+/* chan.c: one send or receive by a handle */
+int chan_send(struct chan *ch, struct chan_xfer *x);
+int chan_recv(struct chan *ch, struct chan_xfer *x);
+
+/* call.c */
+long chan_call_ioctl(struct chan_call __user *uc);
 
 /* batch.c */
 long chan_ioctl_batch(struct file *file, struct chan_batch __user *ub,
@@ -378,6 +395,7 @@ struct chan_stage {
 	void *buf;
 	size_t size;
 	struct chan_user *user;	/* charged, or NULL: nothing allocated */
+	bool cached;		/* from the channel's stage cache */
 };
 
 int chan_check_limits(u32 capacity, u32 msg_size);
@@ -386,6 +404,10 @@ void chan_uncharge(struct chan *ch);
 unsigned long chan_charge_bytes(u32 capacity, u32 msg_size, u32 flags);
 int chan_stage_alloc(struct chan_stage *st, size_t size);
 void chan_stage_free(struct chan_stage *st);
+int chan_stage_get(struct chan *ch, struct chan_stage *st, size_t size);
+void chan_stage_put(struct chan *ch, struct chan_stage *st);
+int chan_stage_charge(struct chan_stage *st);
+void chan_stage_cache_free(struct chan *ch);
 int chan_inflight_charge(struct chan_fd *fd);
 void chan_inflight_uncharge(struct chan_fd *fd);
 void chan_inflight_fput(struct chan_fd *fd);

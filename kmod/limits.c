@@ -17,10 +17,15 @@
  *              name table: a minimum charge, so that count x minimum is
  *              bounded too) plus, per slot, the message (msg_size), its
  *              length (u32) and with CHAN_FDPASS its descriptor slot
- *              (struct chan_fd): max_user_bytes, ENOSPC.
+ *              (struct chan_fd); and, once messages above
+ *              CHAN_STACK_BYTES have moved, the stage cache (up to
+ *              CHAN_STAGE_CACHE x msg_size, see chan_stage_get()):
+ *              max_user_bytes, ENOSPC.
  *   staging    kernel buffers of operations in progress, which a blocked
  *              one holds while it sleeps: the message of a send, the room
- *              of a receive (both above CHAN_STACK_BYTES), a batch's
+ *              of a receive (both above CHAN_STACK_BYTES; a buffer of the
+ *              channel's stage cache counts once the operation waits,
+ *              see chan_stage_get()), a batch's
  *              staging, a select's or a set wait's case array and staging,
  *              and a select set's case table while the set exists:
  *              max_user_staging_bytes, ENOBUFS.
@@ -106,6 +111,7 @@ static struct chan_user *chan_user_unused_locked(struct chan_user *u)
 
 enum chan_charge_kind {
 	CHAN_CHARGE_CHANNEL,	/* one channel of @n bytes */
+	CHAN_CHARGE_BYTES,	/* @n more bytes of a channel (its stage cache) */
 	CHAN_CHARGE_STAGING,	/* @n bytes of staging */
 	CHAN_CHARGE_INFLIGHT,	/* one descriptor, @n: the sender's limit */
 };
@@ -130,6 +136,10 @@ static int chan_user_try_locked(struct chan_user *u,
 		else if (chan_over(u->bytes, n, READ_ONCE(chan_max_user_bytes)))
 			ret = -ENOSPC;
 		break;
+	case CHAN_CHARGE_BYTES:
+		if (chan_over(u->bytes, n, READ_ONCE(chan_max_user_bytes)))
+			return -ENOSPC;	/* no exemption: see chan_stage_cache_take() */
+		break;
 	case CHAN_CHARGE_STAGING:
 		if (chan_over(u->staging, n,
 			      READ_ONCE(chan_max_user_staging_bytes)))
@@ -149,6 +159,9 @@ static int chan_user_try_locked(struct chan_user *u,
 	switch (kind) {
 	case CHAN_CHARGE_CHANNEL:
 		u->channels++;
+		u->bytes += n;
+		break;
+	case CHAN_CHARGE_BYTES:
 		u->bytes += n;
 		break;
 	case CHAN_CHARGE_STAGING:
@@ -198,6 +211,18 @@ static int chan_user_charge(enum chan_charge_kind kind, unsigned long n,
 	return ret;
 }
 
+/* Charge the entry @u, which the caller holds a charge of already. */
+static int chan_user_try(struct chan_user *u, enum chan_charge_kind kind,
+			 unsigned long n)
+{
+	int ret;
+
+	spin_lock(&chan_users_lock);
+	ret = chan_user_try_locked(u, kind, n);
+	spin_unlock(&chan_users_lock);
+	return ret;
+}
+
 static void chan_user_uncharge(struct chan_user *u, enum chan_charge_kind kind,
 			       unsigned long n)
 {
@@ -206,6 +231,10 @@ static void chan_user_uncharge(struct chan_user *u, enum chan_charge_kind kind,
 	case CHAN_CHARGE_CHANNEL:
 		WARN_ON_ONCE(!u->channels || u->bytes < n);
 		u->channels--;
+		u->bytes -= n;
+		break;
+	case CHAN_CHARGE_BYTES:
+		WARN_ON_ONCE(u->bytes < n);
 		u->bytes -= n;
 		break;
 	case CHAN_CHARGE_STAGING:
@@ -293,6 +322,133 @@ void chan_stage_free(struct chan_stage *st)
 	st->buf = NULL;
 	st->size = 0;
 	st->user = NULL;
+}
+
+/*
+ * The stage cache: up to CHAN_STAGE_CACHE buffers of msg_size bytes per
+ * channel (msg_size above CHAN_STACK_BYTES), so that a send or receive of
+ * a message too large for the stack stages it without a kvmalloc() and a
+ * kvfree() each time. A buffer is made on first need and lives until the
+ * channel is freed; while it is in ch->stage_cache it is free, and taking
+ * it (xchg) or giving it back (cmpxchg into an empty slot) needs no lock.
+ * At most CHAN_STAGE_CACHE buffers exist (ch->stage_made), so one that is
+ * given back always finds an empty slot.
+ *
+ * Accounting: a cache buffer is memory of the channel, charged to the
+ * channel's user (its bytes, max_user_bytes) when it is made; at the
+ * limit none is made (no exemption: the charge is to the channel's user,
+ * not the caller's) and the operation allocates its own buffer, as
+ * before. An operation that uses a cache buffer and completes at once
+ * holds it only for the call; one that waits is charged its staging
+ * before it parks (chan_stage_charge(), from chan_do()), as an allocated
+ * buffer is, so max_user_staging_bytes bounds what a user's waiting
+ * operations hold either way.
+ */
+static void *chan_stage_cache_take(struct chan *ch)
+{
+	void *buf;
+	int i;
+
+	for (i = 0; i < CHAN_STAGE_CACHE; i++) {
+		buf = xchg(&ch->stage_cache[i], NULL);
+		if (buf)
+			return buf;
+	}
+	if (atomic_inc_return(&ch->stage_made) > CHAN_STAGE_CACHE)
+		goto none;
+	if (chan_user_try(ch->user, CHAN_CHARGE_BYTES, ch->msg_size))
+		goto none;
+	buf = kvmalloc(ch->msg_size, CHAN_GFP_USER_SIZED);
+	if (buf)
+		return buf;
+	chan_user_uncharge(ch->user, CHAN_CHARGE_BYTES, ch->msg_size);
+none:
+	atomic_dec(&ch->stage_made);
+	return NULL;
+}
+
+static void chan_stage_cache_give(struct chan *ch, void *buf)
+{
+	int i;
+
+	for (i = 0; i < CHAN_STAGE_CACHE; i++)
+		if (!cmpxchg(&ch->stage_cache[i], NULL, buf))
+			return;
+	/* More buffers than slots: cannot happen (see above). */
+	WARN_ON_ONCE(1);
+	kvfree(buf);
+	chan_user_uncharge(ch->user, CHAN_CHARGE_BYTES, ch->msg_size);
+	atomic_dec(&ch->stage_made);
+}
+
+/*
+ * A staging buffer of @size bytes (at most ch->msg_size) for one send or
+ * receive on @ch: from the stage cache if it has one, else allocated as
+ * chan_stage_alloc() does; charged to the caller's staging either way.
+ * Give it back with chan_stage_put().
+ */
+int chan_stage_get(struct chan *ch, struct chan_stage *st, size_t size)
+{
+	int ret;
+
+	st->buf = NULL;
+	st->size = 0;
+	st->user = NULL;
+	st->cached = false;
+	if (!ch->user || size > ch->msg_size)
+		return chan_stage_alloc(st, size);
+	st->buf = chan_stage_cache_take(ch);
+	if (st->buf) {
+		/* charged by chan_stage_charge() if the operation waits */
+		st->cached = true;
+		st->size = size;
+		return 0;
+	}
+	ret = chan_user_charge(CHAN_CHARGE_STAGING, size, &st->user);
+	if (ret)
+		return ret;
+	st->buf = kvmalloc(size, CHAN_GFP_USER_SIZED);
+	if (st->buf) {
+		st->size = size;
+		return 0;
+	}
+	chan_user_uncharge(st->user, CHAN_CHARGE_STAGING, size);
+	st->user = NULL;
+	return -ENOMEM;
+}
+
+/*
+ * An operation holding a cache buffer is about to wait: charge the
+ * buffer to the caller's staging now, as an allocated one was when it was
+ * made. 0, or -ENOBUFS / -ENOMEM with nothing charged.
+ */
+int chan_stage_charge(struct chan_stage *st)
+{
+	if (!st->cached || st->user)
+		return 0;
+	return chan_user_charge(CHAN_CHARGE_STAGING, st->size, &st->user);
+}
+
+void chan_stage_put(struct chan *ch, struct chan_stage *st)
+{
+	if (st->cached) {
+		chan_stage_cache_give(ch, st->buf);
+		st->buf = NULL;
+		st->cached = false;
+	}
+	chan_stage_free(st);
+}
+
+/* The channel is being freed: its cache buffers with it. */
+void chan_stage_cache_free(struct chan *ch)
+{
+	int i, made = atomic_read(&ch->stage_made);
+
+	for (i = 0; i < CHAN_STAGE_CACHE; i++)
+		kvfree(ch->stage_cache[i]);
+	if (made)
+		chan_user_uncharge(ch->user, CHAN_CHARGE_BYTES,
+				   (unsigned long)made * ch->msg_size);
 }
 
 /* ---- descriptors in flight ---- */

@@ -97,6 +97,8 @@ static long chan_dev_ioctl(struct file *file, unsigned int cmd,
 		return chan_ioctl_create(uarg);
 	case CHAN_IOC_MATCH(CHAN_IOC_SELECT):
 		return chan_select_ioctl(uarg);
+	case CHAN_IOC_MATCH(CHAN_IOC_CALL):
+		return chan_call_ioctl(uarg);
 	case CHAN_IOC_MATCH(CHAN_IOC_SELSET_CREATE):
 		return chan_selset_create_ioctl(uarg);
 	case CHAN_IOC_MATCH(CHAN_IOC_OPEN):

@@ -427,12 +427,25 @@ int chan_do(struct chan *ch, struct chan_waiter *w, struct chan_xfer *x)
 	enum chan_try t;
 	int ret;
 
+again:
 	spin_lock(&ch->lock);
 	t = chan_try_locked(ch, w);
 	if (t == CHAN_TRY_BLOCK) {
 		if (x->nonblock) {
 			spin_unlock(&ch->lock);
 			return -EAGAIN;
+		}
+		if (x->stage && x->stage->cached && !x->stage->user) {
+			/*
+			 * A stage cache buffer is charged only to wait with it
+			 * (limits.c): outside the lock, before @w is queued,
+			 * then try again.
+			 */
+			spin_unlock(&ch->lock);
+			ret = chan_stage_charge(x->stage);
+			if (ret)
+				return ret;
+			goto again;
 		}
 		chan_enqueue_locked(ch, w);
 	}

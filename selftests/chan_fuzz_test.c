@@ -9,6 +9,7 @@
  * PRNG seeded from the master seed: send/recv ioctls (valid and invalid
  * sizes, flags, pointers; non-blocking, short timeouts, or "forever" under
  * a periodic SIGALRM without SA_RESTART), read()/write(), poll, epoll,
+ * CHAN_IOC_CALL (a send then a receive, one timeout),
  * select over random cases, select sets (cases registered once with
  * CHAN_IOC_SELSET_CTL, waits with CHAN_IOC_SELSET_WAIT; a process keeps
  * one or two, its children may inherit them), batches, CHAN_IOC_DUP,
@@ -156,7 +157,8 @@ static const struct pool_spec pool_specs[NPOOL] = {
 	X(selset_new) X(selset_inherit) X(selset_ctl) X(selset_ctl_ok)	\
 	X(selset_wait) X(selset_send) X(selset_recv) X(selset_closed)	\
 	X(selset_efault) X(selset_e2big)					\
-	X(timer) X(timer_ok) X(timer_tick) X(timer_set)
+	X(timer) X(timer_ok) X(timer_tick) X(timer_set)			\
+	X(call) X(call_sent) X(call_ok)
 
 #define X_ENUM(n) ST_##n,
 enum { FZ_STATS(X_ENUM) ST_N };
@@ -1296,6 +1298,129 @@ static void op_recv(struct fz *z)
 			fz_fail(z, "RECV EMSGSIZE on drained pool %d", p);
 	} else if (!wait_err(z, "RECV", h, e, &t, closed)) {
 		fz_fail(z, "RECV on pool %d: unexpected %s", p, en(e));
+	}
+	unpend(z);
+}
+
+/*
+ * CHAN_IOC_CALL: a send on one handle, then a receive on another, in one
+ * call (issued on either handle or /dev/chan), one timeout for both. What
+ * each half may do is what SEND and RECV may; "sent" says which half the
+ * result belongs to.
+ */
+static void op_call(struct fz *z)
+{
+	struct hd *hs = pick(z), *hr = pick(z);
+	int ps = hs->pool, pr = hr->pool, want = 0, e, r, hk, on;
+	bool sclosed = known_closed(z, hs), rclosed = known_closed(z, hr);
+	bool drained = known_drained(z, hr);
+	uint32_t d = rn(z, 100);
+	uint8_t *buf = rbuf, *msg = sbuf;
+	uint64_t len, bsz, plen, tok;
+	struct chan_call c;
+	struct tmo ts, tr;
+
+	len = msg_len(z, hs->msg_size);
+	bsz = pct(z, 80) ? hr->msg_size + rn(z, 64) : rn(z, hr->msg_size + 1);
+	plen = bsz < hr->msg_size ? bsz : hr->msg_size;
+	if (d < 3 && plen) {
+		buf = badptr(z, true, plen);
+		want = EFAULT;
+	} else if (d < 5 && len) {
+		msg = badptr(z, false, len);
+		want = EFAULT;
+	} else if (d < 7) {
+		len = hs->msg_size + 1 + rn(z, 100);
+		want = EMSGSIZE;
+	}
+	/* the checks in the kernel's order */
+	if (!(hs->rights & CHAN_RIGHT_SEND))
+		want = EBADF;
+	else if (hs->flags & CHAN_FDPASS)
+		want = EINVAL;
+	else if (!(hr->rights & CHAN_RIGHT_RECV))
+		want = EBADF;
+	else if (hr->flags & CHAN_FDPASS)
+		want = EINVAL;
+	else if (hs->id == hr->id)
+		want = EINVAL;
+	if (hs->fd == hr->fd)
+		want = EINVAL;
+	if (msg == sbuf && len <= hs->msg_size)
+		mk_msg(z, sbuf, len, FK_NONE, 0);
+	tmo_pick(z, &ts, hs->nonblock);
+	tr = ts;
+	tr.nb = hr->nonblock || tr.ns == 0;
+	ts.forever = ts.ns < 0 && (!ts.nb || !tr.nb);
+	kc_call_init(&c, hs->fd, msg, len, hr->fd, buf, bsz, ts.ns);
+	c.ok = 9;
+	on = rn(z, 3);
+	on = on == 0 ? hs->fd : on == 1 ? hr->fd : z->dev;
+
+	ST(z, call);
+	pend(z, ps, SEND_DIR, 1);
+	pend(z, pr, RECV_DIR, 1);
+	tmo_start(z, &ts);
+	r = ioctl(on, CHAN_IOC_CALL, &c);
+	e = errno;
+	tmo_end(&ts);
+	tr.t0 = ts.t0;
+	tr.alrm0 = ts.alrm0;
+	if (c.sent > 1)
+		fz_fail(z, "CALL: sent = %u", c.sent);
+	if (r == 0 && !c.sent)
+		fz_fail(z, "CALL succeeded with sent 0");
+	if (want) {
+		if (r == 0 || c.sent)
+			fz_fail(z, "CALL (pools %d -> %d) moved something, expected %s",
+				ps, pr, en(want));
+		else if (e != want)
+			fz_fail(z, "CALL (pools %d -> %d, len %llu, buffer %llu): %s, expected %s",
+				ps, pr, (unsigned long long)len,
+				(unsigned long long)bsz, en(e), en(want));
+		unpend(z);
+		return;
+	}
+	if (c.sent) {
+		tally(z, ps, SEND_DIR, 1);
+		ST(z, call_sent);
+		if (sclosed)
+			fz_fail(z, "CALL sent on closed pool %d", ps);
+	}
+	if (r == 0) {
+		if (c.ok == 1) {
+			tally(z, pr, RECV_DIR, 1);
+			ST(z, call_ok);
+			/* hr is no CHAN_FDPASS channel: no fd came along */
+			got_msg(z, hr, buf, c.recv_len, bsz, "CALL", drained,
+				&hk, &tok);
+		} else if (c.ok == 0) {
+			if (c.recv_len)
+				fz_fail(z, "CALL closed: len %llu",
+					(unsigned long long)c.recv_len);
+			latch_drained(z, hr, "CALL said closed and drained");
+		} else {
+			fz_fail(z, "CALL: ok = %u", c.ok);
+		}
+	} else if (!c.sent) {
+		if (e == EPIPE) {
+			ST(z, epipe);
+			latch_closed(z, hs, "CALL failed EPIPE");
+		} else if (!wait_err(z, "CALL (send half)", hs, e, &ts,
+				     sclosed)) {
+			fz_fail(z, "CALL on pool %d: unexpected %s in the send half",
+				ps, en(e));
+		}
+	} else if (e == EMSGSIZE) {
+		ST(z, emsgsize);
+		if (bsz >= hr->msg_size || c.recv_len <= bsz ||
+		    c.recv_len > hr->msg_size)
+			fz_fail(z, "CALL on pool %d: EMSGSIZE says %llu bytes (buffer %llu, msg_size %u)",
+				pr, (unsigned long long)c.recv_len,
+				(unsigned long long)bsz, hr->msg_size);
+	} else if (!wait_err(z, "CALL (recv half)", hr, e, &tr, rclosed)) {
+		fz_fail(z, "CALL on pool %d: unexpected %s in the receive half",
+			pr, en(e));
 	}
 	unpend(z);
 }
@@ -3512,10 +3637,15 @@ static void op_probe(struct fz *z)
 static const unsigned long chan_cmds[] = {
 	CHAN_IOC_SEND, CHAN_IOC_RECV, CHAN_IOC_CLOSE, CHAN_IOC_INFO,
 	CHAN_IOC_DUP, CHAN_IOC_SELECT, CHAN_IOC_SEND_BATCH, CHAN_IOC_RECV_BATCH,
+	CHAN_IOC_CALL,
 };
+#define N_CHAN_CMDS	((int)(sizeof(chan_cmds) / sizeof(chan_cmds[0])))
+/* the first three are for /dev/chan only */
 static const unsigned long dev_cmds[] = {
 	CHAN_IOC_CREATE, CHAN_IOC_OPEN, CHAN_IOC_UNLINK, CHAN_IOC_SELECT,
+	CHAN_IOC_CALL,
 };
+#define N_DEV_CMDS	((int)(sizeof(dev_cmds) / sizeof(dev_cmds[0])))
 /* CREATE on /dev/chan, CTL and WAIT on a select set only */
 static const unsigned long set_cmds[] = {
 	CHAN_IOC_SELSET_CREATE, CHAN_IOC_SELSET_CTL, CHAN_IOC_SELSET_WAIT,
@@ -3534,6 +3664,8 @@ static const struct { unsigned long cmd; uint32_t ver0; bool dev; } sized[] = {
 	{ CHAN_IOC_UNLINK, CHAN_UNLINK_SIZE_VER0, true },
 	{ CHAN_IOC_SELECT, CHAN_SELECT_SIZE_VER0, true },
 	{ CHAN_IOC_SELSET_CREATE, CHAN_SELSET_CREATE_SIZE_VER0, true },
+	{ CHAN_IOC_CALL, CHAN_CALL_SIZE_VER0, false },
+	{ CHAN_IOC_CALL, CHAN_CALL_SIZE_VER0, true },
 };
 #define NSIZED ((int)(sizeof(sized) / sizeof(sized[0])))
 
@@ -3561,7 +3693,8 @@ static const unsigned long timer_cmds[] = {
 
 static bool is_cmd(unsigned long cmd)
 {
-	return cmd_in(cmd, chan_cmds, 8) || cmd_in(cmd, dev_cmds, 4) ||
+	return cmd_in(cmd, chan_cmds, N_CHAN_CMDS) ||
+	       cmd_in(cmd, dev_cmds, N_DEV_CMDS) ||
 	       cmd_in(cmd, set_cmds, 3) || cmd_in(cmd, timer_cmds, 2);
 }
 
@@ -3591,8 +3724,8 @@ static void op_garbage(struct fz *z)
 		 * Not CLOSE, which has no struct: it would close the channel.
 		 */
 		do {
-			base = pct(z, 50) ? chan_cmds[rn(z, 8)] :
-					    dev_cmds[rn(z, 4)];
+			base = pct(z, 50) ? chan_cmds[rn(z, N_CHAN_CMDS)] :
+					    dev_cmds[rn(z, N_DEV_CMDS)];
 		} while (base == CHAN_IOC_CLOSE);
 		do {
 			if (pct(z, 50))
@@ -3605,7 +3738,8 @@ static void op_garbage(struct fz *z)
 		if (pct(z, 50))
 			fd = z->dev;
 		want = cmd_in(cmd, fd == z->dev ? dev_cmds : chan_cmds,
-			      fd == z->dev ? 4 : 8) ? EINVAL : ENOTTY;
+			      fd == z->dev ? N_DEV_CMDS : N_CHAN_CMDS) ?
+		       EINVAL : ENOTTY;
 		break;
 	case 2:		/* any command, but none the VFS handles itself */
 		do {
@@ -3619,8 +3753,9 @@ static void op_garbage(struct fz *z)
 	case 3:		/* a command for the other kind of fd */
 		if (pct(z, 40)) {
 			do {
-				cmd = chan_cmds[rn(z, 8)];
-			} while (cmd == CHAN_IOC_SELECT);
+				cmd = chan_cmds[rn(z, N_CHAN_CMDS)];
+			} while (cmd == CHAN_IOC_SELECT ||
+				 cmd == CHAN_IOC_CALL);
 			fd = z->dev;
 		} else if (pct(z, 65)) {
 			cmd = dev_cmds[rn(z, 3)];
@@ -4051,6 +4186,7 @@ struct fz_op {
 static const struct fz_op ops[] = {
 	{ op_send,	"send",		160, true },
 	{ op_recv,	"recv",		160, true },
+	{ op_call,	"call",		60, true },
 	{ op_read,	"read",		45, true },
 	{ op_write,	"write",	45, true },
 	{ op_select,	"select",	100, true },
@@ -4454,10 +4590,10 @@ static int shortfall(const uint64_t *st, int secs, char *why, size_t sz)
 	} tg[] = {
 		{ "messages sent", st[ST_send_ok] + st[ST_write_ok] +
 		  st[ST_select_send] + st[ST_bsend_msgs] +
-		  st[ST_selset_send], t },
+		  st[ST_selset_send] + st[ST_call_sent], t },
 		{ "messages received", st[ST_recv_ok] + st[ST_read_ok] +
 		  st[ST_select_recv] + st[ST_brecv_msgs] +
-		  st[ST_selset_recv], t },
+		  st[ST_selset_recv] + st[ST_call_ok], t },
 		{ "selects that moved a message",
 		  st[ST_select_send] + st[ST_select_recv], t / 20 },
 		{ "select set waits that moved a message",

@@ -586,6 +586,100 @@ TEST_F(route, staging_is_bounded_per_user)
 	EXPECT_EQ(0, usage_gone(uid, &u));
 }
 
+#define CACHE_UID	64030
+#define CACHE_MSG	1000
+/* a channel of capacity 1 and msg_size CACHE_MSG, as chan(7) counts it */
+#define CACHE_CHARGE	(1024L + 1 * (CACHE_MSG + 4))
+
+struct cache_out {
+	long idle, used, parked_staging, parked_bytes, after_ops;
+	int err;
+};
+
+/* Child of stage_cache_is_charged: the user whose rows are read. */
+static int cache_child(struct cache_out *out)
+{
+	char m[CACHE_MSG] = { 1 }, r[CACHE_MSG];
+	struct usage u;
+	pid_t kid;
+	int c;
+
+	if (drop_to(CACHE_UID))
+		return 90;
+	c = kc_create(1, CACHE_MSG);
+	if (c < 0)
+		return 91;
+	usage_of(CACHE_UID, &u);
+	out->idle = u.bytes;
+	if (kc_send(c, m, CACHE_MSG, 0) || kc_recv(c, r, CACHE_MSG, NULL, 0) != 1)
+		return 92;
+	usage_of(CACHE_UID, &u);
+	out->used = u.bytes;
+	/* a receiver parked with a cache buffer: charged as staging too */
+	kid = kc_fork();
+	if (kid == 0)
+		_exit(kc_recv(c, r, CACHE_MSG, NULL, -1) == 1 ? 0 : 1);
+	if (KC_WAIT(c, recv_waiters, 1))
+		return 93;
+	usage_of(CACHE_UID, &u);
+	out->parked_staging = u.staging;
+	out->parked_bytes = u.bytes;
+	if (kc_send(c, m, CACHE_MSG, -1) || kc_reap(kid))
+		return 94;
+	usage_of(CACHE_UID, &u);
+	out->after_ops = u.staging;
+	close(c);
+	return 0;
+}
+
+/*
+ * The stage cache (chan(7), max_user_bytes): a channel whose messages are
+ * above 64 bytes keeps up to two msg_size buffers once used, charged to its
+ * user's bytes; an operation that waits with one is charged its staging
+ * as for an allocated buffer (one that completes at once is not). At
+ * max_user_bytes none is made and operations still work; everything goes
+ * back when the channel goes.
+ */
+static void stage_cache(struct __test_metadata *_metadata, long limit)
+{
+	struct cache_out *out = kc_shared(sizeof(*out));
+	struct usage u;
+	pid_t pid;
+
+	ASSERT_NE(NULL, out);
+	ASSERT_EQ(0, kc_param_set("max_user_bytes", limit));
+	pid = kc_fork();
+	ASSERT_GE(pid, 0);
+	if (pid == 0)
+		_exit(cache_child(out));
+	ASSERT_EQ(0, kc_reap(pid));
+	TH_LOG("max_user_bytes %ld: bytes idle %ld, used %ld, with a parked receiver %ld (staging %ld)",
+	       limit, out->idle, out->used, out->parked_bytes,
+	       out->parked_staging);
+	EXPECT_EQ(CACHE_CHARGE, out->idle);
+	if (limit == CACHE_CHARGE) {
+		EXPECT_EQ(CACHE_CHARGE, out->used);
+		EXPECT_EQ(CACHE_CHARGE, out->parked_bytes);
+	} else {
+		EXPECT_EQ(CACHE_CHARGE + CACHE_MSG, out->used);
+		EXPECT_GE(out->parked_bytes, out->used);
+		EXPECT_LE(out->parked_bytes, CACHE_CHARGE + 2 * CACHE_MSG);
+	}
+	EXPECT_GE(out->parked_staging, CACHE_MSG);
+	EXPECT_EQ(0, out->after_ops);
+	EXPECT_EQ(0, usage_gone(CACHE_UID, &u));
+}
+
+TEST_F(sec, stage_cache_is_charged)
+{
+	stage_cache(_metadata, 1L << 20);
+}
+
+TEST_F(sec, stage_cache_not_made_at_the_limit)
+{
+	stage_cache(_metadata, CACHE_CHARGE);
+}
+
 #define SETS_UID	64020
 #define SETS_MAX	64
 

@@ -806,4 +806,26 @@ static inline int kc_recv_tick(int fd, struct chan_tick *t, int64_t timeout_ns)
 	return r;
 }
 
+/* A CHAN_IOC_CALL struct: send buf/len on s, then receive into rbuf/rsize from r. */
+static inline void kc_call_init(struct chan_call *c, int s, const void *buf,
+				size_t len, int r, void *rbuf, size_t rsize,
+				int64_t timeout_ns)
+{
+	memset(c, 0, sizeof(*c));
+	c->size = sizeof(*c);
+	c->send_fd = s;
+	c->recv_fd = r;
+	c->send_buf = (uintptr_t)buf;
+	c->send_len = len;
+	c->recv_buf = (uintptr_t)rbuf;
+	c->recv_len = rsize;
+	c->timeout_ns = timeout_ns;
+}
+
+/* CHAN_IOC_CALL issued on fd on: 0 or -errno. */
+static inline int kc_call_on(int on, struct chan_call *c)
+{
+	return ioctl(on, CHAN_IOC_CALL, c) < 0 ? -errno : 0;
+}
+
 #endif /* KCHAN_TEST_H */

@@ -2,7 +2,8 @@
 /*
  * libchan through its public API (userlib/chan.h): every function, every
  * error path, select, batches, signals (EINTR and SA_RESTART), and the
- * cross-process behaviour the library promises; select sets (libchan 1.2).
+ * cross-process behaviour the library promises; select sets (libchan 1.2),
+ * chan_call() (libchan 1.4).
  *
  * Tests named select_* need CHAN_IOC_SELECT in the module: when it answers
  * ENOTTY they fail (they do not skip). Tests of chan_open/chan_unlink skip
@@ -515,6 +516,48 @@ TEST(emsgsize)
 	ASSERT_EQ(4, chan_recv(ch, buf, sizeof(buf), &ok));
 	EXPECT_EQ(0, memcmp(buf, "abcd", 4));
 	close(ch);
+}
+
+/* chan_call() (libchan 1.4): a send then a receive; *sent says which half. */
+TEST(call_send_then_recv)
+{
+	int a = chan_make(8, 2, 0), b = chan_make(8, 2, 0);
+	char buf[8];
+	bool ok = false, sent = false;
+
+	ASSERT_OK(a);
+	ASSERT_OK(b);
+	ASSERT_EQ(0, chan_send(b, "reply", 6));
+	/* the message goes to a, the reply comes from b */
+	EXPECT_EQ(6, chan_call(a, "req", 4, b, buf, sizeof(buf), &ok, &sent,
+			       -1));
+	EXPECT_TRUE(ok);
+	EXPECT_TRUE(sent);
+	EXPECT_EQ(0, memcmp(buf, "reply", 6));
+	EXPECT_EQ(1, chan_len(a));
+	/* nothing to receive: the send went in, the receive times out */
+	sent = false;
+	EXPECT_ERR(ETIMEDOUT, chan_call(a, "req", 4, b, buf, sizeof(buf),
+					&ok, &sent, MS(10)));
+	EXPECT_TRUE(sent);
+	EXPECT_EQ(2, chan_len(a));
+	/* a is full: the send cannot go in, nothing moved */
+	EXPECT_ERR(EAGAIN, chan_call(a, "req", 4, b, buf, sizeof(buf), &ok,
+				     &sent, 0));
+	EXPECT_FALSE(sent);
+	/* closed and drained receive side: 0, ok false, still sent */
+	ASSERT_EQ(4, chan_recv(a, buf, sizeof(buf), &ok));
+	ASSERT_EQ(0, chan_close(b));
+	EXPECT_EQ(0, chan_call(a, "req", 4, b, buf, sizeof(buf), &ok, NULL,
+			       -1));
+	EXPECT_FALSE(ok);
+	EXPECT_EQ(2, chan_len(a));
+	/* one descriptor for both halves, ok and sent may be NULL */
+	EXPECT_ERR(EINVAL, chan_call(a, "x", 1, a, buf, sizeof(buf), NULL,
+				     &sent, 0));
+	EXPECT_FALSE(sent);
+	close(a);
+	close(b);
 }
 
 TEST(close_semantics)

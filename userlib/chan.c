@@ -243,6 +243,34 @@ API ssize_t chan_recv_timeout(int ch, void *buf, size_t size, bool *ok,
 	return do_recv(ch, buf, size, ok, timeout_ns);
 }
 
+/* ---- send then receive ---- */
+
+API ssize_t chan_call(int send_ch, const void *msg, size_t len, int recv_ch,
+		      void *buf, size_t size, bool *ok, bool *sent,
+		      int64_t timeout_ns)
+{
+	struct chan_call c;
+	int ret;
+
+	memset(&c, 0, sizeof(c));
+	c.size = sizeof(c);
+	c.send_fd = send_ch;
+	c.recv_fd = recv_ch;
+	c.send_buf = (__u64)(uintptr_t)msg;
+	c.send_len = len;
+	c.recv_buf = (__u64)(uintptr_t)buf;
+	c.recv_len = size;
+	c.timeout_ns = timeout_ns;
+	ret = ioctl(send_ch, CHAN_IOC_CALL, &c);
+	if (sent)
+		*sent = c.sent != 0;
+	if (ret < 0)
+		return -1;
+	if (ok)
+		*ok = c.ok != 0;
+	return c.ok ? (ssize_t)c.recv_len : 0;
+}
+
 /* ---- close and info ---- */
 
 API int chan_close(int ch)

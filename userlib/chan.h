@@ -144,6 +144,15 @@ int	chan_timer_reset(int timer, int64_t value_ns, int64_t interval_ns,
 			 int flags);
 int	chan_timer_stop(int timer);
 
+/* Send then receive in one system call (since 1.4): msg/len on send_ch,
+ * then a message into buf/size from recv_ch, one timeout for both. Returns
+ * the received length (0 with *ok false: recv_ch closed and drained), or
+ * -1/errno. *sent (may be NULL) is true once the message went in, on
+ * failure too: then only the receive is pending (EINTR, ETIMEDOUT, ...). */
+ssize_t	chan_call(int send_ch, const void *msg, size_t len, int recv_ch,
+		  void *buf, size_t size, bool *ok, bool *sent,
+		  int64_t timeout_ns);
+
 #ifdef __cplusplus
 }
 #endif

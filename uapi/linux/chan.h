@@ -489,6 +489,55 @@ struct chan_timer_set {
 };
 #define CHAN_TIMER_SET_SIZE_VER0	24
 
+/*
+ * CHAN_IOC_CALL on /dev/chan or any channel fd (the fds it acts on are in
+ * the struct, as for CHAN_IOC_SELECT): a send on send_fd followed by a
+ * receive on recv_fd, in one system call, with one timeout_ns covering
+ * both halves. Exactly CHAN_IOC_SEND then CHAN_IOC_RECV: each half blocks
+ * (or not: O_NONBLOCK of its own fd, timeout_ns 0) as that call would, and
+ * a server loop is call(reply, request): reply, then wait for the next
+ * request.
+ *
+ * sent says which half completed. It is 1 on return once the send half
+ * went in, whatever happened next: a signal (EINTR), the timeout
+ * (ETIMEDOUT, EAGAIN) or an error of the receive half (EFAULT, EMSGSIZE,
+ * ...) leave sent 1, and then only the receive is pending; nothing was
+ * received. Errors with sent 0 come from the send half or the checks,
+ * and nothing moved. With SA_RESTART the kernel restarts an interrupted
+ * call itself; as input, sent 1 skips the send half (so the restart does
+ * not send twice) and timeout_ns has been set to the time left. A caller
+ * that sees EINTR with sent 1 may re-issue the same struct: it then only
+ * receives. On success (0) ok and recv_len are the receive's, as for
+ * CHAN_IOC_RECV: ok 0 means the receive channel is closed and drained.
+ *
+ * Channels created with CHAN_FDPASS are refused (EINVAL): a call carries
+ * no descriptor; use CHAN_IOC_SEND and CHAN_IOC_RECV.
+ *
+ * Errors: EINVAL (flags or reserved != 0, sent other than 0 or 1,
+ * send_fd == recv_fd or both on one channel, a CHAN_FDPASS channel),
+ * EBADF (an fd not open, not a channel, or without the right for its
+ * half), EMSGSIZE (a message longer than the send channel's msg_size; the
+ * received message does not fit, recv_len set, it stays), EFAULT (the
+ * struct, the message or the buffer; a bad buffer is found before the
+ * send), and those of CHAN_IOC_SEND / CHAN_IOC_RECV (EPIPE: the send
+ * channel is closed or has no receiver, sent 0).
+ */
+struct chan_call {
+	__u32 size;		/* sizeof(struct chan_call) */
+	__u32 flags;		/* must be 0 */
+	__s32 send_fd;		/* channel to send on */
+	__s32 recv_fd;		/* channel to receive from */
+	__aligned_u64 send_buf;	/* const void *: the message */
+	__u64 send_len;		/* its length */
+	__aligned_u64 recv_buf;	/* void *: room for the reply */
+	__u64 recv_len;		/* in: buffer size; out: message length */
+	__s64 timeout_ns;	/* both halves; written back on a restart */
+	__u32 sent;		/* in: 0 (1: skip the send); out: 1 once sent */
+	__u32 ok;		/* out: 1 a message, 0 closed and drained */
+	__u64 reserved;		/* must be 0 */
+};
+#define CHAN_CALL_SIZE_VER0	72
+
 #define CHAN_IOC_CREATE		_IOW(CHAN_IOC_MAGIC, 0x01, struct chan_create)
 #define CHAN_IOC_OPEN		_IOW(CHAN_IOC_MAGIC, 0x02, struct chan_open)
 #define CHAN_IOC_UNLINK		_IOW(CHAN_IOC_MAGIC, 0x03, struct chan_unlink)
@@ -498,6 +547,7 @@ struct chan_timer_set {
 #define CHAN_IOC_CLOSE		_IO(CHAN_IOC_MAGIC, 0x12)
 #define CHAN_IOC_INFO		_IOWR(CHAN_IOC_MAGIC, 0x13, struct chan_info)
 #define CHAN_IOC_DUP		_IOW(CHAN_IOC_MAGIC, 0x14, struct chan_dup)
+#define CHAN_IOC_CALL		_IOWR(CHAN_IOC_MAGIC, 0x15, struct chan_call)
 #define CHAN_IOC_TIMER_SET	_IOW(CHAN_IOC_MAGIC, 0x16, struct chan_timer_set)
 #define CHAN_IOC_SELECT		_IOWR(CHAN_IOC_MAGIC, 0x20, struct chan_select)
 #define CHAN_IOC_SELSET_CREATE	_IOW(CHAN_IOC_MAGIC, 0x21, struct chan_selset_create)

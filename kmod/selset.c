@@ -575,7 +575,8 @@ static int chan_selset_release(struct inode *inode, struct file *file)
 static void chan_selset_show_fdinfo(struct seq_file *m, struct file *file)
 {
 	struct chan_selset *set = file->private_data;
-	u32 i, nactive = 0, ncases;
+	u32 i, nactive = 0, nready = 0, ncases;
+	struct chan_selset_entry *e;
 	size_t staged;
 
 	/* Never held across a user access: see Locking at the top. */
@@ -584,9 +585,14 @@ static void chan_selset_show_fdinfo(struct seq_file *m, struct file *file)
 	staged = set->staged;
 	for (i = 0; i < ncases; i++)
 		nactive += !!set->cases[i].file;
+	/* the cases on the ready list that look ready: what a wait picks from */
+	spin_lock(&set->rdlock);
+	list_for_each_entry(e, &set->rdlist, rdlink)
+		nready += chan_ready_hint(e->ch, e->op);
+	spin_unlock(&set->rdlock);
 	mutex_unlock(&set->lock);
-	seq_printf(m, "cases:\t%u\nactive:\t%u\nstaged:\t%zu\n",
-		   ncases, nactive, staged);
+	seq_printf(m, "cases:\t%u\nactive:\t%u\nstaged:\t%zu\nready:\t%u\n",
+		   ncases, nactive, staged, nready);
 }
 
 static const struct file_operations chan_selset_fops = {

@@ -236,7 +236,9 @@ static void chan_selset_arm(struct chan_selset *set, u32 index)
 	spin_lock(&ch->lock);
 	if (chan_ready_hint(ch, e->op)) {
 		spin_lock(&set->rdlock);
-		list_add_tail(&e->rdlink, &set->rdlist);
+		/* a wakeup since add_wait_queue() may have listed it already */
+		if (list_empty(&e->rdlink))
+			list_add_tail(&e->rdlink, &set->rdlist);
 		spin_unlock(&set->rdlock);
 	}
 	spin_unlock(&ch->lock);

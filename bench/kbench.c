@@ -985,7 +985,7 @@ static void bench_ctxsw(long iters)
 	else
 		printf("INFO ctxsw SCHED_FIFO refused: %s\n", strerror(errno));
 	result("micro.ctxsw", (double)(t1 - t0) / (double)sw / 1000.0, "us/switch");
-	result("ctxsw.micro.ctxsw", (double)sw / (double)iters, "switches/yield");
+	result("ctxsw.micro.ctxsw", (double)sw / (double)iters, "switches/round");
 }
 
 /* ---- memory per idle object ---- */

@@ -2,7 +2,7 @@
 # bench/plot.gp: a plot per table of RESULTS.md, from the out/*.dat files
 # report.py writes. Run from bench/. Virtual time: QEMU -icount shift=0,
 # 1 ns per guest instruction.
-set terminal pngcairo size 1000,560 font "sans,11"
+set terminal pngcairo size 1000,560 font "sans,11" noenhanced
 set grid ytics
 set key top left
 
@@ -45,7 +45,7 @@ set xtics norotate
 set logscale x 2
 set logscale y 10
 set yrange [*:*]
-set key top left
+set key top left Left reverse
 
 set output "results-size.png"
 set title "Size curve: one message per call, buffered (lower is better)"

@@ -31,4 +31,4 @@ prof micro-kchan-rw ./kbench micro 20000 kchan-rw-pair
 prof micro-eventfd ./kbench micro 20000 eventfd-pair
 prof tput-kchan-64 ./kbench tput kchan 64 20000
 prof select-64 ./kbench select 64 300
-prof selset-4096 ./kbench selset 4096 2000
+prof selset-4096 ./kbench selset 4096 50000

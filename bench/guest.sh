@@ -19,7 +19,7 @@ n() { echo $(( $1 / scale )); }
 
 # Room for capacity 1,024 in every peer (the defaults are lower).
 echo 1024 >/proc/sys/fs/mqueue/msg_max
-echo 8192 >/proc/sys/fs/mqueue/msgsize_max
+echo 65536 >/proc/sys/fs/mqueue/msgsize_max
 echo $((4 << 20)) >/proc/sys/fs/pipe-max-size
 echo 1024 >/proc/sys/net/unix/max_dgram_qlen
 # No address-space randomisation: one source of run-to-run variation less.
@@ -39,17 +39,37 @@ echo "INFO uname $(uname -a)"
 echo "INFO cpus $(nproc)"
 echo "INFO mode $mode"
 
+# select and a select set against epoll, 1 of N ready, N = 1 ... 4,096
+select_sweep() {
+	local c it
+	for c in 1 4 16 64 256 1024 4096; do
+		# select's pass 1 stops at the ready case, found in a random
+		# order: enough iterations for a stable mean.
+		it=$(n $(( c <= 4 ? 10000 : 100000 / c + 1000 )))
+		$kb select $c "$it"
+		$kb epoll $c "$(n 10000)"
+	done
+}
+
 case "$mode" in
 icount)
 	$kb micro "$(n 100000)"
+	$kb ctxsw "$(n 100000)"
 	for m in kchan kchan-rw eventfd pipe mq seqpacket futex; do
 		$kb pingpong $m "$(n 20000)"
 	done
-	for m in kchan pipe mq seqpacket; do
-		$kb tput $m 64 "$(n 50000)"
-	done
-	for m in kchan pipe mq seqpacket; do
-		$kb tput $m 4096 "$(n 20000)"
+	# the size curve, one message per call (64 B and 4 KiB: the
+	# throughput tables)
+	for s in 8 64 512 4096 16384 65536; do
+		case $s in
+		4096)	c=20000 ;;
+		16384)	c=10000 ;;
+		65536)	c=4000 ;;
+		*)	c=50000 ;;
+		esac
+		for m in kchan pipe mq seqpacket; do
+			$kb tput $m $s "$(n $c)"
+		done
 	done
 	$kb batch 64 "$(n 100000)" 64
 	$kb batch 64 "$(n 100000)" 8
@@ -58,13 +78,7 @@ icount)
 	$kb m2m mq "$(n 50000)"
 	$kb selbase "$(n 10000)"
 	$kb epollbase "$(n 10000)"
-	for c in 1 4 16 64 256 1024; do
-		# select's pass 1 stops at the ready case, found in a random
-		# order: enough iterations for a stable mean.
-		it=$(n $(( c <= 4 ? 10000 : 100000 / c + 1000 )))
-		$kb select $c "$it"
-		$kb epoll $c "$(n 10000)"
-	done
+	select_sweep
 	$kb epollchan 64 "$(n 10000)"
 	$kb mem kchan 10000
 	$kb mem pipe 10000
@@ -90,6 +104,10 @@ quick)
 			$kb select 64 "$(n 2562)"
 			$kb select 1024 "$(n 1097)"
 			$kb epoll 64 "$(n 10000)" ;;
+		sweep)	$kb micro "$(n 100000)"
+			$kb selbase "$(n 10000)"
+			$kb epollbase "$(n 10000)"
+			select_sweep ;;
 		esac
 	done
 	;;

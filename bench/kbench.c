@@ -5,7 +5,8 @@
  *   kbench pingpong MECH ROUNDS          8-byte ping-pong, two processes
  *   kbench callpp ROUNDS                 the same with chan_call(): on both
  *                                        sides, then on the client only
- *   kbench tput MECH MSGSIZE COUNT       1 producer -> 1 consumer, capacity 1024
+ *   kbench tput MECH MSGSIZE COUNT       1 producer -> 1 consumer, capacity
+ *                                        1024 (at most 4 MiB: fewer above 4 KiB)
  *   kbench batch MSGSIZE COUNT BATCH     kchan chan_send_batch/chan_recv_batch
  *   kbench m2m MECH COUNT                4 producers x 4 consumers, one queue
  *   kbench select NCASES ITERS           trysend + select over NCASES channels,
@@ -17,6 +18,7 @@
  *   kbench epollchan NCASES ITERS        trysend + epoll_wait + tryrecv, kchan fds
  *   kbench mem MECH COUNT                kernel memory per idle object
  *   kbench micro ITERS [ONLY]            syscall/ioctl floors, one message in+out
+ *   kbench ctxsw ITERS                   two processes yielding to each other
  *
  * MECH: kchan kchan-rw pipe eventfd mq seqpacket futex (as applicable).
  *
@@ -47,12 +49,15 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sched.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #define CAPACITY	1024
-#define MAXMSG		4096
+#define MAXMSG		65536
+/* Bytes a throughput queue may buffer: capacity min(1024, this / size). */
+#define QUEUE_BYTES	(4 << 20)
 #define NPROD		4
 #define NCONS		4
 
@@ -503,6 +508,14 @@ static void bench_callpp(long rounds, bool both)
 
 /* ---- throughput: one producer, one consumer ---- */
 
+/* The queue of a throughput run: 1,024 messages, at most QUEUE_BYTES. */
+static unsigned tput_capacity(size_t msgsize)
+{
+	size_t cap = QUEUE_BYTES / (msgsize ? msgsize : 1);
+
+	return cap < CAPACITY ? (unsigned)cap : CAPACITY;
+}
+
 static void bench_tput(const char *mech, size_t msgsize, long count)
 {
 	char *buf = calloc(1, MAXMSG);
@@ -513,7 +526,7 @@ static void bench_tput(const char *mech, size_t msgsize, long count)
 
 	if (!buf)
 		die("calloc");
-	ep_open(&e, mech, msgsize, CAPACITY, 1);
+	ep_open(&e, mech, msgsize, tput_capacity(msgsize), 1);
 	barrier_init(&b);
 	pid = fork();
 	if (pid < 0)
@@ -547,6 +560,8 @@ static void bench_tput(const char *mech, size_t msgsize, long count)
 
 	snprintf(key, sizeof(key), "tput.%s.%zu", mech, msgsize);
 	result(key, (double)count / secs, "msgs/s");
+	snprintf(key, sizeof(key), "cap.tput.%s.%zu", mech, msgsize);
+	result(key, tput_capacity(msgsize), "messages");
 	snprintf(key, sizeof(key), "ctxsw.tput.%s.%zu", mech, msgsize);
 	result(key, (double)sw / (double)count, "switches/msg");
 	free(buf);
@@ -952,22 +967,29 @@ static void bench_micro(long iters, const char *only)
 	if (ch < 0 || efd < 0)
 		die("micro setup");
 
-#define WANT(x) (!only || !strcmp(only, x))
+#define WANT(x) (!only || !strcmp(only, x) ? iters : 0)
+	/* decided before the timed loops: no strcmp() in them */
+	const long n_getppid = WANT("getppid");
+	const long n_ioctl_enotty = WANT("ioctl-enotty");
+	const long n_kchan_ioctl_pair = WANT("kchan-ioctl-pair");
+	const long n_kchan_rw_pair = WANT("kchan-rw-pair");
+	const long n_eventfd_pair = WANT("eventfd-pair");
+
 	t0 = now_ns();
-	for (long i = 0; i < (WANT("getppid") ? iters : 0); i++)
+	for (long i = 0; i < n_getppid; i++)
 		syscall(SYS_getppid);
 	t1 = now_ns();
 	result("micro.getppid", (double)(t1 - t0) / (double)iters / 1000.0, "us/op");
 
 	t0 = now_ns();
-	for (long i = 0; i < (WANT("ioctl-enotty") ? iters : 0); i++)
+	for (long i = 0; i < n_ioctl_enotty; i++)
 		if (ioctl(ch, _IO(CHAN_IOC_MAGIC, 0x7f)) != -1)
 			dief("ioctl: unknown command accepted");
 	t1 = now_ns();
 	result("micro.ioctl-enotty", (double)(t1 - t0) / (double)iters / 1000.0, "us/op");
 
 	t0 = now_ns();
-	for (long i = 0; i < (WANT("kchan-ioctl-pair") ? iters : 0); i++) {
+	for (long i = 0; i < n_kchan_ioctl_pair; i++) {
 		if (chan_send(ch, &msg, 8) < 0 || chan_recv(ch, &in, 8, &ok) != 8)
 			die("chan_send/chan_recv");
 	}
@@ -975,7 +997,7 @@ static void bench_micro(long iters, const char *only)
 	result("micro.kchan-ioctl-pair", (double)(t1 - t0) / (double)iters / 1000.0, "us/op");
 
 	t0 = now_ns();
-	for (long i = 0; i < (WANT("kchan-rw-pair") ? iters : 0); i++) {
+	for (long i = 0; i < n_kchan_rw_pair; i++) {
 		if (write(ch, &msg, 8) != 8 || read(ch, &in, 8) != 8)
 			die("write/read(chan)");
 	}
@@ -983,7 +1005,7 @@ static void bench_micro(long iters, const char *only)
 	result("micro.kchan-rw-pair", (double)(t1 - t0) / (double)iters / 1000.0, "us/op");
 
 	t0 = now_ns();
-	for (long i = 0; i < (WANT("eventfd-pair") ? iters : 0); i++) {
+	for (long i = 0; i < n_eventfd_pair; i++) {
 		if (write(efd, &msg, 8) != 8 || read(efd, &in, 8) != 8)
 			die("write/read(eventfd)");
 	}
@@ -992,6 +1014,52 @@ static void bench_micro(long iters, const char *only)
 #undef WANT
 	close(ch);
 	close(efd);
+}
+
+/*
+ * The context-switch floor: two processes on the one CPU of the icount
+ * guest call sched_yield() in turn; the figure is per switch, the yield's
+ * syscall included (subtract micro.getppid for the switch alone).
+ */
+static void bench_ctxsw(long iters)
+{
+	struct barrier b;
+	uint64_t t0, t1;
+	long sw;
+	pid_t pid;
+
+	/*
+	 * SCHED_FIFO, one priority: a yield always moves the caller behind
+	 * the other (SCHED_OTHER's may not switch). Inherited by the child;
+	 * back to SCHED_OTHER at the end.
+	 */
+	struct sched_param sp = { .sched_priority = 1 }, sp0 = { 0 };
+	bool fifo = sched_setscheduler(0, SCHED_FIFO, &sp) == 0;
+
+	barrier_init(&b);
+	pid = fork();
+	if (pid < 0)
+		die("fork");
+	if (pid == 0) {
+		barrier_child(&b);
+		for (long i = 0; i < iters; i++)
+			sched_yield();
+		_exit(0);
+	}
+	sw = ctxsw_self();
+	t0 = barrier_go(&b, 1);
+	for (long i = 0; i < iters; i++)
+		sched_yield();
+	t1 = now_ns();
+	sw = ctxsw_self() - sw;
+	wait_children();
+	sw += ctxsw_children();
+	if (fifo)
+		sched_setscheduler(0, SCHED_OTHER, &sp0);
+	else
+		printf("INFO ctxsw SCHED_FIFO refused: %s\n", strerror(errno));
+	result("micro.ctxsw", (double)(t1 - t0) / (double)sw / 1000.0, "us/switch");
+	result("ctxsw.micro.ctxsw", (double)sw / (double)iters, "switches/round");
 }
 
 /* ---- memory per idle object ---- */
@@ -1167,24 +1235,26 @@ int main(int argc, char **argv)
 	else if (argc >= 4 && !strcmp(argv[1], "m2m"))
 		bench_m2m(argv[2], arg_long(argv[3]));
 	else if (argc >= 4 && !strcmp(argv[1], "select")) {
-		raise_nofile(4096);
+		raise_nofile(16384);
 		bench_select((int)arg_long(argv[2]), arg_long(argv[3]));
 		bench_selset((int)arg_long(argv[2]), arg_long(argv[3]));
 	} else if (argc >= 4 && !strcmp(argv[1], "selset")) {
-		raise_nofile(4096);
+		raise_nofile(16384);
 		bench_selset((int)arg_long(argv[2]), arg_long(argv[3]));
 	} else if (argc >= 3 && !strcmp(argv[1], "selbase"))
 		bench_selbase(arg_long(argv[2]));
 	else if (argc >= 4 && !strcmp(argv[1], "epoll")) {
-		raise_nofile(4096);
+		raise_nofile(16384);
 		bench_epoll((int)arg_long(argv[2]), arg_long(argv[3]), false);
 	} else if (argc >= 4 && !strcmp(argv[1], "epollchan")) {
-		raise_nofile(4096);
+		raise_nofile(16384);
 		bench_epoll((int)arg_long(argv[2]), arg_long(argv[3]), true);
 	} else if (argc >= 3 && !strcmp(argv[1], "epollbase"))
 		bench_epollbase(arg_long(argv[2]));
 	else if (argc >= 4 && !strcmp(argv[1], "mem"))
 		bench_mem(argv[2], arg_long(argv[3]));
+	else if (argc >= 3 && !strcmp(argv[1], "ctxsw"))
+		bench_ctxsw(arg_long(argv[2]));
 	else if (argc >= 3 && !strcmp(argv[1], "micro"))
 		bench_micro(arg_long(argv[2]), argc >= 4 ? argv[3] : NULL);
 	else {

@@ -2,7 +2,11 @@
 # SPDX-License-Identifier: GPL-2.0
 # bench/profile-guest.sh: runs in the icount guest (bench/profile). perf
 # samples on cpu-clock, which under -icount shift=0 ticks once per guest
-# instruction, so the sample shares are instruction shares.
+# instruction, so the sample shares are instruction shares. The period,
+# 1,999 instructions, is prime: it cannot run in step with a loop whose
+# length divides a round number. Samples still land only where interrupts
+# are on (an hrtimer): time under a lock taken with irqs off shows at its
+# unlock (_raw_spin_unlock_irqrestore, finish_task_switch).
 set -uo pipefail
 cd "$(dirname "$0")"
 out=/tmp/kbench-perf
@@ -15,7 +19,7 @@ head -c 1 /dev/random >/dev/null
 prof() {
 	local name=$1; shift
 	echo "=== PROFILE $name: $*"
-	perf record -q -e cpu-clock -c 2000 -o $out/$name.data -- "$@" >/dev/null 2>$out/$name.err ||
+	perf record -q -e cpu-clock -c 1999 -o $out/$name.data -- "$@" >/dev/null 2>$out/$name.err ||
 		{ echo "perf record failed"; cat $out/$name.err; return; }
 	perf report -q -i $out/$name.data --stdio --no-children --sort sym \
 		--percent-limit 0.7 2>/dev/null | sed 's/[[:space:]]*$//' | head -n 45
@@ -27,3 +31,4 @@ prof micro-kchan-rw ./kbench micro 20000 kchan-rw-pair
 prof micro-eventfd ./kbench micro 20000 eventfd-pair
 prof tput-kchan-64 ./kbench tput kchan 64 20000
 prof select-64 ./kbench select 64 300
+prof selset-4096 ./kbench selset 4096 50000

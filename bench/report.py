@@ -115,6 +115,21 @@ for name, r in runs + ([("smp", smp)] if smp else []):
         w(f"- **{name}: vm-run exited {st}: results may be partial (bench/out/{name}.log)**")
 w("")
 
+# ---------------------------------------------------------------- floors
+# Every per-operation figure is also given as a multiple of a floor, what
+# the least a mechanism could do costs on this kernel in this guest:
+F_SYS = g("micro.getppid")                 # a syscall, entry and exit
+F_IOCTL = g("micro.ioctl-enotty")           # an ioctl's dispatch on a chan fd
+F_CS = (g("micro.ctxsw") - F_SYS
+        if g("micro.ctxsw") and F_SYS else None)  # a switch, its yield's syscall taken off
+F_PP = 4 * F_SYS + 2 * F_CS if F_SYS and F_CS else None  # 2 calls each way, 2 switches
+
+
+def xf(v, floor):
+    """v as a multiple of floor, for a table cell."""
+    return "n/a" if v is None or not floor else f"{v / floor:.1f}×"
+
+
 # ---------------------------------------------------------------- targets
 targets = []
 pp_k = g("pingpong.kchan")
@@ -176,8 +191,8 @@ sep = "| --- | ---: |"
 for name, _ in runs[1:]:
     hdr += f" {name} |"
     sep += " ---: |"
-hdr += " context switches / round trip | kchan ÷ |"
-sep += " ---: | ---: |"
+hdr += " context switches / round trip | kchan ÷ | × floor |"
+sep += " ---: | ---: | ---: |"
 w(hdr)
 w(sep)
 for m in ["kchan", "kchan-rw"] + PEERS_PP:
@@ -185,21 +200,32 @@ for m in ["kchan", "kchan-rw"] + PEERS_PP:
     row = f"| {NAMES[m]} | {fmt(v)} |"
     for _, r in runs[1:]:
         row += f" {fmt(g('pingpong.' + m, r['res']))} |"
-    row += f" {fmt(g('ctxsw.pingpong.' + m), 3)} | {fr(ratio(pp_k, v))} |"
+    row += f" {fmt(g('ctxsw.pingpong.' + m), 3)} | {fr(ratio(pp_k, v))} | {xf(v, F_PP)} |"
     w(row)
 w("")
-w("Single-process floors, no scheduling (virtual µs per operation; a \"pair\" is one "
-  "non-blocking message in and out of a capacity-1 queue):")
+w(f"× floor: the round trip over its floor, 4 syscalls and 2 context switches "
+  f"(4 × {fmt(F_SYS)} + 2 × {fmt(F_CS)} = {fmt(F_PP)} µs, see the floors below).")
 w("")
-w("| operation | virtual µs |")
-w("| --- | ---: |")
+w("## Floors")
+w("")
+w("Single-process costs, and the context switch (virtual µs per operation; a \"pair\" is one "
+  "non-blocking message in and out of a capacity-1 queue). The first three are the "
+  "floors the other tables divide by (their \"× floor\" columns): the syscall "
+  "(getppid), the ioctl dispatch, and the context switch: two SCHED_FIFO "
+  "processes of one priority yielding to each other on the guest's one CPU, "
+  "per switch, less the yield's syscall.")
+w("")
+w("| operation | virtual µs | × syscall floor |")
+w("| --- | ---: | ---: |")
 for k, label in (("micro.getppid", "getppid() (the syscall floor)"),
                  ("micro.ioctl-enotty", "ioctl() with an unknown command on a channel fd (dispatch + LSM ioctl hook)"),
+                 ("ctxsw", "context switch (sched_yield ping-pong, per switch, syscall taken off)"),
                  ("micro.kchan-ioctl-pair", "kchan chan_send + chan_recv (CHAN_IOC_SEND/RECV)"),
                  ("micro.kchan-rw-pair", "kchan write + read on the fd"),
                  ("micro.eventfd-pair", "eventfd write + read"),
                  ("epoll.pipe.base", "pipe write + read")):
-    w(f"| {label} | {fmt(g(k))} |")
+    v = F_CS if k == "ctxsw" else g(k)
+    w(f"| {label} | {fmt(v)} | {xf(v, F_SYS)} |")
 w("")
 
 # ---------------------------------------------------------------- throughput
@@ -225,6 +251,33 @@ for size in (64, 4096):
         w(f"| kchan, batches of 64 | {fmt(bk)} | {fmt(bk * size / 1e6, 3)} | | {fr(ratio(k, bk))} |")
     w("")
 
+# ---------------------------------------------------------------- size curve
+SIZES = (8, 64, 512, 4096, 16384, 65536)
+w("## Size curve (1 producer, 1 consumer, one message per call, buffered)")
+w("")
+w("The throughput run at each message size: capacity 1,024 messages, at most "
+  "4 MiB (16 KiB: 256, 64 KiB: 64), the same for every peer. Figures: "
+  "virtual µs per message (producer and consumer together; lower is better); "
+  "kchan ÷ peer compares rates (higher is better for kchan); × floor: "
+  "kchan's µs per message over two syscalls (its send and receive).")
+w("")
+w("| size | capacity | kchan µs/msg | pipe | POSIX mq | SEQPACKET | kchan ÷ pipe | ÷ mq | ÷ SEQPACKET | kchan MB/s | × floor |")
+w("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+
+
+def us_per(rate):
+    return 1e6 / rate if rate else None
+
+
+for size in SIZES:
+    k = g(f"tput.kchan.{size}")
+    cells = [us_per(g(f"tput.{m}.{size}")) for m in ["kchan"] + PEERS_TPUT]
+    cap = g(f"cap.tput.kchan.{size}")
+    w(f"| {size:,} | {int(cap) if cap else 'n/a'} | " + " | ".join(fmt(c) for c in cells) + " | " +
+      " | ".join(fr(ratio(k, g(f'tput.{m}.{size}'))) for m in PEERS_TPUT) +
+      f" | {fmt(k * size / 1e6 if k else None, 3)} | {xf(us_per(k), 2 * F_SYS if F_SYS else None)} |")
+w("")
+
 # ---------------------------------------------------------------- batch
 w("## Batch (chan_send_batch / chan_recv_batch, CHAN_IOC_SEND_BATCH / RECV_BATCH)")
 w("")
@@ -232,11 +285,12 @@ w("One producer, one consumer, capacity 1,024; the producer sends N messages "
   "per call, the consumer takes up to N per call. Ratios: the batch rate over "
   "the peer's one-message-per-call rate.")
 w("")
-w("| batch | msgs/s | ÷ POSIX mq | ÷ pipe | ÷ kchan one at a time |")
-w("| --- | ---: | ---: | ---: | ---: |")
+w("| batch | msgs/s | µs / msg | × syscall floor | ÷ POSIX mq | ÷ pipe | ÷ kchan one at a time |")
+w("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
 for size, n in ((64, 64), (64, 8), (4096, 64)):
     v = g(f"batch.kchan.{size}.{n}")
-    w(f"| N = {n}, {size} B | {fmt(v)} | {fr(ratio(v, g(f'tput.mq.{size}')))} | "
+    w(f"| N = {n}, {size} B | {fmt(v)} | {fmt(us_per(v))} | {xf(us_per(v), F_SYS)} | "
+      f"{fr(ratio(v, g(f'tput.mq.{size}')))} | "
       f"{fr(ratio(v, g(f'tput.pipe.{size}')))} | {fr(ratio(v, g(f'tput.kchan.{size}')))} |")
 w("")
 
@@ -273,14 +327,19 @@ w("One process. kchan: N capacity-1 channels; per iteration one chan_trysend() "
   "select set (chan_selset_set()); per iteration chan_trysend() on channel N/2, "
   "then chan_selset_wait(). epoll: N pipes in one epoll set (level-triggered); "
   "per iteration write() 8 bytes to pipe N/2, epoll_wait(), read(). All figures "
-  "are per event delivered and consumed. Lower is better.")
+  "are per event delivered and consumed. Lower is better. × floor: over the "
+  "calls each makes, 2 ioctls for kchan (trysend, then select or wait), 3 "
+  "syscalls for epoll (write, epoll_wait, read).")
 w("")
 w("| N | kchan select, µs | kchan select set, µs | epoll_wait over pipes, µs "
-  "| select ÷ epoll | select set ÷ epoll |")
-w("| ---: | ---: | ---: | ---: | ---: | ---: |")
-for n in (1, 4, 16, 64, 256, 1024):
+  "| select ÷ epoll | select set ÷ epoll | select × floor | select set × floor | epoll × floor |")
+w("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+SEL_N = (1, 4, 16, 64, 256, 1024, 4096)
+for n in SEL_N:
     a, c, b = g(f"select.kchan.{n}"), g(f"selset.kchan.{n}"), g(f"epoll.pipe.{n}")
-    w(f"| {n} | {fmt(a)} | {fmt(c)} | {fmt(b)} | {fr(ratio(a, b))} | {fr(ratio(c, b))} |")
+    w(f"| {n:,} | {fmt(a)} | {fmt(c)} | {fmt(b)} | {fr(ratio(a, b))} | {fr(ratio(c, b))} | "
+      f"{xf(a, 2 * F_IOCTL if F_IOCTL else None)} | {xf(c, 2 * F_IOCTL if F_IOCTL else None)} | "
+      f"{xf(b, 3 * F_SYS if F_SYS else None)} |")
 w("")
 sb, eb = g("select.kchan.base"), g("epoll.pipe.base")
 s64, e64 = g("select.kchan.64"), g("epoll.pipe.64")
@@ -294,10 +353,11 @@ s1, s1024 = g("select.kchan.1"), g("select.kchan.1024")
 if s1 and s1024:
     w(f"select grows by ≈ {fmt((s1024 - s1) / 1023 * 1000, 3)} virtual ns per case "
       f"(1 → 1,024 cases); epoll_wait's cost does not depend on the set size.")
-t1, t1024 = g("selset.kchan.1"), g("selset.kchan.1024")
-if t1 and t1024:
-    w(f"A select set's wait grows by ≈ {fmt((t1024 - t1) / 1023 * 1000, 3)} virtual ns "
-      f"per registered case (its readiness scan), and costs {fmt(t1 - sb if sb else None)} µs "
+t1, t4096 = g("selset.kchan.1"), g("selset.kchan.4096")
+if t1 and t4096:
+    w(f"A select set's wait changes by ≈ {fmt((t4096 - t1) / 4095 * 1000, 3)} virtual ns "
+      f"per registered case from 1 to 4,096 (a wait looks at the cases on its ready "
+      f"list, not at every case), and costs {fmt(t1 - sb if sb else None)} µs "
       f"more than trysend + tryrecv with one case.")
 ek = g("epoll.kchan.64")
 if ek:
@@ -421,4 +481,33 @@ with open(os.path.join(benchdir, "out", "tput.dat"), "w") as f:
         else:
             a, b = g(base + ".64"), g(base + ".4096")
         f.write(f"\"{label}\" {(a or 0) / 1000:.3f} {(b or 0) / 1000:.3f}\n")
+with open(os.path.join(benchdir, "out", "floors.dat"), "w") as f:
+    f.write("# operation virtual_us\n")
+    for k, label in (("micro.getppid", "syscall"), ("micro.ioctl-enotty", "ioctl-dispatch"),
+                     (None, "context-switch"), ("micro.kchan-ioctl-pair", "kchan-send+recv"),
+                     ("micro.kchan-rw-pair", "kchan-write+read"),
+                     ("micro.eventfd-pair", "eventfd-write+read"), ("epoll.pipe.base", "pipe-write+read")):
+        v = F_CS if k is None else g(k)
+        f.write(f"\"{label}\" {v or 0}\n")
+with open(os.path.join(benchdir, "out", "size.dat"), "w") as f:
+    f.write("# size kchan pipe mq seqpacket (virtual us per message)\n")
+    for size in SIZES:
+        f.write(f"{size} " + " ".join(f"{us_per(g(f'tput.{m}.{size}')) or 'NaN'}"
+                                       for m in ["kchan"] + PEERS_TPUT) + "\n")
+with open(os.path.join(benchdir, "out", "select.dat"), "w") as f:
+    f.write("# N select selset epoll (virtual us per event)\n")
+    for n in SEL_N:
+        f.write(f"{n} " + " ".join(f"{g(k) or 'NaN'}" for k in
+                                   (f"select.kchan.{n}", f"selset.kchan.{n}", f"epoll.pipe.{n}")) + "\n")
+with open(os.path.join(benchdir, "out", "batch.dat"), "w") as f:
+    f.write("# case msgs_per_s\n")
+    for label, k in (("kchan-batch-64", "batch.kchan.64.64"), ("kchan-batch-8", "batch.kchan.64.8"),
+                     ("kchan-1-per-call", "tput.kchan.64"), ("pipe", "tput.pipe.64"),
+                     ("POSIX-mq", "tput.mq.64")):
+        f.write(f"\"{label}\" {(g(k) or 0) / 1000:.3f}\n")
+with open(os.path.join(benchdir, "out", "mem.dat"), "w") as f:
+    f.write("# object slab_bytes\n")
+    for label, k in (("kchan-unbuffered", "mem.kchan.slab"), ("pipe", "mem.pipe.slab"),
+                     ("eventfd", "mem.eventfd.slab")):
+        f.write(f"\"{label}\" {g(k) or 0}\n")
 print("report.py: wrote", os.path.join(benchdir, "RESULTS.md"))

@@ -69,9 +69,10 @@
  *                        allocations and file creation; chan_free() may
  *                        run under it
  *   set->lock            (selset.c, mutex) one select set's cases; held
- *                        across allocations only: never across a user
- *                        access or a sleep for a partner, and no other
- *                        lock of ours is taken under it
+ *                        across allocations and CTL's queueing of a case
+ *                        on its channel (poll_wq's lock, then ch->lock):
+ *                        never across a user access or a sleep for a
+ *                        partner
  *   chan_list_mutex      (proc.c, mutex) the list /proc/kchan walks
  *   ch->lock             (spinlock) one channel, see above; never two;
  *                        a timer channel's hrtimer and work are armed
@@ -80,7 +81,12 @@
  *                        in address order, the second nested
  *   scheduler locks      of a task woken under sel->lock
  *   ch->poll_wq.lock     taken under ch->lock by chan_poll_wake() (poll's
- *                        and epoll's wake callbacks take no lock of ours)
+ *                        and epoll's wake callbacks take no lock of ours;
+ *                        a select set's takes set->rdlock)
+ *   set->rdlock          (selset.c, spinlock) one select set's ready
+ *                        list; a leaf: taken by the set's wake callback
+ *                        under poll_wq's lock, and under set->lock (with
+ *                        ch->lock at most) by CTL and waits
  *   chan_users_lock      (limits.c, spinlock) the per-user table; a leaf,
  *                        taken with no spinlock held (under the mutexes
  *                        above at most)

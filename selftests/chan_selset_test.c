@@ -1287,8 +1287,14 @@ TEST(wait_empty_set_forever_until_signal)
  * the first (or last) ready case fails the first bound, a round robin the
  * second. Bounds are +-7 standard deviations.
  */
-static void fairness(struct __test_metadata *_metadata, const int *ready,
-		     int k, int ncases, int n, int send)
+/*
+ * k of ncases cases ready (the others on an empty channel), n waits with
+ * timeout 0: the ready ones fire about equally often, in a changing order.
+ * With @late the recv cases are registered before their channels get
+ * their messages, so the ready list learns of them by wakeups only.
+ */
+static void fairness_(struct __test_metadata *_metadata, const int *ready,
+		      int k, int ncases, int n, int send, int late)
 {
 	int e = kc_create(1, 4), set = ss_create(), ch[8], cnt[8] = { 0 };
 	int i, j, r, prev = -1, switches = 0, which[64];
@@ -1314,11 +1320,17 @@ static void fairness(struct __test_metadata *_metadata, const int *ready,
 						   &out[j], 4));
 			continue;
 		}
+		if (late)
+			ASSERT_EQ(0, kc_selset_ctl(set, ready[j], ch[j],
+						   CHAN_OP_RECV,
+						   &bufs[ready[j]], 4));
 		for (i = 0; i < n; i++) {
 			ASSERT_EQ(0, kc_send_u32(ch[j], out[j] + i, 0));
 		}
-		ASSERT_EQ(0, kc_selset_ctl(set, ready[j], ch[j], CHAN_OP_RECV,
-					   &bufs[ready[j]], 4));
+		if (!late)
+			ASSERT_EQ(0, kc_selset_ctl(set, ready[j], ch[j],
+						   CHAN_OP_RECV,
+						   &bufs[ready[j]], 4));
 	}
 	for (i = 0; i < n; i++) {
 		r = ss_wait(set, 0, &w);
@@ -1359,6 +1371,12 @@ static void fairness(struct __test_metadata *_metadata, const int *ready,
 	close(set);
 }
 
+static void fairness(struct __test_metadata *_metadata, const int *ready,
+		     int k, int ncases, int n, int send)
+{
+	fairness_(_metadata, ready, k, ncases, n, send, 0);
+}
+
 TEST(random_choice_two_ready_recv_cases)
 {
 	const int ready[] = { 0, 7 };
@@ -1381,6 +1399,15 @@ TEST(random_choice_three_ready_among_twelve)
 
 	alarm(TEST_ALARM);
 	fairness(_metadata, ready, 3, 12, 600, 0);
+}
+
+/* The ready list learns of these by wakeups (registered while empty). */
+TEST(random_choice_four_ready_by_wakeups)
+{
+	const int ready[] = { 0, 9, 31, 63 };
+
+	alarm(TEST_ALARM);
+	fairness_(_metadata, ready, 4, 64, 800, 0, 1);
 }
 
 /* ---- WAIT: EFAULT with nothing moved ------------------------------------- */
@@ -2335,6 +2362,501 @@ TEST(read_write_on_set_fd_einval)
 	EXPECT_EQ('a', buf[0]);
 	close(set);
 	close(ch);
+}
+
+/* ---- the ready list -------------------------------------------------------- */
+
+/*
+ * A wait picks among the cases on the set's ready list, fed by the
+ * channels' wakeups (selset.c). fdinfo's "ready:" is the number of cases
+ * on that list that look ready: a lost wakeup shows as a ready case it
+ * does not count, and a wait that finds nothing on the list takes the full
+ * scan, so these tests look at both.
+ */
+
+/* fdinfo's "ready:" of a set, or -1. */
+static int ss_ready(int set)
+{
+	char path[64], line[256];
+	int v = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", set);
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		sscanf(line, "ready: %d", &v);
+	fclose(f);
+	return v;
+}
+
+/* Registered first, then made ready and unready by each kind of change. */
+TEST(ready_list_follows_every_change)
+{
+	int c[4], f = kc_create(1, 4), set = ss_create(), i, r;
+	int fired[5] = { 0 };
+	uint32_t v[4], fv = 7, got;
+	struct chan_selset_wait w;
+
+	alarm(TEST_ALARM);
+	ASSERT_LE(0, f);
+	ASSERT_LE(0, set);
+	for (i = 0; i < 4; i++) {
+		c[i] = kc_create(2, 4);
+		ASSERT_LE(0, c[i]);
+		ASSERT_EQ(0, kc_selset_ctl(set, i, c[i], CHAN_OP_RECV, &v[i], 4));
+	}
+	/* case 4: a send on a full channel */
+	ASSERT_EQ(0, kc_send_u32(f, 1, 0));
+	ASSERT_EQ(0, kc_selset_ctl(set, 4, f, CHAN_OP_SEND, &fv, 4));
+	EXPECT_EQ(0, ss_ready(set));
+	EXPECT_EQ(-EAGAIN, ss_wait(set, 0, &w));
+
+	ASSERT_EQ(0, kc_send_u32(c[3], 30, 0));
+	EXPECT_EQ(1, ss_ready(set));
+	ASSERT_EQ(0, kc_send_u32(c[3], 31, 0));
+	EXPECT_EQ(1, ss_ready(set));
+	ASSERT_EQ(0, kc_send_u32(c[1], 10, 0));
+	EXPECT_EQ(2, ss_ready(set));
+	/* a receive frees f's slot: the send case becomes ready */
+	ASSERT_EQ(1, kc_recv_u32(f, &got, 0));
+	EXPECT_EQ(3, ss_ready(set));
+	/* the send (it refills f: not ready again) and the three messages */
+	for (i = 0; i < 4; i++) {
+		r = ss_wait(set, 0, &w);
+		ASSERT_TRUE(r == 1 || r == 3 || r == 4) TH_LOG("case %d fired", r);
+		EXPECT_EQ(1, w.ok);
+		fired[r]++;
+		if (r == 1)
+			EXPECT_EQ(10, v[1]);
+		if (r == 3)
+			EXPECT_EQ(29 + fired[3], v[3]);	/* in order */
+		if (r == 4)
+			EXPECT_EQ(1, KC_INFO(f, len));
+		EXPECT_EQ((fired[1] < 1) + (fired[3] < 2) + (fired[4] < 1),
+			  ss_ready(set));
+	}
+	EXPECT_EQ(1, fired[1]);
+	EXPECT_EQ(2, fired[3]);
+	EXPECT_EQ(1, fired[4]);
+	EXPECT_EQ(0, ss_ready(set));
+	EXPECT_EQ(-EAGAIN, ss_wait(set, 0, &w));
+	for (i = 0; i < 4; i++) {
+		EXPECT_EQ(0, KC_INFO(c[i], len));
+		close(c[i]);
+	}
+	close(f);
+	close(set);
+}
+
+/*
+ * A wait parked on every case is woken by another process's send (a
+ * hand-off), and the cases that become ready afterwards, while nobody
+ * waits, are on the list for the next wait; both by fork()ed processes.
+ */
+TEST(ready_while_wait_parked_and_after)
+{
+	int c[8], fds[8], set = ss_create(), i;
+	static uint32_t v[8];
+	pid_t pid;
+
+	alarm(TEST_ALARM);
+	ASSERT_LE(0, set);
+	for (i = 0; i < 8; i++) {
+		c[i] = kc_create(1, 4);
+		fds[i] = c[i];
+		ASSERT_LE(0, c[i]);
+		ASSERT_EQ(0, kc_selset_ctl(set, i, c[i], CHAN_OP_RECV, &v[i], 4));
+	}
+	pid = kc_fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		struct chan_selset_wait w;
+
+		CHILD_CHECK(ss_wait(set, -1, &w) == 5, 10);
+		CHILD_CHECK(w.ok == 1 && v[5] == 55, 11);
+		/* the parent sends on 2, then on 6, while nobody waits */
+		CHILD_CHECK(KC_WAIT(c[6], len, 1) == 0, 12);
+		CHILD_CHECK(ss_ready(set) == 2, 13);
+		CHILD_CHECK(ss_wait(set, 0, &w) >= 0, 14);
+		CHILD_CHECK(ss_wait(set, 0, &w) >= 0, 15);
+		CHILD_CHECK(v[2] == 22 && v[6] == 66, 16);
+		CHILD_CHECK(ss_ready(set) == 0, 17);
+		CHILD_CHECK(ss_wait(set, 0, &w) == -EAGAIN, 18);
+		_exit(0);
+	}
+	for (i = 0; i < 8; i++)
+		ASSERT_EQ(0, KC_WAIT(c[i], recv_waiters, 1));
+	ASSERT_EQ(0, kc_send_u32(c[5], 55, MS(20000)));
+	ASSERT_EQ(0, KC_WAIT(c[5], recv_waiters, 0));
+	for (i = 0; i < 8; i++)
+		ASSERT_EQ(0, KC_WAIT(c[i], recv_waiters, 0));
+	ASSERT_EQ(0, kc_send_u32(c[2], 22, 0));
+	ASSERT_EQ(0, kc_send_u32(c[6], 66, 0));
+	EXPECT_EQ(0, kc_reap(pid));
+	EXPECT_EQ(0, kc_waiters_sum(fds, 8));
+	for (i = 0; i < 8; i++) {
+		EXPECT_EQ(0, KC_INFO(c[i], len));
+		close(c[i]);
+	}
+	close(set);
+}
+
+/*
+ * A case on the list whose readiness another process consumes before the
+ * wait: the wait drops it (EAGAIN, nothing moved), and the next message
+ * puts it back.
+ */
+TEST(readiness_consumed_before_the_wait)
+{
+	int a = kc_create(4, 4), e = kc_create(1, 4), set = ss_create(), i;
+	static uint32_t va, ve;
+	struct chan_selset_wait w;
+	pid_t pid;
+
+	alarm(TEST_ALARM);
+	ASSERT_LE(0, a);
+	ASSERT_LE(0, e);
+	ASSERT_LE(0, set);
+	ASSERT_EQ(0, kc_selset_ctl(set, 0, e, CHAN_OP_RECV, &ve, 4));
+	ASSERT_EQ(0, kc_selset_ctl(set, 1, a, CHAN_OP_RECV, &va, 4));
+	for (i = 0; i < 20; i++) {
+		ASSERT_EQ(0, kc_send_u32(a, 2 * i, 0));
+		ASSERT_EQ(1, ss_ready(set));
+		pid = kc_fork();
+		ASSERT_LE(0, pid);
+		if (pid == 0) {
+			uint32_t got;
+
+			CHILD_CHECK(kc_recv_u32(a, &got, 0) == 1, 10);
+			CHILD_CHECK(got == 2 * (uint32_t)i, 11);
+			_exit(0);
+		}
+		ASSERT_EQ(0, kc_reap(pid));
+		EXPECT_EQ(0, ss_ready(set));
+		EXPECT_EQ(-EAGAIN, ss_wait(set, 0, &w));
+		ASSERT_EQ(0, kc_send_u32(a, 2 * i + 1, 0));
+		EXPECT_EQ(1, ss_ready(set));
+		ASSERT_EQ(1, ss_wait(set, 0, &w));
+		EXPECT_EQ(2 * i + 1, va);
+		EXPECT_EQ(0, KC_INFO(a, len));
+	}
+	close(a);
+	close(e);
+	close(set);
+}
+
+#define RACE_N 1000
+
+/*
+ * One producer process, and two consumers of one channel: this process
+ * through a set (blocking waits), another by plain receives. Every message
+ * arrives once, whoever takes it, and both see the close.
+ */
+TEST_F_TIMEOUT(conc, set_and_plain_receiver_race, 300)
+{
+	uint32_t *count = kc_shared(RACE_N * sizeof(uint32_t));
+	int ch = kc_create(variant->cap, 4), e = kc_create(1, 4);
+	int set = ss_create(), i, r, mine = 0;
+	static uint32_t v, ve;
+	struct chan_selset_wait w;
+	pid_t prod, cons;
+	long long total = 0;
+
+	alarm(280);
+	ASSERT_NE(NULL, count);
+	ASSERT_LE(0, ch);
+	ASSERT_LE(0, e);
+	ASSERT_LE(0, set);
+	ASSERT_EQ(0, kc_selset_ctl(set, 0, e, CHAN_OP_RECV, &ve, 4));
+	ASSERT_EQ(0, kc_selset_ctl(set, 1, ch, CHAN_OP_RECV, &v, 4));
+	cons = kc_fork();
+	ASSERT_LE(0, cons);
+	if (cons == 0) {
+		uint32_t got;
+
+		alarm(250);
+		while ((r = kc_recv_u32(ch, &got, -1)) == 1) {
+			CHILD_CHECK(got < RACE_N, 10);
+			__atomic_fetch_add(&count[got], 1, __ATOMIC_RELAXED);
+		}
+		CHILD_CHECK(r == 0, 11);
+		_exit(0);
+	}
+	prod = kc_fork();
+	ASSERT_LE(0, prod);
+	if (prod == 0) {
+		alarm(250);
+		for (i = 0; i < RACE_N; i++)
+			CHILD_CHECK(kc_send_u32(ch, i, -1) == 0, 20);
+		CHILD_CHECK(kc_close(ch) == 0, 21);
+		_exit(0);
+	}
+	for (;;) {
+		r = ss_wait(set, -1, &w);
+		ASSERT_EQ(1, r);
+		if (!w.ok)
+			break;
+		ASSERT_GT(RACE_N, v);
+		__atomic_fetch_add(&count[v], 1, __ATOMIC_RELAXED);
+		mine++;
+	}
+	EXPECT_EQ(0, kc_reap(prod));
+	EXPECT_EQ(0, kc_reap(cons));
+	TH_LOG("the set took %d of %d", mine, RACE_N);
+	for (i = 0; i < RACE_N; i++) {
+		if (count[i] != 1) {
+			TH_LOG("message %d received %u times", i, count[i]);
+			ASSERT_EQ(1, count[i]);
+		}
+		total += count[i];
+	}
+	EXPECT_EQ(RACE_N, total);
+	/* closed and drained: ready for good */
+	EXPECT_EQ(1, ss_ready(set));
+	close(set);
+	close(ch);
+	close(e);
+}
+
+/*
+ * CTL on a case that is on the ready list: replacing it by a case that is
+ * not ready, clearing it, registering it again (at its index or another,
+ * twice on one channel) or with the other op.
+ */
+TEST(ctl_on_a_listed_case)
+{
+	int a = kc_create(2, 4), b = kc_create(2, 4), set = ss_create(), r;
+	static uint32_t va, vb, out = 9;
+	struct chan_selset_wait w;
+
+	alarm(TEST_ALARM);
+	ASSERT_LE(0, a);
+	ASSERT_LE(0, b);
+	ASSERT_LE(0, set);
+	ASSERT_EQ(0, kc_selset_ctl(set, 0, a, CHAN_OP_RECV, &va, 4));
+	ASSERT_EQ(0, kc_send_u32(a, 1, 0));
+	ASSERT_EQ(1, ss_ready(set));
+	/* replaced by b (empty) */
+	ASSERT_EQ(0, kc_selset_ctl(set, 0, b, CHAN_OP_RECV, &vb, 4));
+	EXPECT_EQ(0, ss_ready(set));
+	EXPECT_EQ(-EAGAIN, ss_wait(set, 0, &w));
+	EXPECT_EQ(1, KC_INFO(a, len));
+	/* a again: listed at once, as it is ready */
+	ASSERT_EQ(0, kc_selset_ctl(set, 0, a, CHAN_OP_RECV, &va, 4));
+	EXPECT_EQ(1, ss_ready(set));
+	/* cleared */
+	ASSERT_EQ(0, kc_selset_nil(set, 0));
+	EXPECT_EQ(0, ss_ready(set));
+	EXPECT_EQ(-EAGAIN, ss_wait(set, 0, &w));
+	/* twice on a, at 3 and 7 */
+	ASSERT_EQ(0, kc_selset_ctl(set, 3, a, CHAN_OP_RECV, &va, 4));
+	ASSERT_EQ(0, kc_selset_ctl(set, 7, a, CHAN_OP_RECV, &va, 4));
+	EXPECT_EQ(2, ss_ready(set));
+	r = ss_wait(set, 0, &w);
+	EXPECT_TRUE(r == 3 || r == 7) TH_LOG("case %d fired", r);
+	EXPECT_EQ(1, va);
+	EXPECT_EQ(0, ss_ready(set));
+	/* 7 becomes a send on a (one free slot now, one after): listed */
+	ASSERT_EQ(0, kc_selset_ctl(set, 7, a, CHAN_OP_SEND, &out, 4));
+	EXPECT_EQ(1, ss_ready(set));
+	EXPECT_EQ(7, ss_wait(set, 0, &w));
+	EXPECT_EQ(1, KC_INFO(a, len));
+	/* now 3 (recv, a holds 9) and 7 (send, a has room) */
+	EXPECT_EQ(2, ss_ready(set));
+	ASSERT_EQ(0, kc_selset_nil(set, 7));
+	EXPECT_EQ(3, ss_wait(set, 0, &w));
+	EXPECT_EQ(9, va);
+	EXPECT_EQ(0, ss_ready(set));
+	/* a send to b is not news for the set, which has no case on b */
+	ASSERT_EQ(0, kc_send_u32(b, 2, 0));
+	EXPECT_EQ(0, ss_ready(set));
+	EXPECT_EQ(-EAGAIN, ss_wait(set, 0, &w));
+	close(set);
+	close(a);
+	close(b);
+}
+
+/*
+ * A listed channel is closed: it stays ready (its messages, then ok 0); a
+ * channel closed while not listed becomes ready; so does a send case whose
+ * channel loses its last receiver.
+ */
+TEST(close_of_a_listed_channel)
+{
+	int a = kc_create(2, 4), b = kc_create(2, 4), u = kc_create(0, 4);
+	int us, set = ss_create(), r, i, seen = 0;
+	static uint32_t va, vb, out = 3;
+	struct chan_selset_wait w;
+
+	alarm(TEST_ALARM);
+	ASSERT_LE(0, a);
+	ASSERT_LE(0, b);
+	ASSERT_LE(0, u);
+	ASSERT_LE(0, set);
+	us = kc_dup(u, CHAN_RIGHT_SEND);
+	ASSERT_LE(0, us);
+	ASSERT_EQ(0, kc_selset_ctl(set, 0, a, CHAN_OP_RECV, &va, 4));
+	ASSERT_EQ(0, kc_selset_ctl(set, 1, b, CHAN_OP_RECV, &vb, 4));
+	ASSERT_EQ(0, kc_selset_ctl(set, 2, us, CHAN_OP_SEND, &out, 4));
+	close(us);
+	ASSERT_EQ(0, kc_send_u32(a, 1, 0));
+	ASSERT_EQ(1, ss_ready(set));
+	ASSERT_EQ(0, kc_close(a));
+	EXPECT_EQ(1, ss_ready(set));
+	EXPECT_EQ(0, ss_wait(set, 0, &w));
+	EXPECT_EQ(1, w.ok);
+	EXPECT_EQ(1, va);
+	EXPECT_EQ(1, ss_ready(set));
+	EXPECT_EQ(0, ss_wait(set, 0, &w));
+	EXPECT_EQ(0, w.ok);
+	EXPECT_EQ(1, ss_ready(set));
+	/* b closed while not listed */
+	ASSERT_EQ(0, kc_close(b));
+	EXPECT_EQ(2, ss_ready(set));
+	/* u's only receiver goes away: its send case fails, ready */
+	close(u);
+	EXPECT_EQ(3, ss_ready(set));
+	for (i = 0; i < 30; i++) {
+		r = ss_wait(set, 0, &w);
+		ASSERT_TRUE(r >= 0 && r <= 2) TH_LOG("wait: %d", r);
+		EXPECT_EQ(0, w.ok);
+		seen |= 1 << r;
+	}
+	EXPECT_EQ(7, seen);
+	close(set);
+	close(a);
+	close(b);
+}
+
+#define CTL_RACE_N 3000
+
+/*
+ * CTL registering cases on a channel whose readiness another process keeps
+ * changing: a wakeup may list a case between its queueing and CTL's own
+ * look (the case must go on the list once). Afterwards the list still
+ * follows the channel.
+ */
+TEST_F_TIMEOUT(conc, ctl_races_wakeups, 300)
+{
+	int c = kc_create(1, 4), set = ss_create(), i, r;
+	uint32_t *stop = kc_shared(sizeof(uint32_t));
+	static uint32_t vin, vout = 1;
+	struct chan_selset_wait w;
+	pid_t pid;
+
+	alarm(280);
+	ASSERT_NE(NULL, stop);
+	ASSERT_LE(0, c);
+	ASSERT_LE(0, set);
+	pid = kc_fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		uint32_t v = 0;
+
+		alarm(250);
+		while (!__atomic_load_n(stop, __ATOMIC_RELAXED)) {
+			kc_send_u32(c, v, 0);
+			kc_recv_u32(c, &v, 0);
+		}
+		_exit(0);
+	}
+	for (i = 0; i < CTL_RACE_N; i++) {
+		ASSERT_EQ(0, kc_selset_ctl(set, i % 4, c, i % 2 ? CHAN_OP_SEND :
+					   CHAN_OP_RECV, i % 2 ? (void *)&vout :
+					   (void *)&vin, 4));
+		if (i % 7 == 0)
+			ASSERT_EQ(0, kc_selset_nil(set, (i + 1) % 4));
+		if (i % 16 == 0) {
+			r = ss_wait(set, 0, &w);
+			ASSERT_TRUE(r == -EAGAIN || (r >= 0 && r < 4))
+				TH_LOG("wait: %d", r);
+		}
+	}
+	__atomic_store_n(stop, 1, __ATOMIC_RELAXED);
+	ASSERT_EQ(0, kc_reap(pid));
+	/* quiet now: cases 0 and 2 recv, 1 and 3 send on c */
+	for (i = 0; i < 4; i++)
+		ASSERT_EQ(0, kc_selset_ctl(set, i, c, i % 2 ? CHAN_OP_SEND :
+					   CHAN_OP_RECV, i % 2 ? (void *)&vout :
+					   (void *)&vin, 4));
+	r = (int)KC_INFO(c, len);
+	EXPECT_EQ(2, ss_ready(set));	/* two recv if c is full, else two send */
+	ASSERT_EQ(0, kc_selset_nil(set, r ? 0 : 1));
+	EXPECT_EQ(1, ss_ready(set));
+	r = ss_wait(set, 0, &w);
+	EXPECT_TRUE(r == 2 || r == 3) TH_LOG("case %d fired", r);
+	EXPECT_EQ(1, w.ok);
+	close(set);
+	close(c);
+}
+
+/*
+ * The largest set: max_select_cases cases (4,096 by default), all but one
+ * on one empty channel. The one that becomes ready is found by a wait with
+ * timeout 0 and, through a hand-off, by another process's parked wait;
+ * when the shared channel gets a message every one of its cases is listed.
+ */
+TEST_F_TIMEOUT(conc, largest_set_one_ready, 300)
+{
+	unsigned int n = kc_param("max_select_cases", 4096), k, i;
+	int e = kc_create(variant->cap ? 1 : 0, 4), r = kc_create(1, 4);
+	int set = ss_create(), fired;
+	uint32_t *bufs = calloc(4096, sizeof(uint32_t));
+	struct chan_selset_wait w;
+	pid_t pid;
+
+	alarm(280);
+	ASSERT_NE(NULL, bufs);
+	ASSERT_LE(0, e);
+	ASSERT_LE(0, r);
+	ASSERT_LE(0, set);
+	if (n > 4096)
+		n = 4096;
+	k = n * 2 / 3;
+	for (i = 0; i < n; i++)
+		ASSERT_EQ(0, kc_selset_ctl(set, i, i == k ? r : e, CHAN_OP_RECV,
+					   &bufs[i], 4)) TH_LOG("case %u", i);
+	EXPECT_EQ(0, ss_ready(set));
+	EXPECT_EQ(-EAGAIN, ss_wait(set, 0, &w));
+	ASSERT_EQ(0, kc_send_u32(r, 77, 0));
+	EXPECT_EQ(1, ss_ready(set));
+	EXPECT_EQ((int)k, ss_wait(set, 0, &w));
+	EXPECT_EQ(77, bufs[k]);
+	EXPECT_EQ(0, ss_ready(set));
+
+	pid = kc_fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		CHILD_CHECK(ss_wait(set, -1, &w) == (int)k, 10);
+		CHILD_CHECK(w.ok == 1 && bufs[k] == 78, 11);
+		_exit(0);
+	}
+	ASSERT_EQ(0, KC_WAIT(r, recv_waiters, 1));
+	/* 4,095 waiters to queue: give a slow (TCG, PREEMPT_RT) guest time */
+	for (i = 0; i < 12 && KC_WAIT(e, recv_waiters, n - 1); i++)
+		;
+	ASSERT_EQ(n - 1, KC_INFO(e, recv_waiters));
+	ASSERT_EQ(0, kc_send_u32(r, 78, MS(20000)));
+	EXPECT_EQ(0, kc_reap(pid));
+	EXPECT_EQ(0, KC_INFO(e, recv_waiters));
+
+	if (variant->cap) {
+		ASSERT_EQ(0, kc_send_u32(e, 79, 0));
+		EXPECT_EQ((int)n - 1, ss_ready(set));
+		fired = ss_wait(set, 0, &w);
+		EXPECT_TRUE(fired >= 0 && fired < (int)n && fired != (int)k)
+			TH_LOG("case %d fired", fired);
+		if (fired >= 0 && fired < (int)n)
+			EXPECT_EQ(79, bufs[fired]);
+		EXPECT_EQ(0, ss_ready(set));
+		EXPECT_EQ(-EAGAIN, ss_wait(set, 0, &w));
+	}
+	free(bufs);
+	close(set);
+	close(e);
+	close(r);
 }
 
 TEST_HARNESS_MAIN

@@ -8,9 +8,9 @@
 // system's C compiler ($CC, else cc) against the header; the Rust structs
 // are laid out from the parsed fields and checked against those offsets.
 //
-// The header: $KCHAN_UAPI_HEADER, else the tree's ../../uapi/linux/chan.h,
-// else the copy `make install` puts in the installed crate
-// (uapi/linux/chan.h next to this file).
+// The header: $KCHAN_UAPI_HEADER, else the copy `make install` puts in the
+// installed crate (uapi/linux/chan.h next to this file), else the tree's
+// ../../uapi/linux/chan.h.
 
 use std::env;
 use std::fmt::Write as _;
@@ -65,11 +65,11 @@ fn header() -> PathBuf {
     if let Some(h) = env::var_os("KCHAN_UAPI_HEADER") {
         return PathBuf::from(h);
     }
-    let tree = dir.join("../../uapi/linux/chan.h");
-    if tree.exists() {
-        return tree;
+    let installed = dir.join("uapi/linux/chan.h");
+    if installed.exists() {
+        return installed;
     }
-    dir.join("uapi/linux/chan.h")
+    dir.join("../../uapi/linux/chan.h")
 }
 
 fn main() {

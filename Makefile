@@ -24,7 +24,9 @@
 #
 #   make install      libchan (.so, .a, chan.h, linux/chan.h, libchan.pc),
 #                     man pages (3, 7), chanctl; the module's sources and
-#                     dkms.conf in /usr/src/kchan-VERSION; the udev rule.
+#                     dkms.conf in /usr/src/kchan-VERSION; the udev rule;
+#                     the Python package (dist-packages) and the Rust
+#                     crate's source (share/cargo/registry): bindings/Makefile
 #                     Only copies (builds libchan and chanctl if needed,
 #                     never the module). PREFIX=/usr/local, DESTDIR honoured;
 #                     /usr/src and UDEVRULESDIR=/lib/udev/rules.d are where

@@ -23,7 +23,8 @@
 #   make clean
 #
 #   make install      libchan (.so, .a, chan.h, linux/chan.h, libchan.pc),
-#                     man pages (3, 7), chanctl; the module's sources and
+#                     man pages (3, 7), chanctl with chanctl(1) and its
+#                     bash completion; the module's sources and
 #                     dkms.conf in /usr/src/kchan-VERSION; the udev rule;
 #                     the Python package (dist-packages) and the Rust
 #                     crate's source (share/cargo/registry): bindings/Makefile

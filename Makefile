@@ -3,7 +3,8 @@
 # kchan top level. The module's own build file is ./Kbuild (kbuild reads it
 # in preference to this Makefile).
 #
-#   make              deps check, chan.ko, libchan, selftests, examples, demo
+#   make              deps check, chan.ko, libchan, selftests, examples, demo,
+#                     bindings (Python's generated constants, Rust's tests)
 #   make check        all of that, then the selftests in a VM (KTAP);
 #                     last line: "N passed, N failed"
 #   make check KVER=6.12   the same on another kernel of the matrix (6.1,
@@ -24,7 +25,9 @@
 #   make install      libchan (.so, .a, chan.h, linux/chan.h, libchan.pc),
 #                     man pages (3, 7), chanctl with chanctl(1) and its
 #                     bash completion; the module's sources and
-#                     dkms.conf in /usr/src/kchan-VERSION; the udev rule.
+#                     dkms.conf in /usr/src/kchan-VERSION; the udev rule;
+#                     the Python package (dist-packages) and the Rust
+#                     crate's source (share/cargo/registry): bindings/Makefile
 #                     Only copies (builds libchan and chanctl if needed,
 #                     never the module). PREFIX=/usr/local, DESTDIR honoured;
 #                     /usr/src and UDEVRULESDIR=/lib/udev/rules.d are where
@@ -56,12 +59,12 @@ KCHAN_CACHE ?= $(HOME)/.cache/kchan
 CC ?= cc
 DEMO_CFLAGS := -std=c11 -O2 -g -Wall -Wextra -Werror -Iuapi
 
-.PHONY: all deps module userlib selftests examples tools demo check check-debug check-all \
+.PHONY: all deps module userlib selftests examples tools bindings demo check check-debug check-all \
 	check-kernels model checkpatch sparse clean help module-for bench \
 	install uninstall dkms-install dkms-uninstall version \
 	.run-check .run-check-debug .run-check-all .run-check-kernels
 
-all: module userlib selftests examples examples/demo tools
+all: module userlib selftests examples examples/demo tools bindings
 
 deps:
 	@scripts/deps check
@@ -79,6 +82,11 @@ selftests: deps userlib
 
 tools: deps
 	@if [ -f tools/Makefile ]; then $(MAKE) -C tools; fi
+
+# Python and Rust (bindings/Makefile): constants from uapi/linux/chan.h,
+# the Rust test binaries that selftests/rust_test.sh runs in the VM.
+bindings: deps
+	@if [ -f bindings/Makefile ]; then $(MAKE) -C bindings; fi
 
 examples: deps userlib
 	@if [ -f examples/Makefile ]; then $(MAKE) -C examples; fi
@@ -167,6 +175,7 @@ install:
 	@test -n "$(KCHAN_VERSION)" || { echo "make install: no PACKAGE_VERSION in dkms.conf" >&2; exit 1; }
 	$(MAKE) -C userlib install $(SUBMAKE_INSTALL)
 	$(MAKE) -C tools install $(SUBMAKE_INSTALL)
+	$(MAKE) -C bindings install $(SUBMAKE_INSTALL)
 	$(INSTALL) -d $(sort $(dir $(addprefix $(DESTDIR)$(DKMS_SRCDIR)/,$(MODULE_SRCS))))
 	@set -e; for f in $(MODULE_SRCS); do \
 		echo "$(INSTALL) -m 0644 $$f $(DESTDIR)$(DKMS_SRCDIR)/$$f"; \
@@ -184,6 +193,7 @@ uninstall:
 		dkms remove kchan/$(KCHAN_VERSION) --all; fi
 	$(MAKE) -C userlib uninstall $(SUBMAKE_INSTALL)
 	$(MAKE) -C tools uninstall $(SUBMAKE_INSTALL)
+	$(MAKE) -C bindings uninstall $(SUBMAKE_INSTALL)
 	rm -f $(addprefix $(DESTDIR)$(DKMS_SRCDIR)/,$(MODULE_SRCS))
 	-rmdir $(DESTDIR)$(DKMS_SRCDIR)/kmod $(DESTDIR)$(DKMS_SRCDIR)/uapi/linux \
 		$(DESTDIR)$(DKMS_SRCDIR)/uapi $(DESTDIR)$(DKMS_SRCDIR) 2>/dev/null || true
@@ -231,6 +241,7 @@ clean:
 	@if [ -f examples/Makefile ]; then $(MAKE) -C examples clean; fi
 	@if [ -f tools/Makefile ]; then $(MAKE) -C tools clean; fi
 	@if [ -f bench/Makefile ]; then $(MAKE) -C bench clean; fi
+	@if [ -f bindings/Makefile ]; then $(MAKE) -C bindings clean; fi
 	rm -f examples/demo
 
 help:

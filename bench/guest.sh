@@ -58,6 +58,8 @@ icount)
 	for m in kchan kchan-rw eventfd pipe mq seqpacket futex; do
 		$kb pingpong $m "$(n 20000)"
 	done
+	# chan_call() on both sides, then on the client only
+	$kb callpp "$(n 20000)"
 	# the size curve, one message per call (64 B and 4 KiB: the
 	# throughput tables)
 	for s in 8 64 512 4096 16384 65536; do
@@ -94,7 +96,8 @@ quick)
 		pingpong)
 			for m in kchan kchan-rw eventfd; do
 				$kb pingpong $m "$(n 20000)"
-			done ;;
+			done
+			$kb callpp "$(n 20000)" ;;
 		tput)	$kb tput kchan 64 "$(n 50000)"
 			$kb tput pipe 64 "$(n 50000)"
 			$kb tput kchan 4096 "$(n 20000)" ;;

@@ -669,6 +669,68 @@ static inline int kc_wait_hits(int n)
 	return 0;
 }
 
+/*
+ * The SA_RESTART deadline tests' signaller, run in a child: up to @max
+ * times, once @parent is parked (a recv waiter on @e and a send waiter on
+ * @u), wait @gap_ms, note the time in @sh->sent_ns[] and send SIGUSR1.
+ * It stops when the parent sets @sh->stop (its wait returned) and then
+ * exits. The parent reads kc_hits and the times with kc_restart_check().
+ */
+struct kc_restart {
+	int stop;
+	int64_t sent_ns[8];
+};
+
+static inline void kc_restart_signaller(pid_t parent, int e, int u, int max,
+					int gap_ms, struct kc_restart *sh)
+{
+	int i;
+
+	for (i = 0; i < max && i < 8; i++) {
+		while (KC_INFO(e, recv_waiters) != 1 ||
+		       KC_INFO(u, send_waiters) != 1) {
+			if (__atomic_load_n(&sh->stop, __ATOMIC_SEQ_CST))
+				_exit(0);
+			usleep(1000);
+		}
+		kc_sleep_ms(gap_ms);
+		if (__atomic_load_n(&sh->stop, __ATOMIC_SEQ_CST))
+			break;
+		sh->sent_ns[i] = kc_now_ns();
+		kill(parent, SIGUSR1);
+		if (kc_wait_hits(i + 1))
+			_exit(12);
+	}
+	_exit(0);
+}
+
+/*
+ * After a timed wait of @timeout that began at @t0 and lasted @el and was
+ * signalled as kc_restart_signaller() does: how far below the bound the
+ * wait stayed, in ns. Restarting with the full timeout after the last
+ * signal that hit the wait (sent at s) would take at least
+ * (s - t0) + timeout; a wait that keeps its deadline returns about
+ * timeout after t0. Returns (s - t0) + timeout - el (> 0: kept), or
+ * INT64_MIN when fewer than @min_hits signals hit the wait.
+ */
+static inline int64_t kc_restart_margin(const struct kc_restart *sh,
+					int64_t t0, int64_t el,
+					int64_t timeout, int min_hits)
+{
+	int i, hits = 0;
+	int64_t last = 0;
+
+	for (i = 0; i < 8 && sh->sent_ns[i]; i++) {
+		if (sh->sent_ns[i] < t0 + el) {
+			hits++;
+			last = sh->sent_ns[i];
+		}
+	}
+	if (hits < min_hits)
+		return INT64_MIN;
+	return (last - t0) + timeout - el;
+}
+
 /* The page size (never assume 4096). */
 static inline size_t kc_page(void)
 {

@@ -6,7 +6,9 @@
 # channels, ten thousand waiting goroutines without a thread each, the
 # pipeline, worker pool and done-channel generator across processes (the
 # test binary re-executes itself as the helper processes), the README's
-# example, and the UAPI constants against uapi/linux/chan.h.
+# example, and the UAPI constants against uapi/linux/chan.h. Then the
+# install: `make install` puts the source where Debian's golang-*-dev
+# packages go, and the go command finds it there in GOPATH mode.
 #
 # Run by `make check` in the VM (TEST_PROGS). It runs the test binary
 # `make` built on the host (bindings/go/kchan.test); when that is missing
@@ -50,7 +52,7 @@ if stale; then
 fi
 
 mapfile -t tests < <(cd "$pkg" && "$bin" -test.list '.*' | grep -E '^(Test|Example)')
-NTESTS=${#tests[@]}
+NTESTS=$((${#tests[@]} + 1))
 . "$here/tap.sh"
 tap_plan
 
@@ -74,4 +76,30 @@ for name in "${tests[@]}"; do
 		printf '%s\n' "$out" | tail -n 40 | sed 's/^/# /'
 	fi
 done
+# The installed source builds the Debian way: GOPATH=/usr/share/gocode.
+t_install() {
+	local root=$tmp/root gopath
+	gopath=$root/usr/share/gocode
+	make -C "$pkg" install DESTDIR="$root" >"$tmp/install.log" 2>&1 ||
+		{ cat "$tmp/install.log"; return 1; }
+	[ -f "$gopath/src/kchan.dev/kchan/kchan.go" ] ||
+		{ echo "no kchan.go in $gopath/src/kchan.dev/kchan"; return 1; }
+	# go list resolves the package and its internal import in GOPATH
+	# mode without compiling (which takes long under emulation; the
+	# test binary shows the code compiles).
+	out=$(cd "$tmp" && GO111MODULE=off GOPATH=$gopath GOCACHE=${GOCACHE:-$tmp/gocache} \
+		GOFLAGS= go list -e -f '{{.ImportPath}} {{.Dir}} {{.Incomplete}} {{.DepsErrors}}' \
+		kchan.dev/kchan) || return 1
+	[ "$out" = "kchan.dev/kchan $gopath/src/kchan.dev/kchan false []" ] ||
+		{ echo "go list: $out"; return 1; }
+	make -C "$pkg" uninstall DESTDIR="$root" >"$tmp/install.log" 2>&1 ||
+		{ cat "$tmp/install.log"; return 1; }
+	left=$(find "$root" -type f)
+	[ -z "$left" ] || { echo "left after uninstall: $left"; return 1; }
+}
+if command -v go >/dev/null 2>&1; then
+	check "install: kchan.dev/kchan in GOPATH=/usr/share/gocode" t_install
+else
+	skip "install: GOPATH build" "no Go toolchain"
+fi
 tap_done

@@ -34,6 +34,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"runtime"
 	"strconv"
 	"sync"
 	"syscall"
@@ -222,7 +223,7 @@ func Open(name string, flag int, attr *Attr) (*Handle, error) {
 		}
 	}
 	fd, err := ctlIoctl(uapi.CHAN_IOC_OPEN, unsafe.Pointer(&o))
-	keepAlive(p)
+	runtime.KeepAlive(p)
 	if err != nil {
 		return nil, opErr("open", err)
 	}
@@ -240,12 +241,9 @@ func Unlink(name string) error {
 		Name: uint64(uintptr(unsafe.Pointer(p))),
 	}
 	_, err = ctlIoctl(uapi.CHAN_IOC_UNLINK, unsafe.Pointer(&u))
-	keepAlive(p)
+	runtime.KeepAlive(p)
 	return opErr("unlink", err)
 }
-
-//go:noinline
-func keepAlive(p *byte) { _ = p }
 
 // NewHandle makes a Handle of fd, a kchan channel descriptor the process
 // got from elsewhere (inherited from its parent, say as os/exec's
@@ -274,9 +272,9 @@ func newHandle(fd int, name string) (*Handle, error) {
 		f.Close()
 		return nil, err
 	}
-	h.msgSize = int(info.MsgSize)
-	h.capacity = int(info.Capacity)
-	h.rights = Rights(info.Rights)
+	h.msgSize = info.MsgSize
+	h.capacity = info.Capacity
+	h.rights = info.Rights
 	return h, nil
 }
 
@@ -323,20 +321,48 @@ func (h *Handle) Rights() Rights { return h.rights }
 // Len returns the number of messages buffered now, like Go's len(ch).
 func (h *Handle) Len() (int, error) {
 	i, err := h.Info()
-	return int(i.Len), err
+	return i.Len, err
 }
 
 // Info is a snapshot of a channel's state (CHAN_IOC_INFO).
-type Info = uapi.ChanInfo
+type Info struct {
+	ID          uint64 // unique for the life of the module
+	MsgSize     int    // largest message, bytes
+	Capacity    int    // 0: unbuffered
+	Len         int    // messages buffered now
+	Closed      bool   // closed (Close)
+	AutoClose   bool   // a named channel created with Attr.AutoClose
+	SendWaiters int    // senders waiting in the kernel (select send cases too)
+	RecvWaiters int    // receivers waiting in the kernel (select receive cases too)
+	SendHandles int    // open handles with the send right (a name is none)
+	RecvHandles int    // open handles with the receive right
+	Rights      Rights // this handle's rights
+	Sent        uint64 // messages accepted from senders
+	Received    uint64 // messages handed to receivers
+}
 
 // Info returns a snapshot of the channel.
 func (h *Handle) Info() (Info, error) {
-	info := Info{Size: uint32(unsafe.Sizeof(Info{}))}
+	i := uapi.ChanInfo{Size: uint32(unsafe.Sizeof(uapi.ChanInfo{}))}
 	err := h.control("info", func(fd uintptr) error {
-		_, err := ioctl(fd, uapi.CHAN_IOC_INFO, unsafe.Pointer(&info))
+		_, err := ioctl(fd, uapi.CHAN_IOC_INFO, unsafe.Pointer(&i))
 		return opErr("info", err)
 	})
-	return info, err
+	return Info{
+		ID:          i.Id,
+		MsgSize:     int(i.MsgSize),
+		Capacity:    int(i.Capacity),
+		Len:         int(i.Len),
+		Closed:      i.Closed != 0,
+		AutoClose:   i.Flags&uapi.CHAN_AUTOCLOSE != 0,
+		SendWaiters: int(i.SendWaiters),
+		RecvWaiters: int(i.RecvWaiters),
+		SendHandles: int(i.SendHandles),
+		RecvHandles: int(i.RecvHandles),
+		Rights:      Rights(i.Rights),
+		Sent:        i.Sent,
+		Received:    i.Received,
+	}, err
 }
 
 // Close closes the channel, as Go's close(ch): receivers drain what is
@@ -406,7 +432,7 @@ func xfer(fd uintptr, dir int, buf []byte) (int, bool, error) {
 		if err == syscall.EINTR {
 			continue
 		}
-		keepAliveBuf(buf)
+		runtime.KeepAlive(buf)
 		if err != nil {
 			if err == syscall.EMSGSIZE && dir == dirRecv {
 				return int(m.Len), false, err
@@ -419,9 +445,6 @@ func xfer(fd uintptr, dir int, buf []byte) (int, bool, error) {
 		return int(m.Len), m.Ok != 0, nil
 	}
 }
-
-//go:noinline
-func keepAliveBuf(b []byte) { _ = b }
 
 var opName = [2]string{"send", "recv"}
 
@@ -566,7 +589,7 @@ func (h *Handle) park(ctx context.Context, dir int, buf []byte) (int, bool, erro
 		}
 		var err error
 		idx, err = kselect(ctx, fd, c, h.closing)
-		keepAliveBuf(buf)
+		runtime.KeepAlive(buf)
 		if err == nil && idx == 0 {
 			n, ok = int(c[0].Len), c[0].Ok != 0
 		}

@@ -222,6 +222,50 @@ func TestContext(t *testing.T) {
 	}
 }
 
+// Goroutines waiting behind the one that waits in the kernel (or the
+// poller) can be cancelled too, and the others still get their values.
+func TestCancelQueued(t *testing.T) {
+	needDevice(t)
+	for _, capacity := range []int{0, 1} {
+		c := must(kchan.New[int32](capacity))
+		bg := context.Background()
+		ctx, cancel := context.WithCancel(bg)
+		type res struct {
+			v   int32
+			err error
+		}
+		got := make(chan res, 3)
+		recv := func(ctx context.Context) {
+			v, _, err := c.Recv(ctx)
+			got <- res{v, err}
+		}
+		go recv(bg)
+		go recv(ctx)
+		go recv(bg)
+		cancel()
+		for i := int32(1); i <= 2; i++ {
+			if err := c.Send(bg, i); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var sum int32
+		var cancelled int
+		for i := 0; i < 3; i++ {
+			r := <-got
+			if errors.Is(r.err, context.Canceled) {
+				cancelled++
+			} else if r.err != nil {
+				t.Fatal(r.err)
+			}
+			sum += r.v
+		}
+		if cancelled != 1 || sum != 3 {
+			t.Fatalf("cap %d: %d cancelled, sum %d; want 1 and 3", capacity, cancelled, sum)
+		}
+		c.Release()
+	}
+}
+
 // Release wakes the operations waiting on the handle.
 func TestRelease(t *testing.T) {
 	needDevice(t)

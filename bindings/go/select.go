@@ -5,6 +5,7 @@ package kchan
 import (
 	"context"
 	"errors"
+	"runtime"
 	"sync"
 	"syscall"
 	"time"
@@ -214,6 +215,8 @@ func Select(ctx context.Context, cases []SelectCase) (chosen int, recv []byte, r
 		return selectFDs(ctx, kc, dflt >= 0, &chosen)
 	}
 	err = run(0)
+	runtime.KeepAlive(bufs)
+	runtime.KeepAlive(cases)
 	if chosen == -2 {
 		return dflt, nil, false, nil
 	}

@@ -117,6 +117,30 @@ func NewCodec[T any](codec Codec[T], capacity int) (*Chan[T], error) {
 	return &Chan[T]{h: h, codec: codec}, nil
 }
 
+// OpenChan opens the named channel of the fixed-size type T (see Open
+// and Fixed); a channel it creates gets T's size as its msg_size, whatever
+// attr.MsgSize says.
+func OpenChan[T any](name string, flag int, attr *Attr) (*Chan[T], error) {
+	codec, err := Fixed[T]()
+	if err != nil {
+		return nil, err
+	}
+	if attr != nil {
+		a := *attr
+		a.MsgSize = codec.MaxSize()
+		attr = &a
+	}
+	h, err := Open(name, flag, attr)
+	if err != nil {
+		return nil, err
+	}
+	c, err := Wrap(h, codec)
+	if err != nil {
+		h.Release()
+	}
+	return c, err
+}
+
 // Wrap types h with codec; a nil codec is Fixed[T]. The channel's
 // msg_size must hold codec.MaxSize() bytes.
 func Wrap[T any](h *Handle, codec Codec[T]) (*Chan[T], error) {

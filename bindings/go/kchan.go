@@ -26,8 +26,9 @@
 // waited for readiness would never meet: there one goroutine per handle and
 // direction waits in the kernel (holding one OS thread) and the others wait
 // behind it in the Go runtime. A blocking Select waits in the kernel (one
-// thread while it waits). Contexts give timeouts and cancellation; a
-// cancelled operation moved nothing.
+// thread while it waits). Contexts give timeouts and cancellation: an
+// operation whose ctx is done (before it starts or while it waits) fails
+// with ctx.Err() and moved nothing.
 package kchan
 
 import (
@@ -500,14 +501,15 @@ func (h *Handle) try(dir int, buf []byte) (n int, ok bool, err error) {
 	return n, ok, err
 }
 
-// op moves one message, waiting as the package comment says.
+// op moves one message, waiting as the package comment says. A done ctx
+// fails at once, as a past deadline does in package net.
 func (h *Handle) op(ctx context.Context, dir int, buf []byte) (int, bool, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, false, err
+	}
 	n, ok, err := h.try(dir, buf)
 	if !errors.Is(err, syscall.EAGAIN) {
 		return n, ok, err
-	}
-	if err := ctx.Err(); err != nil {
-		return 0, false, err
 	}
 	select {
 	case h.tok[dir] <- struct{}{}:

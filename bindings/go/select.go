@@ -164,6 +164,9 @@ type SelectCase struct {
 // its index and ErrClosed. The cases may be on different channels, of
 // any direction. While it waits, Select holds an OS thread.
 func Select(ctx context.Context, cases []SelectCase) (chosen int, recv []byte, recvOK bool, err error) {
+	if err := ctx.Err(); err != nil {
+		return -1, nil, false, err
+	}
 	dflt := -1
 	var kc []uapi.ChanSelectCase
 	var idx []int

@@ -73,9 +73,10 @@ BEGIN {
 			split(line, w, /[ \t{]+/); cur = camel(w[2]); nf[cur] = 0; continue
 		}
 		if (cur != "" && line ~ /^\};/) { cur = ""; continue }
-		if (cur != "" && match(line, /^\t[_a-z0-9]+[ \t]+[a-z_0-9]+(\[[^]]*\])?;/)) {
-			f = substr(line, RSTART, RLENGTH); sub(/;$/, "", f); sub(/\[.*/, "", f)
-			n = split(f, w, /[ \t]+/); field[cur, nf[cur]++] = camel(w[n])
+		# A member: a tab, a type, its name, maybe [N], a semicolon.
+		if (cur != "" && line ~ /^\t[_a-z]/ && line ~ /;/) {
+			f = line; sub(/;.*/, "", f); sub(/[ \t]*\[.*/, "", f)
+			n = split(f, w, /[ \t*]+/); field[cur, nf[cur]++] = camel(w[n])
 		}
 	}
 }

@@ -4,7 +4,8 @@
 # in preference to this Makefile).
 #
 #   make              deps check, chan.ko, libchan, selftests, examples, demo,
-#                     the Go binding's test binary (bindings/go, if go is there)
+#                     the Go binding's test binary (bindings/go, if go is there),
+#                     tools/kchan-bridge (if nats.go is there)
 #   make check        all of that, then the selftests in a VM (KTAP);
 #                     last line: "N passed, N failed"
 #   make check KVER=6.12   the same on another kernel of the matrix (6.1,
@@ -82,9 +83,10 @@ selftests: deps userlib
 tools: deps
 	@if [ -f tools/Makefile ]; then $(MAKE) -C tools; fi
 
-# The Go binding: its test binary, which selftests/go_test.sh runs in the VM.
+# The Go binding: its test binary, which selftests/go_test.sh runs in the
+# VM; kchan-bridge, which selftests/bridge_test.sh runs.
 bindings: deps
-	@if command -v go >/dev/null; then $(MAKE) -C bindings/go; \
+	@if command -v go >/dev/null; then $(MAKE) -C bindings/go && $(MAKE) -C tools/kchan-bridge; \
 	else echo "make: go not found: not building the Go binding (apt-get install golang-go)"; fi
 
 examples: deps userlib
@@ -175,6 +177,7 @@ install:
 	$(MAKE) -C userlib install $(SUBMAKE_INSTALL)
 	$(MAKE) -C tools install $(SUBMAKE_INSTALL)
 	$(MAKE) -C bindings/go install DESTDIR='$(DESTDIR)'
+	$(MAKE) -C tools/kchan-bridge install $(SUBMAKE_INSTALL)
 	$(INSTALL) -d $(sort $(dir $(addprefix $(DESTDIR)$(DKMS_SRCDIR)/,$(MODULE_SRCS))))
 	@set -e; for f in $(MODULE_SRCS); do \
 		echo "$(INSTALL) -m 0644 $$f $(DESTDIR)$(DKMS_SRCDIR)/$$f"; \
@@ -193,6 +196,7 @@ uninstall:
 	$(MAKE) -C userlib uninstall $(SUBMAKE_INSTALL)
 	$(MAKE) -C tools uninstall $(SUBMAKE_INSTALL)
 	$(MAKE) -C bindings/go uninstall DESTDIR='$(DESTDIR)'
+	$(MAKE) -C tools/kchan-bridge uninstall $(SUBMAKE_INSTALL)
 	rm -f $(addprefix $(DESTDIR)$(DKMS_SRCDIR)/,$(MODULE_SRCS))
 	-rmdir $(DESTDIR)$(DKMS_SRCDIR)/kmod $(DESTDIR)$(DKMS_SRCDIR)/uapi/linux \
 		$(DESTDIR)$(DKMS_SRCDIR)/uapi $(DESTDIR)$(DKMS_SRCDIR) 2>/dev/null || true
@@ -240,6 +244,7 @@ clean:
 	@if [ -f examples/Makefile ]; then $(MAKE) -C examples clean; fi
 	@if [ -f tools/Makefile ]; then $(MAKE) -C tools clean; fi
 	$(MAKE) -C bindings/go clean
+	$(MAKE) -C tools/kchan-bridge clean
 	@if [ -f bench/Makefile ]; then $(MAKE) -C bench clean; fi
 	rm -f examples/demo
 

@@ -41,7 +41,7 @@ if stale; then
 	fi
 	echo "# building the Go test binary (bindings/go/kchan.test is missing or stale)"
 	bin=$tmp/kchan.test
-	if ! out=$(cd "$pkg" && GOCACHE=${GOCACHE:-$tmp/gocache} GOPROXY=off GOFLAGS= \
+	if ! out=$(cd "$pkg" && GOCACHE=${GOCACHE:-$tmp/gocache} GOPROXY=off GOFLAGS='' \
 		go test -c -o "$bin" . 2>&1); then
 		echo "TAP version 13"
 		echo "1..1"
@@ -88,7 +88,7 @@ t_install() {
 	# mode without compiling (which takes long under emulation; the
 	# test binary shows the code compiles).
 	out=$(cd "$tmp" && GO111MODULE=off GOPATH=$gopath GOCACHE=${GOCACHE:-$tmp/gocache} \
-		GOFLAGS= go list -e -f '{{.ImportPath}} {{.Dir}} {{.Incomplete}} {{.DepsErrors}}' \
+		GOFLAGS='' go list -e -f '{{.ImportPath}} {{.Dir}} {{.Incomplete}} {{.DepsErrors}}' \
 		kchan.dev/kchan) || return 1
 	[ "$out" = "kchan.dev/kchan $gopath/src/kchan.dev/kchan false []" ] ||
 		{ echo "go list: $out"; return 1; }

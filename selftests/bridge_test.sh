@@ -66,17 +66,17 @@ t_server() {
 	fail "nats-server not listening on $port"
 }
 nats-server -js -a 127.0.0.1 -p "$port" -sd "$tmp/js" >"$tmp/server.log" 2>&1 &
-pids+=($!)
+pids+=("$!")
 check "nats-server -js listens" t_server
 
 "$chanctl" create kbt-in --cap 4 --msg-size 64 &&
 "$chanctl" create kbt-out --cap 4 --msg-size 64 || exit 1
 "$bridge" export kbt-in --nats "$url" --stream KBT --subject kbt.data >"$tmp/export.log" 2>&1 &
 export_pid=$!
-pids+=($export_pid)
+pids+=("$export_pid")
 "$bridge" import kbt.data --nats "$url" kbt-out --group kbt >"$tmp/import.log" 2>&1 &
 import_pid=$!
-pids+=($import_pid)
+pids+=("$import_pid")
 
 t_carry() {
 	local i
@@ -90,18 +90,24 @@ t_carry() {
 		"$chanctl" send kbt-in "message $i" || fail "send $i"
 	done
 	"$chanctl" close kbt-in || fail "close kbt-in"
-	wait $recv || { cat "$tmp/recv.err"; fail "chanctl recv kbt-out failed"; }
+	wait $recv || {
+		cat "$tmp/recv.err"
+		echo "export:"; tail -n 5 "$tmp/export.log"
+		echo "import:"; tail -n 5 "$tmp/import.log"
+		fail "chanctl recv kbt-out failed after $(wc -l <"$tmp/got") messages"
+	}
 	cmp "$tmp/want" "$tmp/got" ||
 		{ diff "$tmp/want" "$tmp/got" | head; fail "kbt-out did not carry kbt-in's messages in order"; }
 }
 check "$N messages from kbt-in come out of kbt-out in order; close ends the range" t_carry
 
+# The bridges are children of this shell, not of a check's subshell: wait
+# for them here (the kselftest runner's timeout bounds it).
+wait "$export_pid"; export_rc=$?
+wait "$import_pid"; import_rc=$?
 t_exit() {
-	local rc
-	wait $export_pid; rc=$?
-	[ $rc -eq 0 ] || { cat "$tmp/export.log"; fail "export exited $rc"; }
-	wait $import_pid; rc=$?
-	[ $rc -eq 0 ] || { cat "$tmp/import.log"; fail "import exited $rc"; }
+	[ $export_rc -eq 0 ] || { cat "$tmp/export.log"; fail "export exited $export_rc"; }
+	[ $import_rc -eq 0 ] || { cat "$tmp/import.log"; fail "import exited $import_rc"; }
 }
 check "the end marker ends export and import with status 0" t_exit
 

@@ -4,7 +4,8 @@
 # in preference to this Makefile).
 #
 #   make              deps check, chan.ko, libchan, selftests, examples, demo,
-#                     bindings (Python's generated constants, Rust's tests)
+#                     bindings (Python's generated constants, Rust's tests,
+#                     the Go binding's test binary if go is there)
 #   make check        all of that, then the selftests in a VM (KTAP);
 #                     last line: "N passed, N failed"
 #   make check KVER=6.12   the same on another kernel of the matrix (6.1,
@@ -28,6 +29,8 @@
 #                     dkms.conf in /usr/src/kchan-VERSION; the udev rule;
 #                     the Python package (dist-packages) and the Rust
 #                     crate's source (share/cargo/registry): bindings/Makefile
+#                     and the Go binding's source in
+#                     /usr/share/gocode/src/kchan.dev/kchan (Debian's GOPATH)
 #                     Only copies (builds libchan and chanctl if needed,
 #                     never the module). PREFIX=/usr/local, DESTDIR honoured;
 #                     /usr/src and UDEVRULESDIR=/lib/udev/rules.d are where
@@ -84,9 +87,12 @@ tools: deps
 	@if [ -f tools/Makefile ]; then $(MAKE) -C tools; fi
 
 # Python and Rust (bindings/Makefile): constants from uapi/linux/chan.h,
-# the Rust test binaries that selftests/rust_test.sh runs in the VM.
+# the Rust test binaries that selftests/rust_test.sh runs in the VM; the Go
+# binding's test binary, which selftests/go_test.sh runs.
 bindings: deps
 	@if [ -f bindings/Makefile ]; then $(MAKE) -C bindings; fi
+	@if command -v go >/dev/null; then $(MAKE) -C bindings/go; \
+	else echo "make: go not found: not building the Go binding (apt-get install golang-go)"; fi
 
 examples: deps userlib
 	@if [ -f examples/Makefile ]; then $(MAKE) -C examples; fi
@@ -176,6 +182,7 @@ install:
 	$(MAKE) -C userlib install $(SUBMAKE_INSTALL)
 	$(MAKE) -C tools install $(SUBMAKE_INSTALL)
 	$(MAKE) -C bindings install $(SUBMAKE_INSTALL)
+	$(MAKE) -C bindings/go install DESTDIR='$(DESTDIR)'
 	$(INSTALL) -d $(sort $(dir $(addprefix $(DESTDIR)$(DKMS_SRCDIR)/,$(MODULE_SRCS))))
 	@set -e; for f in $(MODULE_SRCS); do \
 		echo "$(INSTALL) -m 0644 $$f $(DESTDIR)$(DKMS_SRCDIR)/$$f"; \
@@ -194,6 +201,7 @@ uninstall:
 	$(MAKE) -C userlib uninstall $(SUBMAKE_INSTALL)
 	$(MAKE) -C tools uninstall $(SUBMAKE_INSTALL)
 	$(MAKE) -C bindings uninstall $(SUBMAKE_INSTALL)
+	$(MAKE) -C bindings/go uninstall DESTDIR='$(DESTDIR)'
 	rm -f $(addprefix $(DESTDIR)$(DKMS_SRCDIR)/,$(MODULE_SRCS))
 	-rmdir $(DESTDIR)$(DKMS_SRCDIR)/kmod $(DESTDIR)$(DKMS_SRCDIR)/uapi/linux \
 		$(DESTDIR)$(DKMS_SRCDIR)/uapi $(DESTDIR)$(DKMS_SRCDIR) 2>/dev/null || true
@@ -240,6 +248,7 @@ clean:
 	@if [ -f selftests/Makefile ]; then $(MAKE) -C selftests KSFT_SRC=$(KSFT_SRC) OUTPUT=$(CURDIR)/selftests clean; fi
 	@if [ -f examples/Makefile ]; then $(MAKE) -C examples clean; fi
 	@if [ -f tools/Makefile ]; then $(MAKE) -C tools clean; fi
+	$(MAKE) -C bindings/go clean
 	@if [ -f bench/Makefile ]; then $(MAKE) -C bench clean; fi
 	@if [ -f bindings/Makefile ]; then $(MAKE) -C bindings clean; fi
 	rm -f examples/demo

@@ -1,0 +1,3 @@
+module kchan.dev/kchan
+
+go 1.19

@@ -3,7 +3,8 @@
 # kchan top level. The module's own build file is ./Kbuild (kbuild reads it
 # in preference to this Makefile).
 #
-#   make              deps check, chan.ko, libchan, selftests, examples, demo
+#   make              deps check, chan.ko, libchan, selftests, examples, demo,
+#                     the Go binding's test binary (bindings/go, if go is there)
 #   make check        all of that, then the selftests in a VM (KTAP);
 #                     last line: "N passed, N failed"
 #   make check KVER=6.12   the same on another kernel of the matrix (6.1,
@@ -23,7 +24,9 @@
 #
 #   make install      libchan (.so, .a, chan.h, linux/chan.h, libchan.pc),
 #                     man pages (3, 7), chanctl; the module's sources and
-#                     dkms.conf in /usr/src/kchan-VERSION; the udev rule.
+#                     dkms.conf in /usr/src/kchan-VERSION; the udev rule;
+#                     the Go binding's source in
+#                     /usr/share/gocode/src/kchan.dev/kchan (Debian's GOPATH).
 #                     Only copies (builds libchan and chanctl if needed,
 #                     never the module). PREFIX=/usr/local, DESTDIR honoured;
 #                     /usr/src and UDEVRULESDIR=/lib/udev/rules.d are where
@@ -55,12 +58,12 @@ KCHAN_CACHE ?= $(HOME)/.cache/kchan
 CC ?= cc
 DEMO_CFLAGS := -std=c11 -O2 -g -Wall -Wextra -Werror -Iuapi
 
-.PHONY: all deps module userlib selftests examples tools demo check check-debug check-all \
+.PHONY: all deps module userlib selftests examples tools bindings demo check check-debug check-all \
 	check-kernels model checkpatch sparse clean help module-for bench \
 	install uninstall dkms-install dkms-uninstall version \
 	.run-check .run-check-debug .run-check-all .run-check-kernels
 
-all: module userlib selftests examples examples/demo tools
+all: module userlib selftests examples examples/demo tools bindings
 
 deps:
 	@scripts/deps check
@@ -78,6 +81,11 @@ selftests: deps userlib
 
 tools: deps
 	@if [ -f tools/Makefile ]; then $(MAKE) -C tools; fi
+
+# The Go binding: its test binary, which selftests/go_test.sh runs in the VM.
+bindings: deps
+	@if command -v go >/dev/null; then $(MAKE) -C bindings/go; \
+	else echo "make: go not found: not building the Go binding (apt-get install golang-go)"; fi
 
 examples: deps userlib
 	@if [ -f examples/Makefile ]; then $(MAKE) -C examples; fi
@@ -166,6 +174,7 @@ install:
 	@test -n "$(KCHAN_VERSION)" || { echo "make install: no PACKAGE_VERSION in dkms.conf" >&2; exit 1; }
 	$(MAKE) -C userlib install $(SUBMAKE_INSTALL)
 	$(MAKE) -C tools install $(SUBMAKE_INSTALL)
+	$(MAKE) -C bindings/go install DESTDIR='$(DESTDIR)'
 	$(INSTALL) -d $(sort $(dir $(addprefix $(DESTDIR)$(DKMS_SRCDIR)/,$(MODULE_SRCS))))
 	@set -e; for f in $(MODULE_SRCS); do \
 		echo "$(INSTALL) -m 0644 $$f $(DESTDIR)$(DKMS_SRCDIR)/$$f"; \
@@ -183,6 +192,7 @@ uninstall:
 		dkms remove kchan/$(KCHAN_VERSION) --all; fi
 	$(MAKE) -C userlib uninstall $(SUBMAKE_INSTALL)
 	$(MAKE) -C tools uninstall $(SUBMAKE_INSTALL)
+	$(MAKE) -C bindings/go uninstall DESTDIR='$(DESTDIR)'
 	rm -f $(addprefix $(DESTDIR)$(DKMS_SRCDIR)/,$(MODULE_SRCS))
 	-rmdir $(DESTDIR)$(DKMS_SRCDIR)/kmod $(DESTDIR)$(DKMS_SRCDIR)/uapi/linux \
 		$(DESTDIR)$(DKMS_SRCDIR)/uapi $(DESTDIR)$(DKMS_SRCDIR) 2>/dev/null || true
@@ -229,6 +239,7 @@ clean:
 	@if [ -f selftests/Makefile ]; then $(MAKE) -C selftests KSFT_SRC=$(KSFT_SRC) OUTPUT=$(CURDIR)/selftests clean; fi
 	@if [ -f examples/Makefile ]; then $(MAKE) -C examples clean; fi
 	@if [ -f tools/Makefile ]; then $(MAKE) -C tools clean; fi
+	$(MAKE) -C bindings/go clean
 	@if [ -f bench/Makefile ]; then $(MAKE) -C bench clean; fi
 	rm -f examples/demo
 

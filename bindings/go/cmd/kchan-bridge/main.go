@@ -29,6 +29,7 @@ import (
 	"log"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -42,6 +43,7 @@ const usage = `usage:
   kchan-bridge export NAME --nats URL [--stream S] [--subject SUBJ] [--id ID] [--cap N] [--msg-size N]
   kchan-bridge import SUBJ --nats URL NAME [--stream S] [--group G] [--cap N] [--msg-size N]
   kchan-bridge stat [--nats URL] [--stream S] [--name NAME] [--json]
+  kchan-bridge bench COUNT SIZE --nats URL   (JetStream publish rates, the bridge's peers)
   kchan-bridge --version
 common options: --state DIR (crash-safe state files), --ack-wait D, --dedup-window D
 `
@@ -105,7 +107,7 @@ func main() {
 	case "-h", "--help", "help":
 		fmt.Print(usage)
 		return
-	case "export", "import", "stat":
+	case "export", "import", "stat", "bench":
 	default:
 		usageErr("unknown command %q", cmd)
 	}
@@ -150,6 +152,16 @@ func main() {
 			usageErr("stat takes no arguments")
 		}
 		err = runStat(&o)
+	case "bench":
+		if len(pos) != 2 {
+			usageErr("bench needs COUNT and SIZE")
+		}
+		count, e1 := strconv.Atoi(pos[0])
+		size, e2 := strconv.Atoi(pos[1])
+		if e1 != nil || e2 != nil || count < 1 || size < 0 {
+			usageErr("bench needs COUNT (> 0) and SIZE (>= 0)")
+		}
+		err = runBench(&o, count, size)
 	}
 	if err != nil {
 		log.Printf("%s: %v", cmd, err)

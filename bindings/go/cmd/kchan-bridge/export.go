@@ -194,16 +194,24 @@ func recvInto(f *os.File, m *uapi.ChanMsg) error {
 }
 
 // ensureStream creates the stream (file storage, a duplicate window for
-// the message ids) or adds the end subject to an existing one.
+// the message ids, a bound) or adds the subjects to an existing one.
 func ensureStream(o *options, js nats.JetStreamContext, stream, subj string) error {
 	return retry(o, "stream "+stream, func() error {
 		si, err := js.StreamInfo(stream)
 		if errors.Is(err, nats.ErrStreamNotFound) {
+			// A work queue (a message is gone once an importer
+			// acknowledged it) of at most --max-stream messages that
+			// refuses new ones when full: the exporter then waits, the
+			// local channel fills and the producer blocks. That is
+			// the backpressure from a slow importer to the producer.
 			_, err = js.AddStream(&nats.StreamConfig{
 				Name:       stream,
 				Subjects:   []string{subj, endSubject(subj)},
 				Storage:    nats.FileStorage,
 				Duplicates: o.dedup,
+				Retention:  nats.WorkQueuePolicy,
+				MaxMsgs:    int64(o.maxStream),
+				Discard:    nats.DiscardNew,
 			})
 			return err
 		}

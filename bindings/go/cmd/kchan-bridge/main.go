@@ -45,23 +45,24 @@ const usage = `usage:
   kchan-bridge stat [--nats URL] [--stream S] [--name NAME] [--json]
   kchan-bridge bench COUNT SIZE --nats URL   (JetStream publish rates, the bridge's peers)
   kchan-bridge --version
-common options: --state DIR (crash-safe state files), --ack-wait D, --dedup-window D
+common options: --state DIR (crash-safe state files), --ack-wait D, --dedup-window D, --max-stream N
 `
 
 type options struct {
-	nats     string
-	stream   string
-	subject  string
-	id       string
-	group    string
-	stateDir string
-	capacity int
-	msgSize  int
-	ackWait  time.Duration
-	dedup    time.Duration
-	json     bool
-	name     string
-	quiet    bool
+	nats      string
+	stream    string
+	subject   string
+	id        string
+	group     string
+	stateDir  string
+	capacity  int
+	msgSize   int
+	ackWait   time.Duration
+	dedup     time.Duration
+	maxStream int
+	json      bool
+	name      string
+	quiet     bool
 }
 
 func usageErr(format string, a ...interface{}) {
@@ -128,6 +129,7 @@ func main() {
 	fs.IntVar(&o.msgSize, "msg-size", 1024, "msg_size of the local channel if the bridge creates it")
 	fs.DurationVar(&o.ackWait, "ack-wait", 10*time.Second, "import: JetStream redelivers a message not acknowledged in this time")
 	fs.DurationVar(&o.dedup, "dedup-window", 10*time.Minute, "export: duplicate window of a stream it creates")
+	fs.IntVar(&o.maxStream, "max-stream", 1024, "export: messages a stream it creates holds at most (then publishing waits)")
 	fs.BoolVar(&o.json, "json", false, "stat: JSON output")
 	fs.StringVar(&o.name, "name", "", "stat: also show this local channel")
 	fs.BoolVar(&o.quiet, "quiet", false, "log only errors")
@@ -244,7 +246,7 @@ func retryFor(o *options, what string, limit time.Duration, fn func() error) err
 			o.logf("%s: %v (retrying)", what, err)
 		}
 		time.Sleep(wait)
-		if wait < 2*time.Second {
+		if wait < 500*time.Millisecond {
 			wait *= 2
 		}
 	}

@@ -66,11 +66,15 @@ server)
 		sleep 0.1
 	done
 	supervise /run/export.pid "$bin/kchan-bridge" export orders --nats "$URL" \
-		--subject orders --stream ORDERS --id hostA:orders --state "$st" --quiet
+		--subject orders --stream ORDERS --id hostA:orders --state "$st" --quiet \
+		--max-stream 100
 	sup=$!
-	killed=0 restarted=0
+	killed=0 restarted=0 most=0
 	while kill -0 "$sup" 2>/dev/null; do
 		n=$(counter orders received); n=${n:-0}
+		m=$("$bin/kchan-bridge" stat --nats "$URL" --stream ORDERS --json 2>/dev/null |
+			sed -n 's/.*"messages": \([0-9]*\).*/\1/p' | head -n 1)
+		[ "${m:-0}" -le "$most" ] || most=$m
 		if [ "$killed" = 0 ] && [ "$n" -ge $((count / 4)) ]; then
 			log "SIGKILL of the exporter after $n messages"
 			kill -KILL "$(cat /run/export.pid)"; killed=1
@@ -84,8 +88,8 @@ server)
 	done
 	wait "$sup"; erc=$?
 	wait "$prod"; prc=$?
-	log "producer exit $prc, exporter exit $erc, killed $killed, nats restarted $restarted"
-	echo "$prc $erc $killed $restarted" >"$out/server-status"
+	log "producer exit $prc, exporter exit $erc, killed $killed, nats restarted $restarted, at most $most messages in the stream"
+	echo "$prc $erc $killed $restarted $most" >"$out/server-status"
 	# Serve the importers until the host says they are done.
 	timeout 1200 busybox nc -l -p 9999 >/dev/null
 	"$bin/kchan-bridge" stat --nats "$URL" >"$out/stat.txt" 2>&1

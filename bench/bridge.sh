@@ -34,11 +34,13 @@ rate() { awk -v n="$1" -v a="$2" -v b="$3" 'BEGIN { printf "%.0f", n / (b - a) }
 nats-server -js -sd /run/js -p 4222 -l /run/nats.log &
 for _ in $(seq 100); do "$bin/kchan-bridge" stat --nats $url >/dev/null 2>&1 && break; sleep 0.2; done
 
+# The producer makes the channel (and opens it O_RDWR: no EPIPE while
+# the consumer is not there yet).
 t0=$(now)
-"$bin/bridge-consumer" local /run/local.txt >/dev/null &
-c=$!
-"$bin/bridge-producer" local "$count" 1 >/dev/null
-wait $c
+"$bin/bridge-producer" local "$count" 1 >/dev/null &
+p=$!
+"$bin/bridge-consumer" local /run/local.txt >/dev/null
+wait $p
 t1=$(now)
 local_rate=$(rate "$count" "$t0" "$t1")
 
@@ -47,8 +49,10 @@ read -r _ _ async_rate < <("$bin/kchan-bridge" bench "$count" 8 --nats $url --qu
 
 st=/run/bst
 "$bin/kchan-bridge" export src --nats $url --cap 64 --msg-size 64 --state $st --quiet &
+e=$!
 "$bin/kchan-bridge" import kchan.src --nats $url dst --cap 64 --msg-size 64 --state $st --quiet &
-sleep 2
+i=$!
+for _ in $(seq 100); do "$bin/kchan-bridge" stat --name dst >/dev/null 2>&1 && break; sleep 0.1; done
 t0=$(now)
 "$bin/bridge-consumer" dst /run/dst.txt >/dev/null &
 c=$!
@@ -56,7 +60,7 @@ c=$!
 wait $c
 t1=$(now)
 e2e_rate=$(rate "$count" "$t0" "$t1")
-wait
+wait $e $i
 
 echo "# bridge bench, $count messages of 8 bytes, one guest ($(uname -r)), messages/s"
 printf '%-22s %10s %8s\n' path msgs/s "x sync"

@@ -14,6 +14,8 @@
 #   make check-kernels  build (W=1, sparse) and run the selftests on every
 #                     kernel of the matrix; a line per kernel and a total
 #   make check-debug  the same under the debug kernel (KASAN, lockdep, ...)
+#   make check-bridge kchan-bridge across three VMs through NATS JetStream
+#                     (KVER=..., BRIDGE_COUNT=N records, default 3000)
 #   make check-all    what CI runs: the matrix, the debug kernel, the model
 #   make model        the commit protocol's Promela model, checked by spin
 #   make demo         build, boot a VM, run examples/demo
@@ -65,7 +67,8 @@ DEMO_CFLAGS := -std=c11 -O2 -g -Wall -Wextra -Werror -Iuapi
 .PHONY: all deps module userlib selftests examples tools bindings demo check check-debug check-all \
 	check-kernels model checkpatch sparse clean help module-for bench \
 	install uninstall dkms-install dkms-uninstall version \
-	.run-check .run-check-debug .run-check-all .run-check-kernels
+	.run-check .run-check-debug .run-check-all .run-check-kernels \
+	check-bridge .run-check-bridge
 
 all: module userlib selftests examples examples/demo tools bindings
 
@@ -123,7 +126,7 @@ endef
 leave_if_failed = $(if $(shell rm '$(CHECK_FAILED)' 2>/dev/null && echo failed),\
 	$(shell kill -PIPE $$PPID; exec sleep 1 </dev/null >/dev/null 2>&1))
 
-check check-debug check-all check-kernels: %: .run-%
+check check-debug check-all check-kernels check-bridge: %: .run-%
 	@:$(leave_if_failed)
 
 .run-check: all
@@ -141,6 +144,9 @@ bench: module userlib
 
 .run-check-kernels: all
 	$(call run_check,,check-kernels)
+
+.run-check-bridge: all
+	$(call run_check,$(if $(KVER),--kver $(KVER)) $(BRIDGE_COUNT),check-bridge)
 
 model:
 	$(MAKE) -C model

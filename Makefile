@@ -124,13 +124,13 @@ bench: module userlib
 	@if [ -f bench/Makefile ]; then $(MAKE) -C bench run; \
 	else echo "make bench: bench/ is not there yet" >&2; exit 1; fi
 
-.run-check-debug: all
+.run-check-debug: all debs
 	$(call run_check,--debug-kernel)
 
-.run-check-all: all
+.run-check-all: all debs
 	$(call run_check,,check-all)
 
-.run-check-kernels: all
+.run-check-kernels: all debs
 	$(call run_check,,check-kernels)
 
 model:
@@ -151,7 +151,7 @@ OTHER_MODULE_DIR = $(KCHAN_CACHE)/module/$(shell printf '%s %s' '$(CURDIR)' '$(M
 module-for:
 	@test -n "$(MODULE_KDIR)" || { echo "make module-for: set MODULE_KDIR=<kernel tree>" >&2; exit 1; }
 	@set -e; d='$(OTHER_MODULE_DIR)'; mkdir -p "$$d"; \
-	for f in Kbuild $(wildcard kmod/*.[ch] uapi/linux/*.h); do \
+	for f in Kbuild VERSION $(wildcard kmod/*.[ch] uapi/linux/*.h); do \
 		mkdir -p "$$d/$$(dirname $$f)"; \
 		cmp -s "$$f" "$$d/$$f" || cp "$$f" "$$d/$$f"; \
 	done; \

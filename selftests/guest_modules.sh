@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=bash
 #
 # guest_modules.sh: make a scripts/vm-run guest look like a booted Debian
 # system to kmod and DKMS, for autoload_test.sh and deb_test.sh (sourced).

@@ -30,7 +30,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 top=$(cd "$here/.." && pwd)
 unset MAKEFLAGS MFLAGS MAKEOVERRIDES MAKELEVEL
 
-NTESTS=8
+NTESTS=9
 . "$here/tap.sh"
 . "$here/guest_modules.sh"
 tap_plan
@@ -79,6 +79,16 @@ t_unloaded() {
 	[ $unload_rc -eq 0 ] || { cat "$tmp/unload.log"; echo "rmmod chan failed"; return 1; }
 	rm -f /dev/chan
 	! loaded && [ ! -e /dev/chan ]
+}
+
+# The README's program says what is missing, and fails.
+t_hello_hint() {
+	local out
+	[ -x "$top/examples/hello" ] || { echo "no examples/hello (make)"; return 1; }
+	if out=$("$top/examples/hello" 2>&1); then
+		echo "examples/hello exited 0 without /dev/chan: $out"; return 1
+	fi
+	[[ $out == *"is the module loaded? modprobe chan"* ]] || { echo "examples/hello said: $out"; return 1; }
 }
 
 t_depmod() {
@@ -141,6 +151,7 @@ t_chanctl() {
 }
 
 check "chan unloaded, no /dev/chan" t_unloaded
+check "examples/hello (the README's program) fails: is the module loaded? modprobe chan" t_hello_hint
 check "depmod: modules.devname has chan c10:$minor, alias char-major-10-$minor" t_depmod
 check "kmod static-nodes + tmpfiles make /dev/chan (10:$minor) without loading chan" t_static_node
 check "opening /dev/chan loads chan" t_open_loads

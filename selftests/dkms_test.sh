@@ -24,7 +24,7 @@ name=${1:-6.12}
 
 unset MAKEFLAGS MFLAGS MAKEOVERRIDES MAKELEVEL
 
-NTESTS=7
+NTESTS=8
 . "$here/tap.sh"
 
 bail() {
@@ -106,6 +106,11 @@ t_uninstall() {
 		{ echo "chan.ko left in /lib/modules/$kver"; return 1; }
 }
 
+# install ran ldconfig, so uninstall must too: no stale libchan entry.
+t_ldconfig() {
+	! ldconfig -p | grep libchan
+}
+
 check "make dkms-install for a kernel without headers fails, leaves nothing" t_no_headers
 check "headers of $name ($kver) where DKMS looks" t_headers
 check "make dkms-install lists the kernels with headers ($kver)" t_lists_kernels
@@ -113,4 +118,5 @@ check "make dkms-install KVER=$kver" t_dkms_install
 check "dkms status: kchan/$version installed for $kver" t_status
 check "the installed chan.ko is for $kver (vermagic)" t_vermagic
 check "make uninstall removes the DKMS build and sources" t_uninstall
+check "make uninstall leaves no libchan in ldconfig's cache" t_ldconfig
 tap_done

@@ -22,13 +22,13 @@
 #   make clean
 #
 #   make install      libchan (.so, .a, libchan.pc, chan.h and linux/chan.h
-#                     in include/kchan), man pages (3, 7), chanctl; the
-#                     module's sources and dkms.conf in /usr/src/kchan-VERSION;
-#                     the udev rule. Only copies (builds libchan and chanctl
-#                     if needed, never the module). PREFIX=/usr/local,
-#                     DESTDIR honoured; /usr/src and
-#                     UDEVRULESDIR=/lib/udev/rules.d are where dkms and udev
-#                     look, whatever PREFIX is
+#                     in include/kchan), man pages (3, 7), chanctl with
+#                     chanctl(1) and its bash completion; the module's
+#                     sources and dkms.conf in /usr/src/kchan-VERSION; the
+#                     udev rule. Only copies (builds libchan and chanctl if
+#                     needed, never the module). PREFIX=/usr/local, DESTDIR
+#                     honoured; /usr/src and UDEVRULESDIR=/lib/udev/rules.d
+#                     are where dkms and udev look, whatever PREFIX is
 #   make uninstall    removes what install put there (and, with no
 #                     DESTDIR, kchan/VERSION from dkms if it was added);
 #                     runs ldconfig (as root, no DESTDIR), as install does

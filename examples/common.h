@@ -29,13 +29,20 @@ extern const char *prog;
 __attribute__((noreturn, format(printf, 1, 2)))
 static inline void die(const char *fmt, ...)
 {
+	char msg[1024];
 	va_list ap;
+	int n;
 
-	fprintf(stderr, "%s[%d]: FAIL: ", prog, getpid());
+	/* One write: a line is not cut by a process killed mid-message. */
+	n = snprintf(msg, sizeof(msg), "%s[%d]: FAIL: ", prog, getpid());
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsnprintf(msg + n, sizeof(msg) - n - 1, fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+	strcat(msg, "\n");
+	fflush(stdout);
+	ssize_t w = write(2, msg, strlen(msg));
+
+	(void)w;
 	exit(1);
 }
 
@@ -132,6 +139,39 @@ static inline void watchdog(unsigned seconds)
 {
 	signal(SIGALRM, SIG_DFL);
 	alarm(seconds);
+}
+
+/*
+ * KCHAN_EXAMPLE_BREAK=N (N > 0) in the environment makes an example inject
+ * the bug its invariant guards against (N picks one when it has several),
+ * so that one can watch the check catch it: the example must then fail.
+ * Returns 0 when unset, empty or "0".
+ */
+static inline int break_mode(void)
+{
+	const char *s = getenv("KCHAN_EXAMPLE_BREAK");
+	int n;
+
+	if (!s || !*s)
+		return 0;
+	n = atoi(s);
+	return n > 0 ? n : (strcmp(s, "0") ? 1 : 0);
+}
+
+/*
+ * break_mode(), checked against the example's bugs (what[0] is bug 1, ...)
+ * and announced on stdout. Returns 0 for a normal run.
+ */
+static inline int break_choose(const char *const *what, int nwhat)
+{
+	int n = break_mode();
+
+	if (!n)
+		return 0;
+	EXPECT(n <= nwhat, "KCHAN_EXAMPLE_BREAK=%d: only 1..%d", n, nwhat);
+	printf("%s: KCHAN_EXAMPLE_BREAK=%d: %s; this run must fail\n", prog, n,
+	       what[n - 1]);
+	return n;
 }
 
 #endif

@@ -444,6 +444,7 @@ struct chan_viewer {
 
 void chan_name_seq_show(struct seq_file *m, struct chan *ch,
 			const struct chan_viewer *viewer);
+void chan_name_seq_show_owner(struct seq_file *m, struct chan *ch);
 void chan_name_show_fdinfo(struct seq_file *m, struct chan *ch);
 int chan_file_take(struct chan_fd *fd);
 struct ipc_namespace *chan_ipc_ns_get(void);

@@ -536,6 +536,26 @@ void chan_name_seq_show(struct seq_file *m, struct chan *ch,
 	}
 }
 
+/*
+ * The permission bits and owner of @ch's name in a listing: " MODE UID GID"
+ * (octal; the ids in the reader's user namespace, the overflow ids when
+ * unmapped), or " - - -" when it has none. Shown even when the name itself
+ * is hidden: the creator's uid is public too.
+ */
+void chan_name_seq_show_owner(struct seq_file *m, struct chan *ch)
+{
+	struct user_namespace *user_ns = m->file->f_cred->user_ns;
+	const struct chan_name *n = ch->name;
+
+	lockdep_assert_held(&chan_names_mutex);
+	if (!n) {
+		seq_puts(m, " - - -");
+		return;
+	}
+	seq_printf(m, " %04o %u %u", n->mode, from_kuid_munged(user_ns, n->uid),
+		   from_kgid_munged(user_ns, n->gid));
+}
+
 /* fdinfo: whoever may read it may see the name (ptrace access). */
 void chan_name_show_fdinfo(struct seq_file *m, struct chan *ch)
 {

@@ -7,7 +7,8 @@
  * header line:
  *
  *   id name flags cap msg_size len closed send_waiters recv_waiters
- *   send_handles recv_handles sent received dropped pid uid
+ *   send_handles recv_handles sent received dropped pid uid mode owner
+ *   group
  *
  * name is "-" for an anonymous (or unlinked) channel and "?" when the
  * reader may not see it: names are shown only in their own IPC namespace,
@@ -16,7 +17,8 @@
  * tabs, newlines and backslashes in a name are escaped as \ooo. flags is
  * "fdpass" or "-". pid and uid are the creator's, in the reader's pid
  * namespace (0 when it is not visible there) and user namespace (the
- * overflow uid when unmapped).
+ * overflow uid when unmapped). mode owner group are the name's permission
+ * bits (octal) and owner, "-" for a channel without a name.
  *
  * Locking: chan_list_mutex protects chan_list and every ch->node (a mutex: a
  * listing holds it across its whole walk). A channel is on the list from the
@@ -96,7 +98,7 @@ static int chan_list_show(struct seq_file *m, void *v)
 	struct chan *ch;
 
 	if (v == &chan_list) {
-		seq_puts(m, "id name flags cap msg_size len closed send_waiters recv_waiters send_handles recv_handles sent received dropped pid uid\n");
+		seq_puts(m, "id name flags cap msg_size len closed send_waiters recv_waiters send_handles recv_handles sent received dropped pid uid mode owner group\n");
 		return 0;
 	}
 	ch = list_entry(v, struct chan, node);
@@ -104,13 +106,15 @@ static int chan_list_show(struct seq_file *m, void *v)
 
 	seq_printf(m, "%llu ", ch->id);
 	chan_name_seq_show(m, ch, m->private);
-	seq_printf(m, " %s %u %u %u %u %u %u %u %u %llu %llu %llu %d %u\n",
+	seq_printf(m, " %s %u %u %u %u %u %u %u %u %llu %llu %llu %d %u",
 		   ch->flags & CHAN_FDPASS ? "fdpass" : "-",
 		   ch->capacity, ch->msg_size, st.len, st.closed,
 		   st.send_waiters, st.recv_waiters, st.send_handles,
 		   st.recv_handles, st.sent, st.received, st.dropped,
 		   pid_nr_ns(ch->creator, pid_ns),
 		   from_kuid_munged(user_ns, ch->creator_uid));
+	chan_name_seq_show_owner(m, ch);
+	seq_putc(m, '\n');
 	return 0;
 }
 

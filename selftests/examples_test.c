@@ -7,6 +7,10 @@
  * The examples are found next to this binary (../examples from the
  * directory it lives in), or in $KCHAN_EXAMPLES_DIR. Build them first
  * (make -C examples); a missing one fails its test.
+ *
+ * The *_broken tests run an example with KCHAN_EXAMPLE_BREAK=N, which
+ * injects the bug its invariant guards against, and check that the
+ * example then fails (exit 1, from the check) and says why.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -50,11 +54,12 @@ static void examples_dir(char *dir, size_t size)
 }
 
 /*
- * Run one example with stdout and stderr into a pipe. Returns its exit
- * status (128 + signal if killed, -1 if it could not run) and its output
- * in *out (malloc'ed, NUL-terminated).
+ * Run one example with stdout and stderr into a pipe, with
+ * KCHAN_EXAMPLE_BREAK=@brk if @brk is not NULL. Returns its exit status
+ * (128 + signal if killed, -1 if it could not run) and its output in *out
+ * (malloc'ed, NUL-terminated).
  */
-static int run_example(const char *name, char **out)
+static int run_example(const char *name, const char *brk, char **out)
 {
 	char dir[PATH_MAX], path[PATH_MAX + 64];
 	size_t len = 0, cap = OUT_MAX;
@@ -83,6 +88,10 @@ static int run_example(const char *name, char **out)
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		dup2(p[1], 1);
 		dup2(p[1], 2);
+		if (brk)
+			setenv("KCHAN_EXAMPLE_BREAK", brk, 1);
+		else
+			unsetenv("KCHAN_EXAMPLE_BREAK");
 		if (chdir(dir) == 0)
 			execl(path, name, (char *)NULL);
 		dprintf(2, "exec %s: %s\n", path, strerror(errno));
@@ -128,9 +137,28 @@ static int run_example(const char *name, char **out)
 #define CHECK_EXAMPLE(name, ...) do { \
 	const char *want[] = { __VA_ARGS__, NULL }; \
 	char *out = NULL; \
-	int st = run_example(name, &out); \
+	int st = run_example(name, NULL, &out); \
 	ASSERT_NE(NULL, out); \
 	EXPECT_EQ(0, st) TH_LOG("%s exited %d; output:\n%s", name, st, out); \
+	for (int i = 0; want[i]; i++) { \
+		EXPECT_NE(NULL, strstr(out, want[i])) \
+			TH_LOG("%s: missing \"%s\"; output:\n%s", name, want[i], out); \
+	} \
+	free(out); \
+} while (0)
+
+/*
+ * Run @name with KCHAN_EXAMPLE_BREAK=@brk; fail unless its check fails:
+ * exit status 1 (die(), not a signal or the watchdog) and every line of
+ * @want in its output.
+ */
+#define CHECK_BROKEN(name, brk, ...) do { \
+	const char *want[] = { "this run must fail", __VA_ARGS__, NULL }; \
+	char *out = NULL; \
+	int st = run_example(name, brk, &out); \
+	ASSERT_NE(NULL, out); \
+	EXPECT_EQ(1, st) TH_LOG("%s with KCHAN_EXAMPLE_BREAK=%s exited %d; output:\n%s", \
+				name, brk, st, out); \
 	for (int i = 0; want[i]; i++) { \
 		EXPECT_NE(NULL, strstr(out, want[i])) \
 			TH_LOG("%s: missing \"%s\"; output:\n%s", name, want[i], out); \
@@ -231,6 +259,108 @@ TEST_F_TIMEOUT(examples, crash, RUN_LIMIT_S + 30)
 		      "then saw closed after",
 		      "producer: blocked send failed EPIPE",
 		      "crash: ok");
+}
+
+TEST_F_TIMEOUT(examples, crawler, RUN_LIMIT_S + 30)
+{
+	CHECK_EXAMPLE("crawler",
+		      "crawled 200 pages in",
+		      "unseenLinks closed: all 32 crawlers exited 0, the worklist closed behind the last, all 20 tokens back",
+		      "each of the 200 pages reachable from page 0 fetched exactly once, the other 40 never",
+		      "at most 20 fetches at once (20 tokens, 32 crawlers)",
+		      "crawler: ok");
+}
+
+TEST_F_TIMEOUT(examples, crawler_broken, RUN_LIMIT_S + 30)
+{
+	CHECK_BROKEN("crawler", "1", "FAIL: ", "fetches at once, limit 20");
+}
+
+TEST_F_TIMEOUT(examples, crawler_broken2, RUN_LIMIT_S + 30)
+{
+	CHECK_BROKEN("crawler", "2",
+		     "FAIL: all 32 crawlers blocked receiving on unseenLinks, and nobody will send");
+}
+
+TEST_F_TIMEOUT(examples, chat, RUN_LIMIT_S + 30)
+{
+	CHECK_EXAMPLE("chat",
+		      "4 talkers and a client that stops reading are in; talking 40 rounds",
+		      "is not reading (32 messages queued): dropped",
+		      "sent 40 lines, saw all 160, each talker's in order",
+		      "then EOF: the server hung up on it",
+		      "acceptor: stopped; 5 connections handled, 0 handlers failed",
+		      "broadcaster: entering, leaving and messages closed",
+		      "every talker saw all 160 lines in the same order; the client that stopped reading was dropped, not waited for",
+		      "chat: ok");
+}
+
+TEST_F_TIMEOUT(examples, chat_broken, RUN_LIMIT_S + 30)
+{
+	CHECK_BROKEN("chat", "1", "FAIL: ", "the chat is stuck");
+}
+
+TEST_F_TIMEOUT(examples, memo, RUN_LIMIT_S + 30)
+{
+	CHECK_EXAMPLE("memo",
+		      "client 0: 16 answers, each f(key)",
+		      "client 5: 16 answers, each f(key)",
+		      "monitor: requests closed; 96 requests: 8 computations started",
+		      "6 clients x 16 requests: each of the 8 keys computed once",
+		      "memo: ok");
+}
+
+TEST_F_TIMEOUT(examples, memo_broken, RUN_LIMIT_S + 30)
+{
+	CHECK_BROKEN("memo", "1", "FAIL: key ", " computed ");
+}
+
+TEST_F_TIMEOUT(examples, supervisor, RUN_LIMIT_S + 30)
+{
+	CHECK_EXAMPLE("supervisor",
+		      "crashed (",
+		      "holding the lock: released",
+		      "; restarted as incarnation 1",
+		      "writer 1 finished its 8 cycles",
+		      "reader 3 finished its 8 cycles",
+		      "detected by crash-close",
+		      "every worker finished",
+		      "0 violations",
+		      "supervisor: ok");
+}
+
+TEST_F_TIMEOUT(examples, supervisor_broken, RUN_LIMIT_S + 30)
+{
+	CHECK_BROKEN("supervisor", "1", "VIOLATION: ", "FAIL: ",
+		     "times a writer was not alone");
+}
+
+TEST_F_TIMEOUT(examples, supervisor_broken2, RUN_LIMIT_S + 30)
+{
+	CHECK_BROKEN("supervisor", "2", "left its lock and request as they were",
+		     "FAIL: deadlock: nobody can take the lock");
+}
+
+TEST_F_TIMEOUT(examples, leaks, RUN_LIMIT_S + 30)
+{
+	CHECK_EXAMPLE("leaks",
+		      "leaked: /proc/kchan still lists channel",
+		      "with 1 blocked sender, 1 handle that could receive",
+		      "says send_waiters: 1",
+		      "(killed the leaked handler",
+		      "fix 1: a buffer of one",
+		      "fix 2: select with done",
+		      "handler: done is closed: the caller is gone, no reply",
+		      "fix 3: a send-only handle for the handler",
+		      "handler: send failed EPIPE",
+		      "nothing blocked: the handler exited 0",
+		      "leaks: ok");
+}
+
+TEST_F_TIMEOUT(examples, leaks_broken, RUN_LIMIT_S + 30)
+{
+	CHECK_BROKEN("leaks", "1", "FAIL: fix 1: a buffer of one: after 10000 ms channel",
+		     "still has 1 blocked sender");
 }
 
 TEST_HARNESS_MAIN

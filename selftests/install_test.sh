@@ -6,7 +6,8 @@
 # files are there, libchan.pc names the prefix, a program built with
 # `pkg-config --cflags --libs libchan` runs against the installed
 # libchan.so and the live /dev/chan (send/recv across fork), chanctl, the
-# man pages (man finds chan(7)), the udev rule, and the DKMS source tree
+# man pages (man finds chan(7) and chanctl(1)), chanctl's bash completion,
+# the udev rule, and the DKMS source tree
 # (dkms.conf and everything Kbuild compiles); then `make uninstall` leaves
 # nothing behind.
 #
@@ -30,7 +31,7 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/kchan-install.XXXXXX") || exit 1
 trap 'rm -rf "$tmp"' EXIT
 root=$tmp/root
 
-NTESTS=15
+NTESTS=17
 . "$here/tap.sh"
 tap_plan
 
@@ -156,6 +157,30 @@ t_man() {
 		fail "man -w 3 chan_send: $(man -M "$root$prefix/share/man" -w 3 chan_send 2>&1)"
 }
 
+# chanctl(1), next to the library's pages, renders without a warning.
+t_man1() {
+	local p=$prefix/share/man/man1/chanctl.1 out
+	have $p || return 1
+	cmp "$top/tools/chanctl.1" "$root$p" || return 1
+	[ "$(man -M "$root$prefix/share/man" -w 1 chanctl)" = "$root$p" ] ||
+		fail "man -w 1 chanctl: $(man -M "$root$prefix/share/man" -w 1 chanctl 2>&1)"
+	out=$(groff -man -Tutf8 -ww -z "$root$p" 2>&1)
+	[ -z "$out" ] || fail "groff -ww: $out"
+}
+
+# Where bash-completion loads it from on demand (with PREFIX=/usr:
+# /usr/share/bash-completion/completions/chanctl); sourcing it makes
+# `complete -p chanctl` name its function.
+t_completion() {
+	local f=$prefix/share/bash-completion/completions/chanctl out
+	have $f || return 1
+	cmp "$top/tools/chanctl.bash-completion" "$root$f" || return 1
+	bash -n "$root$f" || fail "bash -n $f failed"
+	out=$(bash -c 'source "$1" && complete -p chanctl' _ "$root$f") ||
+		fail "sourcing $f: $out"
+	[[ $out == "complete -F _chanctl chanctl" ]] || fail "complete -p chanctl: $out"
+}
+
 t_udev() {
 	local r=/lib/udev/rules.d/60-kchan.rules
 	have $r || return 1
@@ -218,6 +243,8 @@ else
 	skip "installed chanctl create/send/recv/unlink" "no /dev/chan (run in the VM)"
 fi
 check "man pages (3, 7) installed, man -w 7 chan finds chan.7" t_man
+check "chanctl(1) installed, man -w 1 chanctl finds it, groff -ww clean" t_man1
+check "bash completion in $prefix/share/bash-completion/completions/chanctl" t_completion
 check "udev rule /lib/udev/rules.d/60-kchan.rules" t_udev
 check "dkms.conf and module sources in $srcdir" t_dkms
 check "make uninstall DESTDIR=... PREFIX=$prefix" t_uninstall

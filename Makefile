@@ -25,24 +25,27 @@
 #   make W=1 / C=1    passed through to the module build
 #   make clean
 #
-#   make install      libchan (.so, .a, chan.h, linux/chan.h, libchan.pc),
-#                     man pages (3, 7), chanctl with chanctl(1) and its
-#                     bash completion; the module's sources and
-#                     dkms.conf in /usr/src/kchan-VERSION; the udev rule;
-#                     the Python package (dist-packages) and the Rust
-#                     crate's source (share/cargo/registry): bindings/Makefile
-#                     and the Go binding's source in
-#                     /usr/share/gocode/src/kchan.dev/kchan (Debian's GOPATH)
-#                     Only copies (builds libchan and chanctl if needed,
-#                     never the module). PREFIX=/usr/local, DESTDIR honoured;
-#                     /usr/src and UDEVRULESDIR=/lib/udev/rules.d are where
-#                     dkms and udev look, whatever PREFIX is
+#   make install      libchan (.so, .a, libchan.pc, chan.h and linux/chan.h
+#                     in include/kchan), man pages (3, 7), chanctl with
+#                     chanctl(1) and its bash completion; the module's
+#                     sources and dkms.conf in /usr/src/kchan-VERSION; the
+#                     udev rule; the bindings (install-bindings: the Python
+#                     package in dist-packages, the Rust crate's source in
+#                     share/cargo/registry, the Go source in
+#                     /usr/share/gocode/src/kchan.dev/kchan). Only copies (builds libchan and chanctl if
+#                     needed, never the module). PREFIX=/usr/local, DESTDIR
+#                     honoured; /usr/src and UDEVRULESDIR=/lib/udev/rules.d
+#                     are where dkms and udev look, whatever PREFIX is
 #   make uninstall    removes what install put there (and, with no
-#                     DESTDIR, kchan/VERSION from dkms if it was added)
-#   make dkms-install install, then dkms add, build and install for
-#                     KVER (default: the running kernel); no DESTDIR
+#                     DESTDIR, kchan/VERSION from dkms if it was added);
+#                     runs ldconfig (as root, no DESTDIR), as install does
+#   make dkms-install checks root, dkms and the headers of each kernel in
+#                     KVER (default: the running kernel; it lists those that
+#                     have headers) before touching anything; then install,
+#                     dkms add and install; on failure removes what it added
 #   make dkms-uninstall  dkms remove kchan/VERSION --all
-#   make version      kchan's version (PACKAGE_VERSION in dkms.conf)
+#   make debs         the Debian packages (scripts/debs; cached by source)
+#   make version      kchan's version (the file VERSION)
 #
 # KVER names the kernel (default: 6.1 on Debian 12, 6.12 on Debian 13); KDIR
 # (its headers) is fetched into the cache by scripts/kernels, never
@@ -66,7 +69,8 @@ DEMO_CFLAGS := -std=c11 -O2 -g -Wall -Wextra -Werror -Iuapi
 
 .PHONY: all deps module userlib selftests examples tools bindings demo check check-debug check-all \
 	check-kernels model checkpatch sparse clean help module-for bench \
-	install uninstall dkms-install dkms-uninstall version \
+	install install-lib install-dkms-src install-udev install-bindings uninstall \
+	dkms-install dkms-uninstall version debs \
 	.run-check .run-check-debug .run-check-all .run-check-kernels \
 	check-bridge .run-check-bridge
 
@@ -129,20 +133,20 @@ leave_if_failed = $(if $(shell rm '$(CHECK_FAILED)' 2>/dev/null && echo failed),
 check check-debug check-all check-kernels check-bridge: %: .run-%
 	@:$(leave_if_failed)
 
-.run-check: all
+.run-check: all debs
 	$(call run_check,$(if $(KVER),--kver $(KVER)))
 
 bench: module userlib
 	@if [ -f bench/Makefile ]; then $(MAKE) -C bench run; \
 	else echo "make bench: bench/ is not there yet" >&2; exit 1; fi
 
-.run-check-debug: all
+.run-check-debug: all debs
 	$(call run_check,--debug-kernel)
 
-.run-check-all: all
+.run-check-all: all debs
 	$(call run_check,,check-all)
 
-.run-check-kernels: all
+.run-check-kernels: all debs
 	$(call run_check,,check-kernels)
 
 .run-check-bridge: all
@@ -150,6 +154,12 @@ bench: module userlib
 
 model:
 	$(MAKE) -C model
+
+# The .deb packages (debian/), built once per source state and cached:
+# scripts/debs prints their directory. selftests/deb_test.sh installs them
+# in the VM, so make check builds them first.
+debs:
+	@scripts/debs build
 
 # chan.ko for another kernel tree (another kernel of the matrix, the debug
 # kernel), built in a copy of the sources outside the clone so ./chan.ko is
@@ -160,40 +170,61 @@ OTHER_MODULE_DIR = $(KCHAN_CACHE)/module/$(shell printf '%s %s' '$(CURDIR)' '$(M
 module-for:
 	@test -n "$(MODULE_KDIR)" || { echo "make module-for: set MODULE_KDIR=<kernel tree>" >&2; exit 1; }
 	@set -e; d='$(OTHER_MODULE_DIR)'; mkdir -p "$$d"; \
-	for f in Kbuild $(wildcard kmod/*.[ch] uapi/linux/*.h); do \
+	for f in Kbuild VERSION $(wildcard kmod/*.[ch] uapi/linux/*.h); do \
 		mkdir -p "$$d/$$(dirname $$f)"; \
 		cmp -s "$$f" "$$d/$$f" || cp "$$f" "$$d/$$f"; \
 	done; \
 	$(MAKE) -C '$(MODULE_KDIR)' M="$$d" $(MODULE_FLAGS) modules >&2; \
 	echo "$$d/chan.ko"
 
-# Installing. kchan's version is written once, in dkms.conf.
-KCHAN_VERSION := $(shell sed -n 's/^PACKAGE_VERSION="\(.*\)"$$/\1/p' dkms.conf)
+# Installing. kchan's version is written once, in VERSION: dkms.conf's
+# #MODULE_VERSION#, the module's MODULE_VERSION (Kbuild), libchan's
+# version and pkg-config file (userlib/Makefile), chanctl --version
+# (tools/Makefile) and debian/changelog all come from it
+# (selftests/version_test.sh checks that they agree).
+KCHAN_VERSION := $(strip $(file <VERSION))
 PREFIX ?= /usr/local
 DESTDIR ?=
 INSTALL ?= install
 DKMS_SRCDIR ?= /usr/src/kchan-$(KCHAN_VERSION)
 UDEVRULESDIR ?= /lib/udev/rules.d
 UDEV_RULES := udev/60-kchan.rules
-# What dkms needs to build chan.ko with the top-level Kbuild.
-MODULE_SRCS := dkms.conf Kbuild $(sort $(wildcard kmod/*.c kmod/*.h)) uapi/linux/chan.h
+# What dkms needs to build chan.ko with the top-level Kbuild (dkms.conf is
+# installed apart: its version filled in).
+MODULE_SRCS := VERSION Kbuild $(sort $(wildcard kmod/*.c kmod/*.h)) uapi/linux/chan.h
 SUBMAKE_INSTALL = PREFIX='$(PREFIX)' DESTDIR='$(DESTDIR)'
-DKMS_K = $(if $(KVER),-k $(KVER))
+# The kernels dkms-install builds for: KVER (several, space-separated), or
+# the running one.
+DKMS_KVERS = $(or $(KVER),$(shell uname -r))
 
 version:
 	@echo $(KCHAN_VERSION)
 
-install:
-	@test -n "$(KCHAN_VERSION)" || { echo "make install: no PACKAGE_VERSION in dkms.conf" >&2; exit 1; }
+install: install-lib install-dkms-src install-udev install-bindings
+
+install-lib:
 	$(MAKE) -C userlib install $(SUBMAKE_INSTALL)
 	$(MAKE) -C tools install $(SUBMAKE_INSTALL)
+
+# The bindings (not in the .debs of debian/ yet: stanzas for their packages
+# are there, commented out).
+install-bindings:
 	$(MAKE) -C bindings install $(SUBMAKE_INSTALL)
 	$(MAKE) -C bindings/go install DESTDIR='$(DESTDIR)'
+
+# The module's sources and dkms.conf, as dkms add and the Debian package
+# (debian/rules) want them.
+install-dkms-src:
+	@test -n "$(KCHAN_VERSION)" || { echo "make install: VERSION is empty" >&2; exit 1; }
 	$(INSTALL) -d $(sort $(dir $(addprefix $(DESTDIR)$(DKMS_SRCDIR)/,$(MODULE_SRCS))))
 	@set -e; for f in $(MODULE_SRCS); do \
 		echo "$(INSTALL) -m 0644 $$f $(DESTDIR)$(DKMS_SRCDIR)/$$f"; \
 		$(INSTALL) -m 0644 $$f '$(DESTDIR)$(DKMS_SRCDIR)'/$$f; \
 	done
+	sed 's/#MODULE_VERSION#/$(KCHAN_VERSION)/' dkms.conf >'$(DESTDIR)$(DKMS_SRCDIR)/dkms.conf'
+	chmod 0644 '$(DESTDIR)$(DKMS_SRCDIR)/dkms.conf'
+
+install-udev:
 	$(INSTALL) -d $(DESTDIR)$(UDEVRULESDIR)
 	$(INSTALL) -m 0644 $(UDEV_RULES) $(DESTDIR)$(UDEVRULESDIR)/
 	@if [ -z "$(DESTDIR)" ] && [ -S /run/udev/control ] && command -v udevadm >/dev/null; then \
@@ -208,20 +239,58 @@ uninstall:
 	$(MAKE) -C tools uninstall $(SUBMAKE_INSTALL)
 	$(MAKE) -C bindings uninstall $(SUBMAKE_INSTALL)
 	$(MAKE) -C bindings/go uninstall DESTDIR='$(DESTDIR)'
-	rm -f $(addprefix $(DESTDIR)$(DKMS_SRCDIR)/,$(MODULE_SRCS))
+	rm -f $(addprefix $(DESTDIR)$(DKMS_SRCDIR)/,$(MODULE_SRCS) dkms.conf)
 	-rmdir $(DESTDIR)$(DKMS_SRCDIR)/kmod $(DESTDIR)$(DKMS_SRCDIR)/uapi/linux \
 		$(DESTDIR)$(DKMS_SRCDIR)/uapi $(DESTDIR)$(DKMS_SRCDIR) 2>/dev/null || true
 	rm -f $(addprefix $(DESTDIR)$(UDEVRULESDIR)/,$(notdir $(UDEV_RULES)))
 
 # dkms itself only on the live system: it builds for and installs into
-# /lib/modules/KVER, which a DESTDIR cannot stand for.
-dkms-install: install
+# /lib/modules/KVER, which a DESTDIR cannot stand for. Everything is
+# checked before anything is written (root, dkms, the headers of every
+# target kernel: DKMS builds against /lib/modules/KVER/build); if a step
+# then fails, what this run added is taken away again (make uninstall),
+# unless kchan/VERSION was registered with dkms before. DKMS signs the
+# module with its own key (/var/lib/dkms/mok.key, made on first use):
+# under Secure Boot, enroll it (README.md, "Secure Boot").
+dkms-install:
 	@test -z "$(DESTDIR)" || { echo "make dkms-install: not with DESTDIR (use make install)" >&2; exit 1; }
+	@test "$$(id -u)" = 0 || { echo "make dkms-install: run it as root (sudo make dkms-install)" >&2; exit 1; }
 	@command -v dkms >/dev/null || { echo "make dkms-install: dkms not found (apt-get install dkms)" >&2; exit 1; }
-	@if [ -z "$$(dkms status kchan/$(KCHAN_VERSION) 2>/dev/null)" ]; then \
-		echo "dkms add kchan/$(KCHAN_VERSION)"; dkms add kchan/$(KCHAN_VERSION); fi
-	dkms build kchan/$(KCHAN_VERSION) $(DKMS_K)
-	dkms install kchan/$(KCHAN_VERSION) $(DKMS_K)
+	@test -n "$(KCHAN_VERSION)" || { echo "make dkms-install: VERSION is empty" >&2; exit 1; }
+	@missing=; for k in $(DKMS_KVERS); do \
+		[ -f /lib/modules/$$k/build/Makefile ] || missing="$$missing $$k"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "make dkms-install: no kernel headers for:$$missing (nothing was installed)" >&2; \
+		for k in $$missing; do echo "    apt-get install linux-headers-$$k" >&2; done; \
+		have=$$(for b in /lib/modules/*/build/Makefile; do [ -f "$$b" ] && basename "$$(dirname "$$(dirname "$$b")")"; done); \
+		if [ -n "$$have" ]; then echo "kernels with headers here (make dkms-install KVER=...):" >&2; \
+			for k in $$have; do echo "    $$k" >&2; done; \
+		else echo "no kernel on this machine has its headers in /lib/modules/*/build" >&2; fi; \
+		exit 1; fi
+	$(MAKE) -C userlib libchan.a libchan.so
+	$(MAKE) -C tools
+	@set -e; \
+	had=$$(dkms status kchan/$(KCHAN_VERSION) 2>/dev/null); \
+	key=/var/lib/dkms/mok.key; [ -e $$key ] && hadkey=1 || hadkey=0; \
+	undo() { \
+		if [ -n "$$had" ]; then \
+			echo "make dkms-install: failed; kchan/$(KCHAN_VERSION) was registered before, left as it is" >&2; \
+		else \
+			echo "make dkms-install: failed; removing what it installed" >&2; \
+			$(MAKE) --no-print-directory uninstall >&2 || true; fi; \
+	}; \
+	trap 'undo' ERR; \
+	$(MAKE) --no-print-directory install; \
+	if [ -z "$$had" ]; then echo "dkms add kchan/$(KCHAN_VERSION)"; dkms add kchan/$(KCHAN_VERSION); fi; \
+	for k in $(DKMS_KVERS); do \
+		echo "dkms install kchan/$(KCHAN_VERSION) -k $$k"; \
+		dkms install kchan/$(KCHAN_VERSION) -k $$k; \
+	done; \
+	trap - ERR; \
+	if [ $$hadkey = 0 ] && [ -e $$key ]; then \
+		echo "make dkms-install: DKMS made a signing key, $$key (public: /var/lib/dkms/mok.pub),"; \
+		echo "    and signed chan.ko with it. Under Secure Boot, enroll it once: mokutil --import /var/lib/dkms/mok.pub, reboot."; fi; \
+	echo "make dkms-install: kchan $(KCHAN_VERSION) installed for $(DKMS_KVERS); load it: modprobe chan"
 
 dkms-uninstall:
 	@command -v dkms >/dev/null || { echo "make dkms-uninstall: dkms not found" >&2; exit 1; }

@@ -118,8 +118,21 @@ static const struct file_operations chan_dev_fops = {
 	.llseek		= noop_llseek,
 };
 
+/*
+ * A fixed minor, so that /dev/chan can exist before the module is loaded
+ * and opening it loads the module, as /dev/fuse and /dev/loop-control do:
+ * depmod turns the devname alias below into modules.devname, from which
+ * `kmod static-nodes` (systemd-tmpfiles-setup-dev at boot) creates the
+ * node; misc_open() then asks for "char-major-10-CHAN_MINOR". 246 is in
+ * the 243-254 range Documentation/admin-guide/devices.txt reserves for
+ * local use: no in-tree driver takes it (include/linux/miscdevice.h), and
+ * it is outside the ranges misc_register() hands out dynamically (0-127,
+ * then above 255).
+ */
+#define CHAN_MINOR	246
+
 static struct miscdevice chan_misc = {
-	.minor	= MISC_DYNAMIC_MINOR,
+	.minor	= CHAN_MINOR,
 	.name	= "chan",
 	.fops	= &chan_dev_fops,
 	.mode	= 0666,
@@ -160,3 +173,6 @@ module_exit(chan_exit);
 MODULE_DESCRIPTION("kchan: Go channels as a kernel object (/dev/chan)");
 MODULE_AUTHOR("kchan developers");
 MODULE_LICENSE("GPL");
+MODULE_VERSION(KCHAN_VERSION);
+MODULE_ALIAS_MISCDEV(CHAN_MINOR);
+MODULE_ALIAS("devname:chan");

@@ -24,7 +24,7 @@ name=${1:-6.12}
 
 unset MAKEFLAGS MFLAGS MAKEOVERRIDES MAKELEVEL
 
-NTESTS=5
+NTESTS=8
 . "$here/tap.sh"
 
 bail() {
@@ -52,6 +52,25 @@ done
 version=$(make -s --no-print-directory -C "$top" version)
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
+
+# A kernel without headers: refused before anything is written.
+t_no_headers() {
+	local left
+	if make -C "$top" dkms-install KVER=0.0.0-kchan-no-such-kernel >"$log" 2>&1; then
+		echo "make dkms-install succeeded for a kernel without headers"; return 1
+	fi
+	grep -q 'no kernel headers for: 0.0.0-kchan-no-such-kernel (nothing was installed)' "$log" ||
+		{ cat "$log"; return 1; }
+	left=$(find /usr/local /usr/src /var/lib/dkms -mindepth 1 2>/dev/null | head)
+	[ -z "$left" ] || { echo "left behind: $left"; return 1; }
+	[ -z "$(dkms status kchan 2>/dev/null)" ] || { dkms status kchan; return 1; }
+}
+
+# ... and it names the kernels that do have headers.
+t_lists_kernels() {
+	make -C "$top" dkms-install KVER=0.0.0-kchan-no-such-kernel >"$log" 2>&1
+	grep -A3 'kernels with headers here' "$log" | grep -qx "    $kver" || { cat "$log"; return 1; }
+}
 
 t_headers() {
 	mkdir -p "/lib/modules/$kver" &&
@@ -87,9 +106,17 @@ t_uninstall() {
 		{ echo "chan.ko left in /lib/modules/$kver"; return 1; }
 }
 
+# install ran ldconfig, so uninstall must too: no stale libchan entry.
+t_ldconfig() {
+	! ldconfig -p | grep libchan
+}
+
+check "make dkms-install for a kernel without headers fails, leaves nothing" t_no_headers
 check "headers of $name ($kver) where DKMS looks" t_headers
+check "make dkms-install lists the kernels with headers ($kver)" t_lists_kernels
 check "make dkms-install KVER=$kver" t_dkms_install
 check "dkms status: kchan/$version installed for $kver" t_status
 check "the installed chan.ko is for $kver (vermagic)" t_vermagic
 check "make uninstall removes the DKMS build and sources" t_uninstall
+check "make uninstall leaves no libchan in ldconfig's cache" t_ldconfig
 tap_done

@@ -49,14 +49,14 @@ have() {	# have FILE...: regular files (or symlinks to them) in $root
 	return $rc
 }
 
-version=$(sed -n 's/^PACKAGE_VERSION="\(.*\)"$/\1/p' "$top/dkms.conf")
-libversion=$(sed -n 's/^VERSION_\(MAJOR\|MINOR\|PATCH\) *:= *//p' "$top/userlib/Makefile" | paste -sd.)
+version=$(cat "$top/VERSION")
+libversion=$version
 srcdir=/usr/src/kchan-$version
 
 # --- install -----------------------------------------------------------
 
 t_install() {
-	[ -n "$version" ] || fail "no PACKAGE_VERSION in $top/dkms.conf"
+	[ -n "$version" ] || fail "$top/VERSION is empty"
 	make -C "$top" install DESTDIR="$root" PREFIX="$prefix" >"$tmp/install.log" 2>&1 ||
 		{ cat "$tmp/install.log"; return 1; }
 }
@@ -75,10 +75,12 @@ t_libs() {
 		fail "libchan.so -> $(readlink "$root$prefix/lib/libchan.so")"
 }
 
+# In a directory of kchan's own: include/linux is linux-libc-dev's.
 t_headers() {
-	have $prefix/include/chan.h $prefix/include/linux/chan.h || return 1
-	cmp "$top/userlib/chan.h" "$root$prefix/include/chan.h" &&
-	cmp "$top/uapi/linux/chan.h" "$root$prefix/include/linux/chan.h"
+	have $prefix/include/kchan/chan.h $prefix/include/kchan/linux/chan.h || return 1
+	[ ! -e "$root$prefix/include/linux" ] || fail "$prefix/include/linux was created"
+	cmp "$top/userlib/chan.h" "$root$prefix/include/kchan/chan.h" &&
+	cmp "$top/uapi/linux/chan.h" "$root$prefix/include/kchan/linux/chan.h"
 }
 
 pc=$prefix/lib/pkgconfig/libchan.pc
@@ -103,54 +105,13 @@ pc() {
 		pkg-config "$@"
 }
 
-# Unbuffered: every value is a rendezvous between the two processes. The
-# child's exit closes the channel (last sender gone), which ends the loop.
-cat >"$tmp/prog.c" <<'EOF'
-#define _POSIX_C_SOURCE 200809L
-#include <chan.h>
-#include <stdio.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-int main(void)
-{
-	int fds[2], st;
-	long v, sum = 0, n = 0;
-	bool ok;
-	pid_t pid;
-
-	if (chan_pipe(fds, sizeof(long), 0, CHAN_CLOEXEC) < 0) {
-		perror("chan_pipe");
-		return 1;
-	}
-	pid = fork();
-	if (pid < 0)
-		return 1;
-	if (pid == 0) {
-		close(fds[0]);
-		for (v = 1; v <= 100; v++)
-			if (chan_send(fds[1], &v, sizeof(v)) < 0)
-				_exit(1);
-		_exit(0);
-	}
-	close(fds[1]);
-	while (chan_recv(fds[0], &v, sizeof(v), &ok) == sizeof(v) && ok) {
-		sum += v;
-		n++;
-	}
-	if (waitpid(pid, &st, 0) != pid || !WIFEXITED(st) || WEXITSTATUS(st))
-		return 1;
-	printf("received %ld values, sum %ld\n", n, sum);
-	return !(n == 100 && sum == 5050);
-}
-EOF
 
 t_compile() {
 	local flags
 	flags=$(pc --cflags --libs libchan) || return 1
 	echo "cc prog.c $flags"
 	# shellcheck disable=SC2086
-	${CC:-cc} -std=c11 -Wall -Wextra -Werror -o "$tmp/prog" "$tmp/prog.c" $flags
+	${CC:-cc} -std=c11 -Wall -Wextra -Werror -o "$tmp/prog" "$here/libchan_prog.c" $flags
 }
 
 t_links_installed() {
@@ -270,7 +231,7 @@ t_uninstall_again() {
 check "make install DESTDIR=... PREFIX=$prefix" t_install
 check "install only copies: no module build" t_no_module_build
 check "libchan.so.$libversion, its links and libchan.a in $prefix/lib" t_libs
-check "chan.h and linux/chan.h in $prefix/include" t_headers
+check "chan.h and linux/chan.h in $prefix/include/kchan" t_headers
 check "libchan.pc names prefix $prefix" t_pc
 check "cc prog.c \$(pkg-config --cflags --libs libchan)" t_compile
 check "the program links the installed libchan.so.1" t_links_installed

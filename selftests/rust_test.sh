@@ -44,7 +44,7 @@ fail() {
 	exit 1
 }
 
-version=$(sed -n 's/^PACKAGE_VERSION="\(.*\)"$/\1/p' "$top/dkms.conf")
+version=$(cat "$top/VERSION")
 crate_version=$(sed -n 's/^version = "\(.*\)"$/\1/p' "$crate/Cargo.toml")
 cratedir=$prefix/share/cargo/registry/kchan-$version
 
@@ -72,7 +72,7 @@ t_readme() {
 
 t_version() {
 	[ -n "$version" ] && [ "$crate_version" = "$version" ] ||
-		fail "Cargo.toml says $crate_version, dkms.conf $version"
+		fail "Cargo.toml says $crate_version, VERSION $version"
 }
 
 t_install() {

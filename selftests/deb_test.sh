@@ -41,6 +41,8 @@ skip_all() {
 	tap_done
 	exit 4	# kselftest: skip
 }
+[ "${KCHAN_SKIP_DEB_TEST:-0}" = 1 ] &&
+	skip_all "KCHAN_SKIP_DEB_TEST=1 (scripts/check-all runs it in its 6.12 part only: it takes minutes)"
 gm_in_guest || skip_all "not in a scripts/vm-run guest as root"
 gm_have_kernel || skip_all "kernel $(uname -r) is not one of scripts/kernels' (no modules, headers)"
 debs=$("$top/scripts/debs" path 2>/dev/null) || skip_all "no packages for this source state (make debs)"

@@ -97,28 +97,6 @@ static int touched_others(const struct chan_select_case *c, unsigned int n,
 	return bad;
 }
 
-/* Numeric field "key:" of /proc/self/fdinfo/fd; -1 when absent. */
-static long long fdinfo_num(int fd, const char *key)
-{
-	char path[64], line[256];
-	size_t klen = strlen(key);
-	long long v = -1;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
-	f = fopen(path, "r");
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f)) {
-		if (!strncmp(line, key, klen) && line[klen] == ':') {
-			v = strtoll(line + klen + 1, NULL, 0);
-			break;
-		}
-	}
-	fclose(f);
-	return v;
-}
-
 static int raise_nofile(rlim_t want)
 {
 	struct rlimit rl;
@@ -1007,8 +985,8 @@ TEST(woken_by_any_channel_then_all_waiters_gone)
 		/* immediately after the return: nothing left queued */
 		EXPECT_EQ(0, kc_waiters_sum(fds, 4)) TH_LOG("woken by %d", i);
 		for (k = 0; k < 4; k++) {
-			EXPECT_EQ(0, fdinfo_num(fds[k], "send_waiters"));
-			EXPECT_EQ(0, fdinfo_num(fds[k], "recv_waiters"));
+			EXPECT_EQ(0, kc_fdinfo_num(fds[k], "send_waiters"));
+			EXPECT_EQ(0, kc_fdinfo_num(fds[k], "recv_waiters"));
 		}
 		EXPECT_EQ(1, c[i].ok);
 		EXPECT_EQ(0, touched_others(c, 4, i));
@@ -1072,9 +1050,9 @@ TEST(waiting_counts_return_to_previous_values)
 	EXPECT_EQ(1, sel(c, 2, MS(20000)));
 	EXPECT_EQ(7, by);
 	EXPECT_EQ(1, KC_INFO(x, recv_waiters));
-	EXPECT_EQ(1, fdinfo_num(x, "recv_waiters"));
+	EXPECT_EQ(1, kc_fdinfo_num(x, "recv_waiters"));
 	EXPECT_EQ(0, KC_INFO(y, recv_waiters));
-	EXPECT_EQ(0, fdinfo_num(y, "recv_waiters"));
+	EXPECT_EQ(0, kc_fdinfo_num(y, "recv_waiters"));
 	EXPECT_EQ(0, kc_reap(waker));
 	/* the bystander is still there and gets the next message */
 	EXPECT_EQ(0, kc_send_u32(x, 5, 0));
@@ -1121,7 +1099,7 @@ TEST(parked_recv_case_makes_send_side_ready)
 	EXPECT_TRUE(out.events & EPOLLOUT);
 	EXPECT_EQ(1, KC_INFO(u, recv_waiters));
 	EXPECT_EQ(0, KC_INFO(u, send_waiters));
-	EXPECT_EQ(1, fdinfo_num(u, "recv_waiters"));
+	EXPECT_EQ(1, kc_fdinfo_num(u, "recv_waiters"));
 	EXPECT_EQ(POLLOUT | POLLWRNORM,
 		  kc_revents(u) & (POLLOUT | POLLWRNORM));
 	EXPECT_EQ(POLLOUT | POLLWRNORM,
@@ -1176,7 +1154,7 @@ TEST(parked_send_case_makes_recv_side_ready)
 	EXPECT_TRUE(out.events & EPOLLIN);
 	EXPECT_EQ(1, KC_INFO(u, send_waiters));
 	EXPECT_EQ(0, KC_INFO(u, recv_waiters));
-	EXPECT_EQ(1, fdinfo_num(u, "send_waiters"));
+	EXPECT_EQ(1, kc_fdinfo_num(u, "send_waiters"));
 	EXPECT_EQ(POLLIN | POLLRDNORM, kc_revents(u) & (POLLIN | POLLRDNORM));
 	EXPECT_EQ(POLLIN | POLLRDNORM, kc_revents(ro) & (POLLIN | POLLRDNORM));
 	EXPECT_EQ(0, kc_revents(u) & POLLOUT);

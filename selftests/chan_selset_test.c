@@ -2372,23 +2372,6 @@ TEST(read_write_on_set_fd_einval)
  * scan, so these tests look at both.
  */
 
-/* fdinfo's "ready:" of a set, or -1. */
-static int ss_ready(int set)
-{
-	char path[64], line[256];
-	int v = -1;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", set);
-	f = fopen(path, "re");
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		sscanf(line, "ready: %d", &v);
-	fclose(f);
-	return v;
-}
-
 /* Registered first, then made ready and unready by each kind of change. */
 TEST(ready_list_follows_every_change)
 {
@@ -2408,18 +2391,18 @@ TEST(ready_list_follows_every_change)
 	/* case 4: a send on a full channel */
 	ASSERT_EQ(0, kc_send_u32(f, 1, 0));
 	ASSERT_EQ(0, kc_selset_ctl(set, 4, f, CHAN_OP_SEND, &fv, 4));
-	EXPECT_EQ(0, ss_ready(set));
+	EXPECT_EQ(0, (int)kc_fdinfo_num(set, "ready"));
 	EXPECT_EQ(-EAGAIN, ss_wait(set, 0, &w));
 
 	ASSERT_EQ(0, kc_send_u32(c[3], 30, 0));
-	EXPECT_EQ(1, ss_ready(set));
+	EXPECT_EQ(1, (int)kc_fdinfo_num(set, "ready"));
 	ASSERT_EQ(0, kc_send_u32(c[3], 31, 0));
-	EXPECT_EQ(1, ss_ready(set));
+	EXPECT_EQ(1, (int)kc_fdinfo_num(set, "ready"));
 	ASSERT_EQ(0, kc_send_u32(c[1], 10, 0));
-	EXPECT_EQ(2, ss_ready(set));
+	EXPECT_EQ(2, (int)kc_fdinfo_num(set, "ready"));
 	/* a receive frees f's slot: the send case becomes ready */
 	ASSERT_EQ(1, kc_recv_u32(f, &got, 0));
-	EXPECT_EQ(3, ss_ready(set));
+	EXPECT_EQ(3, (int)kc_fdinfo_num(set, "ready"));
 	/* the send (it refills f: not ready again) and the three messages */
 	for (i = 0; i < 4; i++) {
 		r = ss_wait(set, 0, &w);
@@ -2433,12 +2416,12 @@ TEST(ready_list_follows_every_change)
 		if (r == 4)
 			EXPECT_EQ(1, KC_INFO(f, len));
 		EXPECT_EQ((fired[1] < 1) + (fired[3] < 2) + (fired[4] < 1),
-			  ss_ready(set));
+			  (int)kc_fdinfo_num(set, "ready"));
 	}
 	EXPECT_EQ(1, fired[1]);
 	EXPECT_EQ(2, fired[3]);
 	EXPECT_EQ(1, fired[4]);
-	EXPECT_EQ(0, ss_ready(set));
+	EXPECT_EQ(0, (int)kc_fdinfo_num(set, "ready"));
 	EXPECT_EQ(-EAGAIN, ss_wait(set, 0, &w));
 	for (i = 0; i < 4; i++) {
 		EXPECT_EQ(0, KC_INFO(c[i], len));
@@ -2476,11 +2459,11 @@ TEST(ready_while_wait_parked_and_after)
 		CHILD_CHECK(w.ok == 1 && v[5] == 55, 11);
 		/* the parent sends on 2, then on 6, while nobody waits */
 		CHILD_CHECK(KC_WAIT(c[6], len, 1) == 0, 12);
-		CHILD_CHECK(ss_ready(set) == 2, 13);
+		CHILD_CHECK((int)kc_fdinfo_num(set, "ready") == 2, 13);
 		CHILD_CHECK(ss_wait(set, 0, &w) >= 0, 14);
 		CHILD_CHECK(ss_wait(set, 0, &w) >= 0, 15);
 		CHILD_CHECK(v[2] == 22 && v[6] == 66, 16);
-		CHILD_CHECK(ss_ready(set) == 0, 17);
+		CHILD_CHECK((int)kc_fdinfo_num(set, "ready") == 0, 17);
 		CHILD_CHECK(ss_wait(set, 0, &w) == -EAGAIN, 18);
 		_exit(0);
 	}
@@ -2521,7 +2504,7 @@ TEST(readiness_consumed_before_the_wait)
 	ASSERT_EQ(0, kc_selset_ctl(set, 1, a, CHAN_OP_RECV, &va, 4));
 	for (i = 0; i < 20; i++) {
 		ASSERT_EQ(0, kc_send_u32(a, 2 * i, 0));
-		ASSERT_EQ(1, ss_ready(set));
+		ASSERT_EQ(1, (int)kc_fdinfo_num(set, "ready"));
 		pid = kc_fork();
 		ASSERT_LE(0, pid);
 		if (pid == 0) {
@@ -2532,10 +2515,10 @@ TEST(readiness_consumed_before_the_wait)
 			_exit(0);
 		}
 		ASSERT_EQ(0, kc_reap(pid));
-		EXPECT_EQ(0, ss_ready(set));
+		EXPECT_EQ(0, (int)kc_fdinfo_num(set, "ready"));
 		EXPECT_EQ(-EAGAIN, ss_wait(set, 0, &w));
 		ASSERT_EQ(0, kc_send_u32(a, 2 * i + 1, 0));
-		EXPECT_EQ(1, ss_ready(set));
+		EXPECT_EQ(1, (int)kc_fdinfo_num(set, "ready"));
 		ASSERT_EQ(1, ss_wait(set, 0, &w));
 		EXPECT_EQ(2 * i + 1, va);
 		EXPECT_EQ(0, KC_INFO(a, len));
@@ -2612,7 +2595,7 @@ TEST_F_TIMEOUT(conc, set_and_plain_receiver_race, 300)
 	}
 	EXPECT_EQ(RACE_N, total);
 	/* closed and drained: ready for good */
-	EXPECT_EQ(1, ss_ready(set));
+	EXPECT_EQ(1, (int)kc_fdinfo_num(set, "ready"));
 	close(set);
 	close(ch);
 	close(e);
@@ -2635,41 +2618,41 @@ TEST(ctl_on_a_listed_case)
 	ASSERT_LE(0, set);
 	ASSERT_EQ(0, kc_selset_ctl(set, 0, a, CHAN_OP_RECV, &va, 4));
 	ASSERT_EQ(0, kc_send_u32(a, 1, 0));
-	ASSERT_EQ(1, ss_ready(set));
+	ASSERT_EQ(1, (int)kc_fdinfo_num(set, "ready"));
 	/* replaced by b (empty) */
 	ASSERT_EQ(0, kc_selset_ctl(set, 0, b, CHAN_OP_RECV, &vb, 4));
-	EXPECT_EQ(0, ss_ready(set));
+	EXPECT_EQ(0, (int)kc_fdinfo_num(set, "ready"));
 	EXPECT_EQ(-EAGAIN, ss_wait(set, 0, &w));
 	EXPECT_EQ(1, KC_INFO(a, len));
 	/* a again: listed at once, as it is ready */
 	ASSERT_EQ(0, kc_selset_ctl(set, 0, a, CHAN_OP_RECV, &va, 4));
-	EXPECT_EQ(1, ss_ready(set));
+	EXPECT_EQ(1, (int)kc_fdinfo_num(set, "ready"));
 	/* cleared */
 	ASSERT_EQ(0, kc_selset_nil(set, 0));
-	EXPECT_EQ(0, ss_ready(set));
+	EXPECT_EQ(0, (int)kc_fdinfo_num(set, "ready"));
 	EXPECT_EQ(-EAGAIN, ss_wait(set, 0, &w));
 	/* twice on a, at 3 and 7 */
 	ASSERT_EQ(0, kc_selset_ctl(set, 3, a, CHAN_OP_RECV, &va, 4));
 	ASSERT_EQ(0, kc_selset_ctl(set, 7, a, CHAN_OP_RECV, &va, 4));
-	EXPECT_EQ(2, ss_ready(set));
+	EXPECT_EQ(2, (int)kc_fdinfo_num(set, "ready"));
 	r = ss_wait(set, 0, &w);
 	EXPECT_TRUE(r == 3 || r == 7) TH_LOG("case %d fired", r);
 	EXPECT_EQ(1, va);
-	EXPECT_EQ(0, ss_ready(set));
+	EXPECT_EQ(0, (int)kc_fdinfo_num(set, "ready"));
 	/* 7 becomes a send on a (one free slot now, one after): listed */
 	ASSERT_EQ(0, kc_selset_ctl(set, 7, a, CHAN_OP_SEND, &out, 4));
-	EXPECT_EQ(1, ss_ready(set));
+	EXPECT_EQ(1, (int)kc_fdinfo_num(set, "ready"));
 	EXPECT_EQ(7, ss_wait(set, 0, &w));
 	EXPECT_EQ(1, KC_INFO(a, len));
 	/* now 3 (recv, a holds 9) and 7 (send, a has room) */
-	EXPECT_EQ(2, ss_ready(set));
+	EXPECT_EQ(2, (int)kc_fdinfo_num(set, "ready"));
 	ASSERT_EQ(0, kc_selset_nil(set, 7));
 	EXPECT_EQ(3, ss_wait(set, 0, &w));
 	EXPECT_EQ(9, va);
-	EXPECT_EQ(0, ss_ready(set));
+	EXPECT_EQ(0, (int)kc_fdinfo_num(set, "ready"));
 	/* a send to b is not news for the set, which has no case on b */
 	ASSERT_EQ(0, kc_send_u32(b, 2, 0));
-	EXPECT_EQ(0, ss_ready(set));
+	EXPECT_EQ(0, (int)kc_fdinfo_num(set, "ready"));
 	EXPECT_EQ(-EAGAIN, ss_wait(set, 0, &w));
 	close(set);
 	close(a);
@@ -2700,22 +2683,22 @@ TEST(close_of_a_listed_channel)
 	ASSERT_EQ(0, kc_selset_ctl(set, 2, us, CHAN_OP_SEND, &out, 4));
 	close(us);
 	ASSERT_EQ(0, kc_send_u32(a, 1, 0));
-	ASSERT_EQ(1, ss_ready(set));
+	ASSERT_EQ(1, (int)kc_fdinfo_num(set, "ready"));
 	ASSERT_EQ(0, kc_close(a));
-	EXPECT_EQ(1, ss_ready(set));
+	EXPECT_EQ(1, (int)kc_fdinfo_num(set, "ready"));
 	EXPECT_EQ(0, ss_wait(set, 0, &w));
 	EXPECT_EQ(1, w.ok);
 	EXPECT_EQ(1, va);
-	EXPECT_EQ(1, ss_ready(set));
+	EXPECT_EQ(1, (int)kc_fdinfo_num(set, "ready"));
 	EXPECT_EQ(0, ss_wait(set, 0, &w));
 	EXPECT_EQ(0, w.ok);
-	EXPECT_EQ(1, ss_ready(set));
+	EXPECT_EQ(1, (int)kc_fdinfo_num(set, "ready"));
 	/* b closed while not listed */
 	ASSERT_EQ(0, kc_close(b));
-	EXPECT_EQ(2, ss_ready(set));
+	EXPECT_EQ(2, (int)kc_fdinfo_num(set, "ready"));
 	/* u's only receiver goes away: its send case fails, ready */
 	close(u);
-	EXPECT_EQ(3, ss_ready(set));
+	EXPECT_EQ(3, (int)kc_fdinfo_num(set, "ready"));
 	for (i = 0; i < 30; i++) {
 		r = ss_wait(set, 0, &w);
 		ASSERT_TRUE(r >= 0 && r <= 2) TH_LOG("wait: %d", r);
@@ -2780,9 +2763,9 @@ TEST_F_TIMEOUT(conc, ctl_races_wakeups, 300)
 					   CHAN_OP_RECV, i % 2 ? (void *)&vout :
 					   (void *)&vin, 4));
 	r = (int)KC_INFO(c, len);
-	EXPECT_EQ(2, ss_ready(set));	/* two recv if c is full, else two send */
+	EXPECT_EQ(2, (int)kc_fdinfo_num(set, "ready"));	/* two recv if c is full, else two send */
 	ASSERT_EQ(0, kc_selset_nil(set, r ? 0 : 1));
-	EXPECT_EQ(1, ss_ready(set));
+	EXPECT_EQ(1, (int)kc_fdinfo_num(set, "ready"));
 	r = ss_wait(set, 0, &w);
 	EXPECT_TRUE(r == 2 || r == 3) TH_LOG("case %d fired", r);
 	EXPECT_EQ(1, w.ok);
@@ -2816,13 +2799,13 @@ TEST_F_TIMEOUT(conc, largest_set_one_ready, 300)
 	for (i = 0; i < n; i++)
 		ASSERT_EQ(0, kc_selset_ctl(set, i, i == k ? r : e, CHAN_OP_RECV,
 					   &bufs[i], 4)) TH_LOG("case %u", i);
-	EXPECT_EQ(0, ss_ready(set));
+	EXPECT_EQ(0, (int)kc_fdinfo_num(set, "ready"));
 	EXPECT_EQ(-EAGAIN, ss_wait(set, 0, &w));
 	ASSERT_EQ(0, kc_send_u32(r, 77, 0));
-	EXPECT_EQ(1, ss_ready(set));
+	EXPECT_EQ(1, (int)kc_fdinfo_num(set, "ready"));
 	EXPECT_EQ((int)k, ss_wait(set, 0, &w));
 	EXPECT_EQ(77, bufs[k]);
-	EXPECT_EQ(0, ss_ready(set));
+	EXPECT_EQ(0, (int)kc_fdinfo_num(set, "ready"));
 
 	pid = kc_fork();
 	ASSERT_LE(0, pid);
@@ -2842,13 +2825,13 @@ TEST_F_TIMEOUT(conc, largest_set_one_ready, 300)
 
 	if (variant->cap) {
 		ASSERT_EQ(0, kc_send_u32(e, 79, 0));
-		EXPECT_EQ((int)n - 1, ss_ready(set));
+		EXPECT_EQ((int)n - 1, (int)kc_fdinfo_num(set, "ready"));
 		fired = ss_wait(set, 0, &w);
 		EXPECT_TRUE(fired >= 0 && fired < (int)n && fired != (int)k)
 			TH_LOG("case %d fired", fired);
 		if (fired >= 0 && fired < (int)n)
 			EXPECT_EQ(79, bufs[fired]);
-		EXPECT_EQ(0, ss_ready(set));
+		EXPECT_EQ(0, (int)kc_fdinfo_num(set, "ready"));
 		EXPECT_EQ(-EAGAIN, ss_wait(set, 0, &w));
 	}
 	free(bufs);

@@ -17,28 +17,6 @@
 
 #define MS	1000000LL
 
-/* The fdinfo line "@key:\t<value>" of @fd, or -1. */
-static long long fdinfo_field(int fd, const char *key)
-{
-	char path[64], line[256];
-	size_t klen = strlen(key);
-	long long v = -1;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
-	f = fopen(path, "r");
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f)) {
-		if (!strncmp(line, key, klen) && line[klen] == ':') {
-			v = strtoll(line + klen + 1, NULL, 10);
-			break;
-		}
-	}
-	fclose(f);
-	return v;
-}
-
 /* Wait until @fd is readable (poll), at most KC_WAIT_MS; 1 or <= 0. */
 static int wait_readable(int fd)
 {
@@ -74,7 +52,7 @@ TEST(oneshot_fires_once_then_closed)
 	EXPECT_EQ(1, KC_INFO(fd, closed));
 	EXPECT_EQ(1, KC_INFO(fd, sent));
 	EXPECT_EQ(1, KC_INFO(fd, received));
-	EXPECT_EQ(0, fdinfo_field(fd, "timer_active"));
+	EXPECT_EQ(0, kc_fdinfo_num(fd, "timer_active"));
 	close(fd);
 }
 
@@ -136,8 +114,8 @@ TEST(huge_period_saturates)
 	ASSERT_EQ(1, kc_recv_tick(fd, &t, -1));
 	EXPECT_EQ(now, (int64_t)t.expiry_ns);
 	EXPECT_EQ(-ETIMEDOUT, kc_recv_tick(fd, &t, 30 * MS));
-	EXPECT_EQ(INT64_MAX, fdinfo_field(fd, "timer_next_ns"));
-	EXPECT_EQ(1, fdinfo_field(fd, "timer_fires"));
+	EXPECT_EQ(INT64_MAX, kc_fdinfo_num(fd, "timer_next_ns"));
+	EXPECT_EQ(1, kc_fdinfo_num(fd, "timer_fires"));
 	close(fd);
 }
 
@@ -162,8 +140,8 @@ TEST(recv_only_handle)
 	EXPECT_EQ(2, KC_INFO(fd, recv_handles));
 	/* Nothing yet: a non-blocking receive would block. */
 	EXPECT_EQ(-EAGAIN, kc_recv_tick(d, &t, 0));
-	EXPECT_EQ(1, fdinfo_field(fd, "timer_active"));
-	EXPECT_EQ(0, fdinfo_field(fd, "timer_interval_ns"));
+	EXPECT_EQ(1, kc_fdinfo_num(fd, "timer_active"));
+	EXPECT_EQ(0, kc_fdinfo_num(fd, "timer_interval_ns"));
 	close(d);
 	close(fd);
 }
@@ -250,8 +228,8 @@ TEST(missed_ticks_under_slow_receiver)
 	/* The first tick is in the slot; then ten periods and more pass. */
 	ASSERT_EQ(1, wait_readable(fd));
 	kc_sleep_ms(105);
-	EXPECT_EQ(1, fdinfo_field(fd, "timer_fires"));
-	EXPECT_EQ(1, fdinfo_field(fd, "timer_parked"));
+	EXPECT_EQ(1, kc_fdinfo_num(fd, "timer_fires"));
+	EXPECT_EQ(1, kc_fdinfo_num(fd, "timer_parked"));
 	EXPECT_EQ(1, KC_INFO(fd, len));
 	ASSERT_EQ(1, kc_recv_tick(fd, &t1, 0));
 	EXPECT_EQ(0, t1.missed);
@@ -399,7 +377,7 @@ TEST(stop_and_reset_return_and_discard)
 	EXPECT_EQ(-EAGAIN, kc_recv_tick(fd, &t, 0));
 	EXPECT_EQ(0, KC_INFO(fd, len));
 	EXPECT_EQ(KC_INFO(fd, sent), KC_INFO(fd, received));
-	EXPECT_EQ(0, fdinfo_field(fd, "timer_active"));
+	EXPECT_EQ(0, kc_fdinfo_num(fd, "timer_active"));
 	/* Stopped: 0, and stays stopped. */
 	EXPECT_EQ(0, kc_timer_set(fd, 0, 0, CHAN_TIMER_STOP));
 	EXPECT_EQ(-ETIMEDOUT, kc_recv_tick(fd, &t, 30 * MS));
@@ -424,7 +402,7 @@ TEST(stop_and_reset_return_and_discard)
 	EXPECT_EQ(1, kc_timer_set(fd, 0, 3 * MS, 0));
 	ASSERT_EQ(1, kc_recv_tick(fd, &t, -1));
 	ASSERT_EQ(1, kc_recv_tick(fd, &t, -1));
-	EXPECT_EQ(3 * MS, fdinfo_field(fd, "timer_interval_ns"));
+	EXPECT_EQ(3 * MS, kc_fdinfo_num(fd, "timer_interval_ns"));
 	close(fd);
 }
 
@@ -521,9 +499,9 @@ TEST(reset_stop_race_blocked_receivers)
 	for (k = 0; k < KIDS; k++)
 		EXPECT_EQ(0, sh->bad[k]);
 	TH_LOG("received %ld + %ld, fires %lld", sh->got[0], sh->got[1],
-	       fdinfo_field(fd, "timer_fires"));
+	       kc_fdinfo_num(fd, "timer_fires"));
 	EXPECT_EQ(KC_INFO(fd, sent), KC_INFO(fd, received) + KC_INFO(fd, len));
-	EXPECT_GE(fdinfo_field(fd, "timer_fires"), sh->got[0] + sh->got[1]);
+	EXPECT_GE(kc_fdinfo_num(fd, "timer_fires"), sh->got[0] + sh->got[1]);
 	close(fd);
 	munmap(sh, sizeof(*sh));
 }
@@ -673,7 +651,7 @@ TEST(idle_timers_are_channels)
 	}
 	EXPECT_EQ(before + N, kc_kchan_count());
 	for (i = 0; i < N; i++) {
-		EXPECT_EQ(0, fdinfo_field(fds[i], "timer_fires"));
+		EXPECT_EQ(0, kc_fdinfo_num(fds[i], "timer_fires"));
 		close(fds[i]);
 	}
 	EXPECT_EQ(before, kc_kchan_wait_count(before, KC_WAIT_MS));
@@ -784,7 +762,7 @@ TEST(bad_timer_set)
 	EXPECT_EQ(-EINVAL, kc_timer_set(fd, MS, 0, CHAN_CLOEXEC));
 	EXPECT_EQ(-EINVAL, kc_timer_set(fd, MS, 0, 1U << 31));
 	/* A failed call changed nothing. */
-	EXPECT_EQ(1, fdinfo_field(fd, "timer_active"));
+	EXPECT_EQ(1, kc_fdinfo_num(fd, "timer_active"));
 	memset(&s, 0, sizeof(s));
 	s.size = CHAN_TIMER_SET_SIZE_VER0 - 1;
 	EXPECT_EQ(-1, ioctl(fd, CHAN_IOC_TIMER_SET, &s));

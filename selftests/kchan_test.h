@@ -731,6 +731,28 @@ static inline int64_t kc_restart_margin(const struct kc_restart *sh,
 	return (last - t0) + timeout - el;
 }
 
+/* The number after "@key:" in /proc/self/fdinfo/@fd; -1 when absent. */
+static inline long long kc_fdinfo_num(int fd, const char *key)
+{
+	char path[64], line[256];
+	size_t klen = strlen(key);
+	long long v = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (!strncmp(line, key, klen) && line[klen] == ':') {
+			v = strtoll(line + klen + 1, NULL, 0);
+			break;
+		}
+	}
+	fclose(f);
+	return v;
+}
+
 /* The page size (never assume 4096). */
 static inline size_t kc_page(void)
 {

@@ -193,7 +193,18 @@ func deliver(o *options, h *kchan.Handle, st *importState, msg *nats.Msg) error 
 			}
 		}
 	}()
-	err = h.Send(ctx, msg.Data)
+	for {
+		err = h.Send(ctx, msg.Data)
+		// EPIPE with the channel open: no receiving handle yet (a
+		// consumer not started, or restarting). Wait for one.
+		if !errors.Is(err, kchan.ErrClosed) {
+			break
+		}
+		if i, ierr := h.Info(); ierr != nil || i.Closed || i.RecvHandles > 0 {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 	cancel()
 	<-done
 	if err != nil {

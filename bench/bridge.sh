@@ -1,58 +1,99 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# bench/bridge.sh [COUNT]: kchan-bridge's throughput next to its peers, in
-# one guest (one boot, so the ratios compare like with like):
-#   kchan local       the C producer straight to the C consumer on one
-#                     kchan channel (no bridge): the local floor
-#   js publish sync   JetStream publishes one at a time, each waiting for
-#                     its ack (what the exporter does per message)
-#   js publish async  256 publishes in flight (a pipelined publisher)
-#   bridge e2e        producer -> export -> JetStream -> import -> consumer
-# COUNT messages of 8 bytes (default 3000). Wall-clock in an emulated
-# guest: the ratios mean more than the absolute figures.
+# bench/bridge.sh [COUNT [LATENCY]]: kchan-bridge's throughput and
+# latency next to its peers, in one guest (one boot, so the ratios compare
+# like with like):
+#   kchan-local          the C producer straight to the C consumer on one
+#                        kchan channel (no bridge): the local floor
+#   js-publish-sync      JetStream publishes one at a time, each waiting
+#                        for its ack (what the exporter does per message)
+#   js-publish-async256  256 publishes in flight (a pipelined publisher)
+#   js-pull-acksync      a durable pull consumer fetching 64 at a time and
+#                        acknowledging each synchronously (what the
+#                        importer does per message)
+#   js-pull-ack          the same with fire-and-forget acks
+#   bridge-e2e           producer -> export -> JetStream -> import ->
+#                        consumer
+# Throughput: COUNT messages of 8 bytes (default 3000), as fast as they
+# go. Latency: LATENCY messages (default 200), one every 10 ms, one way,
+# stamped and read on the guest's one clock; for JetStream, from before a
+# publish to a durable pull consumer's fetch.
+#
+# The guest is the deterministic one of the other benchmarks (vm-run
+# --icount: one CPU, its clock counts instructions), so the figures are
+# CPU costs and repeat from boot to boot; KCHAN_BRIDGE_BENCH_SMP=1 boots
+# two CPUs on wall-clock time instead (noisy under TCG).
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 top=$(cd "$here/.." && pwd)
 count=${1:-3000}
+nlat=${2:-200}
+gap_us=10000
 
 if [ "${KCHAN_BRIDGE_BENCH_GUEST:-}" != 1 ]; then
 	work=$(mktemp -d /var/tmp/kchan-bridge-bench.XXXXXX)
 	trap 'rm -rf "$work"' EXIT
 	make -s -C "$top/bindings/go/cmd/kchan-bridge" BIN="$work"
-	KCHAN_BRIDGE_BENCH_GUEST=1 KCHAN_BRIDGE_BIN=$work \
-		"$top/scripts/vm-run" --kver "${KCHAN_KVER:-6.12}" -- "$0" "$count" 2>&1 |
+	mode=(--icount)
+	[ "${KCHAN_BRIDGE_BENCH_SMP:-}" = 1 ] && mode=(--smp 2)
+	KCHAN_BRIDGE_BENCH_GUEST=1 KCHAN_BRIDGE_BIN=$work KCHAN_BRIDGE_BENCH_MODE="${mode[*]}" \
+		"$top/scripts/vm-run" --kver "${KCHAN_KVER:-6.12}" "${mode[@]}" -- "$0" "$count" "$nlat" 2>&1 |
 		grep -E '^(#|[a-z])' | grep -v '^kchan-bridge:'
 	exit "${PIPESTATUS[0]}"
 fi
 
 bin=$KCHAN_BRIDGE_BIN
 url=nats://127.0.0.1:4222
+st=/run/bst
 now() { date +%s.%N; }
 rate() { awk -v n="$1" -v a="$2" -v b="$3" 'BEGIN { printf "%.0f", n / (b - a) }'; }
 
 nats-server -js -sd /run/js -p 4222 -l /run/nats.log &
 for _ in $(seq 100); do "$bin/kchan-bridge" stat --nats $url >/dev/null 2>&1 && break; sleep 0.2; done
 
-# The producer makes the channel (and opens it O_RDWR: no EPIPE while
-# the consumer is not there yet).
+# bridge SRC DST: export SRC, import its subject into DST, until SRC is
+# closed (then both exit: wait $pids); waits for DST to exist.
+bridge() {
+	"$bin/kchan-bridge" export "$1" --nats $url --cap 64 --msg-size 64 --state $st --quiet &
+	pids=$!
+	"$bin/kchan-bridge" import "kchan.$1" --nats $url "$2" --cap 64 --msg-size 64 \
+		--state $st --quiet &
+	pids="$pids $!"
+	for _ in $(seq 100); do "$bin/kchan-bridge" stat --name "$2" >/dev/null 2>&1 && break; sleep 0.1; done
+}
+
+# latency SRC DST: paced one-way latency from SRC to DST (the same name:
+# no bridge); prints "p50 p90 p99 max" in microseconds.
+latency() {
+	local out=/run/lat-$2 s
+	"$bin/bridge-latency" recv "$2" >"$out" &
+	s=$!
+	"$bin/bridge-latency" send "$1" "$nlat" $gap_us
+	wait $s
+	read -r _ _ p50 p90 p99 max <"$out"
+	echo "$p50 $p90 $p99 $max"
+}
+
+# Throughput. The producer makes the channel (and opens it O_RDWR: no
+# EPIPE while the consumer is not there yet). Locally 20 times as many
+# messages, so that starting the two programs does not count.
 t0=$(now)
-"$bin/bridge-producer" local "$count" 1 >/dev/null &
+"$bin/bridge-producer" local $((count * 20)) 1 >/dev/null &
 p=$!
 "$bin/bridge-consumer" local /run/local.txt >/dev/null
 wait $p
 t1=$(now)
-local_rate=$(rate "$count" "$t0" "$t1")
+local_rate=$(rate $((count * 20)) "$t0" "$t1")
 
-read -r _ _ sync_rate < <("$bin/kchan-bridge" bench "$count" 8 --nats $url --quiet | grep sync)
-read -r _ _ async_rate < <("$bin/kchan-bridge" bench "$count" 8 --nats $url --quiet | grep async)
+js=$("$bin/kchan-bridge" bench "$count" 8 --nats $url --latency "$nlat" --interval ${gap_us}us --quiet)
+sync_rate=$(awk '$1 == "jetstream-publish-sync" { print $3 }' <<<"$js")
+async_rate=$(awk '$1 == "jetstream-publish-async256" { print $3 }' <<<"$js")
+pull_rate=$(awk '$1 == "jetstream-pull-acksync" { print $3 }' <<<"$js")
+pullack_rate=$(awk '$1 == "jetstream-pull-ack" { print $3 }' <<<"$js")
+js_lat=$(awk '$1 == "jetstream-latency-us" { print $4, $5, $6, $7 }' <<<"$js")
 
-st=/run/bst
-"$bin/kchan-bridge" export src --nats $url --cap 64 --msg-size 64 --state $st --quiet &
-e=$!
-"$bin/kchan-bridge" import kchan.src --nats $url dst --cap 64 --msg-size 64 --state $st --quiet &
-i=$!
-for _ in $(seq 100); do "$bin/kchan-bridge" stat --name dst >/dev/null 2>&1 && break; sleep 0.1; done
+bridge src dst
 t0=$(now)
 "$bin/bridge-consumer" dst /run/dst.txt >/dev/null &
 c=$!
@@ -60,11 +101,29 @@ c=$!
 wait $c
 t1=$(now)
 e2e_rate=$(rate "$count" "$t0" "$t1")
-wait $e $i
+wait $pids
 
-echo "# bridge bench, $count messages of 8 bytes, one guest ($(uname -r)), messages/s"
-printf '%-22s %10s %8s\n' path msgs/s "x sync"
-for p in "kchan-local $local_rate" "js-publish-sync $sync_rate" "js-publish-async256 $async_rate" "bridge-e2e $e2e_rate"; do
-	set -- $p
-	printf '%-22s %10s %8s\n' "$1" "$2" "$(awk -v a="$2" -v b="$sync_rate" 'BEGIN { printf "%.2f", a / b }')"
-done
+# Latency.
+local_lat=$(latency llocal llocal)
+bridge lsrc ldst
+e2e_lat=$(latency lsrc ldst)
+wait $pids
+
+echo "# bridge bench, one guest ($(uname -r), ${KCHAN_BRIDGE_BENCH_MODE:-}): $count messages of 8 bytes for msgs/s"
+echo "# (kchan-local: $((count * 20)));"
+echo "# $nlat messages one every $((gap_us / 1000)) ms for the one-way latency (us)"
+printf '%-22s %10s %8s %8s %8s %8s %8s\n' path msgs/s "x sync" p50 p90 p99 max
+row() {
+	printf '%-22s %10s %8s %8s %8s %8s %8s\n' "$1" "$2" \
+		"$(awk -v a="$2" -v b="$sync_rate" 'BEGIN { printf "%.2f", a / b }')" $3 $4 $5 $6
+}
+row kchan-local "$local_rate" $local_lat
+row js-publish-sync "$sync_rate" $js_lat
+row js-publish-async256 "$async_rate" - - - -
+row js-pull-acksync "$pull_rate" - - - -
+row js-pull-ack "$pullack_rate" - - - -
+row bridge-e2e "$e2e_rate" $e2e_lat
+# On one CPU a bridged message costs a synchronous publish plus a fetch
+# and a synchronous ack: the bridge's ceiling is the harmonic sum.
+bound=$(awk -v a="$sync_rate" -v b="$pull_rate" 'BEGIN { printf "%.0f", 1 / (1 / a + 1 / b) }')
+echo "# bridge-e2e is $(awk -v a="$e2e_rate" -v b="$bound" 'BEGIN { printf "%.2f", a / b }')x its one-CPU ceiling 1/(1/sync + 1/pull-acksync) = $bound msgs/s"

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"sync"
 	"time"
 	"unsafe"
 
@@ -115,6 +116,22 @@ func runImport(subj, name string, o *options) error {
 			o.logf("import %s: ack of stream message %d after the restart: %v", name, st.StreamSeq, err)
 		}
 	}
+	// The end marker as it is published (a core subscription to its
+	// subject), or already in the stream: a fetch waiting for messages that will not come then ends at once
+	// instead of at its MaxWait, so close reaches the local channel in
+	// a round trip, not a second.
+	var endOnce sync.Once
+	ended := make(chan struct{})
+	endSub, err := nc.Subscribe(endSubject(subj), func(*nats.Msg) {
+		endOnce.Do(func() { close(ended) })
+	})
+	if err != nil {
+		return err
+	}
+	defer endSub.Unsubscribe()
+	if _, err := js.GetLastMsg(stream, endSubject(subj)); err == nil {
+		endOnce.Do(func() { close(ended) }) // published before we subscribed
+	}
 	o.logf("import %s <- stream %s subject %s, group %s", name, stream, subj, o.group)
 
 	for {
@@ -125,8 +142,9 @@ func runImport(subj, name string, o *options) error {
 		if free > 64 {
 			free = 64
 		}
-		msgs, err := sub.Fetch(free, nats.MaxWait(time.Second))
-		if err != nil && !errors.Is(err, nats.ErrTimeout) {
+		msgs, err := fetch(sub, free, ended)
+		if err != nil && !errors.Is(err, nats.ErrTimeout) &&
+			!errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
 			o.logf("fetch: %v", err)
 			time.Sleep(200 * time.Millisecond)
 		}
@@ -149,6 +167,30 @@ func runImport(subj, name string, o *options) error {
 			return err
 		}
 	}
+}
+
+// fetch asks for up to n messages, waiting up to a second for the first;
+// the end marker's publication cuts the wait short. Once it is out, the
+// waits are short: no more messages come, and the loop only waits for
+// other importers to acknowledge theirs.
+func fetch(sub *nats.Subscription, n int, ended <-chan struct{}) ([]*nats.Msg, error) {
+	select {
+	case <-ended:
+		return sub.Fetch(n, nats.MaxWait(50*time.Millisecond))
+	default:
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		select {
+		case <-ended:
+			cancel()
+		case <-stop:
+		}
+	}()
+	return sub.Fetch(n, nats.Context(ctx))
 }
 
 // deliver sends one JetStream message into the local channel and then

@@ -43,7 +43,8 @@ const usage = `usage:
   kchan-bridge export NAME --nats URL [--stream S] [--subject SUBJ] [--id ID] [--cap N] [--msg-size N]
   kchan-bridge import SUBJ --nats URL NAME [--stream S] [--group G] [--cap N] [--msg-size N]
   kchan-bridge stat [--nats URL] [--stream S] [--name NAME] [--json]
-  kchan-bridge bench COUNT SIZE --nats URL   (JetStream publish rates, the bridge's peers)
+  kchan-bridge bench COUNT SIZE --nats URL [--latency N --interval D]
+      (JetStream publish rates and latency, the bridge's peers)
   kchan-bridge --version
 common options: --state DIR (crash-safe state files), --ack-wait D, --dedup-window D, --max-stream N
 `
@@ -63,6 +64,8 @@ type options struct {
 	json      bool
 	name      string
 	quiet     bool
+	latency   int
+	interval  time.Duration
 }
 
 func usageErr(format string, a ...interface{}) {
@@ -133,6 +136,8 @@ func main() {
 	fs.BoolVar(&o.json, "json", false, "stat: JSON output")
 	fs.StringVar(&o.name, "name", "", "stat: also show this local channel")
 	fs.BoolVar(&o.quiet, "quiet", false, "log only errors")
+	fs.IntVar(&o.latency, "latency", 0, "bench: also time this many paced messages one way")
+	fs.DurationVar(&o.interval, "interval", 10*time.Millisecond, "bench: the pace of --latency")
 	pos := parse(fs, os.Args[2:])
 	if o.nats == "" && !(cmd == "stat" && o.name != "") {
 		usageErr("%s needs --nats URL (or NATS_URL)", cmd)
@@ -162,6 +167,9 @@ func main() {
 		size, e2 := strconv.Atoi(pos[1])
 		if e1 != nil || e2 != nil || count < 1 || size < 0 {
 			usageErr("bench needs COUNT (> 0) and SIZE (>= 0)")
+		}
+		if o.latency < 0 || o.interval <= 0 {
+			usageErr("bench needs --latency N >= 0 and --interval D > 0")
 		}
 		err = runBench(&o, count, size)
 	}

@@ -3,7 +3,7 @@
 #
 # bench/bridge.sh [COUNT [LATENCY]]: kchan-bridge's throughput and
 # latency next to its peers, in one guest (one boot, so the ratios compare
-# like with like):
+# like with like); the table also goes to bench/out/bridge.txt:
 #   kchan-local          the C producer straight to the C consumer on one
 #                        kchan channel (no bridge): the local floor
 #   js-publish-sync      JetStream publishes one at a time, each waiting
@@ -39,8 +39,10 @@ if [ "${KCHAN_BRIDGE_BENCH_GUEST:-}" != 1 ]; then
 	[ "${KCHAN_BRIDGE_BENCH_SMP:-}" = 1 ] && mode=(--smp 2)
 	KCHAN_BRIDGE_BENCH_GUEST=1 KCHAN_BRIDGE_BIN=$work KCHAN_BRIDGE_BENCH_MODE="${mode[*]}" \
 		"$top/scripts/vm-run" --kver "${KCHAN_KVER:-6.12}" "${mode[@]}" -- "$0" "$count" "$nlat" 2>&1 |
-		grep -E '^(#|[a-z])' | grep -v '^kchan-bridge:'
-	exit "${PIPESTATUS[0]}"
+		grep -E '^(#|[a-z])' | grep -v '^kchan-bridge:' | tee "$work/out"
+	rc=${PIPESTATUS[0]}
+	[ "$rc" = 0 ] && grep -q '^bridge-e2e' "$work/out" && cp "$work/out" "$here/out/bridge.txt"
+	exit "$rc"
 fi
 
 bin=$KCHAN_BRIDGE_BIN

@@ -27,6 +27,8 @@
 
 #include <chan.h>
 
+#include "open_wait.h"
+
 #define MAX_SAMPLES 100000
 #define READY "latency-ready"
 
@@ -45,24 +47,6 @@ static int cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* Opens @name, waiting up to 120 s for it to exist unless @oflag creates it. */
-static int open_wait(const char *name, int oflag)
-{
-	struct timespec wait = { 0, 100 * 1000 * 1000 };
-	int ch = -1, i;
-
-	for (i = 0; i < 1200 && ch < 0; i++) {
-		ch = chan_open(name, oflag, 0666, 64, 64);
-		if (ch < 0 && errno != ENOENT)
-			break;
-		if (ch < 0)
-			nanosleep(&wait, NULL);
-	}
-	if (ch < 0)
-		fprintf(stderr, "latency: chan_open %s: %s\n", name, strerror(errno));
-	return ch;
-}
-
 static int do_send(const char *name, unsigned long n, unsigned long interval_us)
 {
 	struct timespec gap = {
@@ -75,8 +59,8 @@ static int do_send(const char *name, unsigned long n, unsigned long interval_us)
 	bool ok = true;
 	char c;
 
-	ch = open_wait(name, O_CREAT | O_RDWR);
-	ready = open_wait(READY, O_RDONLY);
+	ch = open_wait("latency", name, O_CREAT | O_RDWR);
+	ready = open_wait("latency", READY, O_RDONLY);
 	if (ch < 0 || ready < 0)
 		return 1;
 	if (chan_send(ch, &t, sizeof(t)) || chan_recv(ready, &c, 1, &ok) < 0 || !ok) {
@@ -105,8 +89,8 @@ static int do_recv(const char *name)
 	int ch, ready;
 	bool ok;
 
-	ready = open_wait(READY, O_CREAT | O_RDWR);
-	ch = open_wait(name, O_RDONLY);
+	ready = open_wait("latency", READY, O_CREAT | O_RDWR);
+	ch = open_wait("latency", name, O_RDONLY);
 	if (ch < 0 || ready < 0)
 		return 1;
 	lat = calloc(MAX_SAMPLES, sizeof(*lat));

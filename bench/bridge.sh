@@ -22,8 +22,9 @@
 #
 # The guest is the deterministic one of the other benchmarks (vm-run
 # --icount: one CPU, its clock counts instructions), so the figures are
-# CPU costs and repeat from boot to boot; KCHAN_BRIDGE_BENCH_SMP=1 boots
-# two CPUs on wall-clock time instead (noisy under TCG).
+# CPU costs; they repeat within about 2% from boot to boot (the clock also
+# jumps over host I/O waits). KCHAN_BRIDGE_BENCH_SMP=1 boots two CPUs on
+# wall-clock time instead (noisy under TCG).
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 top=$(cd "$here/.." && pwd)
@@ -48,7 +49,6 @@ fi
 bin=$KCHAN_BRIDGE_BIN
 url=nats://127.0.0.1:4222
 st=/run/bst
-
 
 # bridge SRC DST: export SRC, import its subject into DST, until SRC is
 # closed (then both exit: wait $pids); waits for DST to exist.

@@ -117,9 +117,9 @@ func runImport(subj, name string, o *options) error {
 		}
 	}
 	// The end marker as it is published (a core subscription to its
-	// subject), or already in the stream: a fetch waiting for messages that will not come then ends at once
-	// instead of at its MaxWait, so close reaches the local channel in
-	// a round trip, not a second.
+	// subject), or already in the stream: a fetch waiting for messages
+	// that will not come then ends at once instead of at its MaxWait, so
+	// close reaches the local channel in a round trip, not a second.
 	var endOnce sync.Once
 	ended := make(chan struct{})
 	endSub, err := nc.Subscribe(endSubject(subj), func(*nats.Msg) {

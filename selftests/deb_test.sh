@@ -124,8 +124,7 @@ t_program() {
 # The README's program, as the README builds it.
 t_hello() {
 	local out
-	diff <(awk '/^```c$/ { f = 1; next } f && /^```$/ { exit } f' "$top/README.md") \
-		<(sed -n '/^#include <chan.h>/,$p' "$top/examples/hello.c") ||
+	diff <(readme_block c) <(sed -n '/^#include <chan.h>/,$p' "$top/examples/hello.c") ||
 		{ echo "README.md's program is not examples/hello.c"; return 1; }
 	cc -o "$tmp/hello" "$top/examples/hello.c" $(pkg-config --cflags --libs libchan) || return 1
 	out=$("$tmp/hello") || { echo "$out"; return 1; }

@@ -46,14 +46,8 @@ pytest_file() {
 # The README's example is examples/readme.py without its header comment.
 t_readme() {
 	local ex=$pydir/examples/readme.py
-	"$py" - "$top/README.md" "$ex" <<-'EOF' || return 1
-	import sys
-	readme, ex = (open(f).read() for f in sys.argv[1:])
-	block = readme.split("```python\n", 1)[1].split("```", 1)[0]
-	body = ex.split("\n\n", 1)[1]
-	if block != body:
-	    sys.exit("README.md's Python example differs from examples/readme.py")
-	EOF
+	diff <(readme_block python) <(sed '1,/^$/d' "$ex") ||
+		fail "README.md's Python example differs from examples/readme.py"
 	local out
 	out=$(PYTHONPATH=$pydir "$py" "$ex") || { echo "$out"; return 1; }
 	[ "$out" = "$(printf 'got 1\ngot 2\ngot 3')" ] || fail "readme.py printed: $out"

@@ -56,14 +56,8 @@ t_binary() {
 
 t_readme() {
 	local ex=$crate/examples/readme.rs bin out
-	"$py" - "$top/README.md" "$ex" <<-'EOF' || return 1
-	import sys
-	readme, ex = (open(f).read() for f in sys.argv[1:])
-	block = readme.split("```rust\n", 1)[1].split("```", 1)[0]
-	body = ex.split("\n\n", 1)[1]
-	if block != body:
-	    sys.exit("README.md's Rust example differs from examples/readme.rs")
-	EOF
+	diff <(readme_block rust) <(sed '1,/^$/d' "$ex") ||
+		fail "README.md's Rust example differs from examples/readme.rs"
 	bin=$(sed -n 's/^example readme //p' "$list")
 	[ -x "$bin" ] || fail "no readme example binary in $list"
 	out=$("$bin") || { echo "$out"; return 1; }

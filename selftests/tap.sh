@@ -8,6 +8,8 @@
 #   skip DESC WHY       one test, skipped
 #   tap_done            a "not ok" if fewer tests ran than planned, the
 #                       totals; its status is the script's verdict
+#   readme_block LANG   the first ```LANG block of $top/README.md, the text
+#                       a test compares with the example it copies
 
 n=0
 nfail=0
@@ -34,6 +36,10 @@ check() {
 skip() {
 	n=$((n + 1))
 	echo "ok $n $1 # SKIP $2"
+}
+
+readme_block() {
+	awk -v fence='```'"$1" '$0 == fence { f = 1; next } f && /^```$/ { exit } f' "$top/README.md"
 }
 
 tap_done() {
